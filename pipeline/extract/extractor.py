@@ -1,0 +1,273 @@
+"""`extract(document) -> Extraction`: run the spaCy pipeline and assemble indications, doses, thresholds, criteria."""
+
+from __future__ import annotations
+
+import bisect
+import re
+from dataclasses import dataclass
+
+from pipeline.extract import facts as F
+from pipeline.extract.indications import (
+    SECTION_WEIGHT,
+    IndicationGroup,
+    coverage_from_vote,
+    find_mentions,
+    group_mentions,
+    normalize_name,
+)
+from pipeline.extract.lexicon import Lexicon, load_lexicon
+from pipeline.extract.nlp import cue_spans, get_nlp
+from pipeline.extract.numbers import Quantity, find_quantities
+from pipeline.extract.structure import Line, Sentence, find_abbreviations, sentences_from_doc, split_lines
+from pipeline.model import Criterion, Document, Dose, Extraction, Indication, Threshold
+
+EXTRACTOR_VERSION = "lcd_rules.v1"
+ICD10_RE = re.compile(r"\b([A-TV-Z][0-9][0-9AB](?:\.[0-9A-Z]{1,4})?)\b")
+
+
+@dataclass
+class _Context:
+    """Everything the assembly steps share for one document."""
+
+    doc: Document
+    lexicon: Lexicon
+    lines: list[Line]
+    sentences: list[Sentence]
+    sentence_starts: list[int]
+    cues: list[tuple[int, int, float]]
+    cue_starts: list[int]
+
+    def sentence_at(self, offset: int) -> Sentence | None:
+        i = bisect.bisect_right(self.sentence_starts, offset) - 1
+        if i >= 0 and self.sentences[i].start <= offset <= self.sentences[i].end:
+            return self.sentences[i]
+        return None
+
+    def cue_vote(self, start: int, end: int) -> float:
+        i = bisect.bisect_left(self.cue_starts, start)
+        total = 0.0
+        while i < len(self.cues) and self.cues[i][0] < end:
+            total += self.cues[i][2]
+            i += 1
+        return total
+
+    def text_of(self, sentence: Sentence) -> str:
+        return self.doc.text[sentence.start : sentence.end]
+
+
+def extract(document: Document, nlp=None) -> Extraction:
+    """Extract indications, doses, thresholds and criteria from one document."""
+    nlp = nlp or get_nlp()
+    return extract_from_spacy(document, nlp(document.text))
+
+
+def extract_from_spacy(document: Document, spacy_doc) -> Extraction:
+    """Assemble an Extraction from a document and its processed spaCy Doc (lets callers batch with nlp.pipe)."""
+    lexicon = load_lexicon()
+    lines = split_lines(document)
+    sentences = sentences_from_doc(spacy_doc, lines)
+    cues = sorted(cue_spans(spacy_doc, lexicon.negators))
+    ctx = _Context(document, lexicon, lines, sentences, [s.start for s in sentences], cues, [c[0] for c in cues])
+    abbreviations = find_abbreviations(document.text)
+    mentions, criteria_items = find_mentions(document.text, lines, sentences, ctx.cue_vote, lexicon)
+    groups = group_mentions(mentions, abbreviations)
+    quantities = find_quantities(document.text)
+    indications, mention_to_indication = _indications(ctx, groups, abbreviations, quantities)
+    scopes = _scopes(groups, mention_to_indication)
+    doses, thresholds = _numeric_facts(ctx, quantities, scopes, mentions, mention_to_indication)
+    criteria = _criteria(ctx, criteria_items, mentions, mention_to_indication)
+    return Extraction(tuple(indications), tuple(doses), tuple(thresholds), tuple(criteria), EXTRACTOR_VERSION)
+
+
+def _sentence_vote(ctx: _Context, sentence: Sentence, quantities_in: bool) -> float:
+    vote = ctx.cue_vote(sentence.start, sentence.end)
+    if vote < 0 and quantities_in:
+        vote /= 2  # "not indicated in patients younger than 20": a limit on a covered indication, not non-coverage
+    return vote
+
+
+def _indications(ctx: _Context, groups: list[IndicationGroup], abbreviations: dict[str, str], quantities: list[Quantity]):
+    q_starts = sorted(q.start for q in quantities)
+    has_quantity = lambda s: bisect.bisect_left(q_starts, s.start) < len(q_starts) and q_starts[bisect.bisect_left(q_starts, s.start)] < s.end  # noqa: E731
+    indications: list[Indication] = []
+    mention_to_indication: dict[int, int] = {}
+    for group in sorted(groups, key=lambda g: g.best.start):
+        seen: set[int] = set()
+        vote = 0.0
+        list_votes = [m.list_vote for m in group.mentions if m.kind == "item" and m.list_vote]
+        if list_votes:
+            vote += max(list_votes, key=abs)
+        for mention in group.mentions:
+            start, end = mention.scope
+            i = bisect.bisect_left(ctx.sentence_starts, start)
+            while i < len(ctx.sentences) and ctx.sentences[i].start < end:
+                sentence = ctx.sentences[i]
+                if sentence.start not in seen:
+                    seen.add(sentence.start)
+                    kind = ctx.lines[sentence.line].section_kind
+                    vote += SECTION_WEIGHT.get(kind, 0.25) * _sentence_vote(ctx, sentence, has_quantity(sentence))
+                i += 1
+        best = group.best
+        coverage, confidence = coverage_from_vote(vote)
+        sentence = ctx.sentence_at(best.start)
+        sentence_text = ctx.text_of(sentence) if sentence else ctx.doc.text[best.start : best.end]
+        aliases = []
+        for m in group.mentions:
+            for alias in [m.name, *m.aliases]:
+                if alias != best.name and alias not in aliases:
+                    aliases.append(alias)
+        local_id = len(indications)
+        indications.append(
+            Indication(
+                local_id=local_id,
+                name=best.name,
+                normalized_name=normalize_name(best.name, abbreviations),
+                coverage=coverage,
+                section=best.section_kind,
+                sentence=sentence_text,
+                char_start=best.start,
+                char_end=best.start + len(best.name) if ctx.doc.text.startswith(best.name, best.start) else best.end,
+                confidence=confidence,
+                icd10_codes=tuple(dict.fromkeys(ICD10_RE.findall(sentence_text))) if "ICD" in sentence_text else (),
+                aliases=tuple(aliases),
+            )
+        )
+        for m in group.mentions:
+            mention_to_indication[id(m)] = local_id
+    return indications, mention_to_indication
+
+
+def _scopes(groups: list[IndicationGroup], mention_to_indication: dict[int, int]) -> list[tuple[int, int, int, str]]:
+    """(start, end, indication id, kind) of every head mention's scope, for attaching facts."""
+    out = []
+    for group in groups:
+        for m in group.mentions:
+            out.append((m.scope[0], m.scope[1], mention_to_indication[id(m)], m.kind))
+    return out
+
+
+def _indication_for(offset: int, scopes, sentence: Sentence | None) -> int | None:
+    """Prefer a condition named in the same sentence, then the list item or heading governing the line."""
+    best = None
+    for start, end, ind, kind in scopes:
+        if kind == "trigger" and sentence and start == sentence.start and start <= offset <= end:
+            return ind
+        if kind != "trigger" and start <= offset < end:
+            if best is None or start > best[0]:
+                best = (start, ind)
+    return best[1] if best else None
+
+
+def _document_drug(ctx: _Context) -> str | None:
+    title = ctx.doc.meta.title or ctx.doc.text.split("\n", 1)[0]
+    for match in re.finditer(r"\(([A-Z][A-Za-z\-]{2,9})\)", title):
+        if match.group(1).lower() in ctx.lexicon.drug_markers:
+            return match.group(1)
+    lowered = title.lower()
+    for marker in ctx.lexicon.drug_markers:
+        if re.search(rf"\b{re.escape(marker)}\b", lowered):
+            return marker.upper() if len(marker) <= 5 else marker
+    return None
+
+
+def _paragraph_start(ctx: _Context, line_index: int) -> int:
+    return ctx.lines[line_index].start
+
+
+def _numeric_facts(ctx: _Context, quantities: list[Quantity], scopes, mentions, mention_to_indication):
+    text = ctx.doc.text
+    drug = _document_drug(ctx)
+    doses: list[Dose] = []
+    thresholds: list[Threshold] = []
+    for q in quantities:
+        sentence = ctx.sentence_at(q.start)
+        if sentence is None:
+            continue
+        line = ctx.lines[sentence.line]
+        section = line.section_kind
+        if line.section_name in ("cms_national_coverage_policy", "bibliography", "references", "preamble"):
+            continue
+        indication = _indication_for(q.start, scopes, sentence)
+        sentence_text = ctx.text_of(sentence)
+        if F.is_dose(q):
+            if q.unit in ("mg", "g", "mcg", "mL") and not re.search(r"\b(?:dose|doses|dosage|dosing|administered|given|infus|inject|mg/kg|daily|per)\w*", sentence_text.lower()):
+                continue
+            doses.append(
+                Dose(
+                    indication_id=indication,
+                    drug=F.drug_near(text, q, sentence.start, sentence.end, drug, ctx.lexicon),
+                    amount_low=q.low,
+                    amount_high=q.high if q.high is not None else q.low,
+                    unit=q.unit,
+                    frequency=F.frequency_near(text, q, sentence.end, ctx.lexicon),
+                    phase=F.phase_near(text, q.start, sentence.start, _paragraph_start(ctx, sentence.line), ctx.lexicon),
+                    section=section,
+                    text=text[q.start : q.end],
+                    char_start=q.start,
+                    char_end=q.end,
+                    sentence=sentence_text,
+                )
+            )
+            continue
+        if q.comparator is None or F.is_schedule(text, q):
+            continue
+        if q.comparator == "between" and q.unit in (None,) and not F.measure_for(text, q, sentence.start, ctx.lexicon):
+            continue
+        if F.in_outcome_context(text, q, sentence.start, ctx.lexicon):
+            continue
+        unit = F.count_unit(text, q)
+        negative = _sentence_vote(ctx, sentence, False) < 0 or _in_negative_list(ctx, sentence, mentions)
+        thresholds.append(
+            Threshold(
+                indication_id=indication,
+                measure=F.measure_for(text, q, sentence.start, ctx.lexicon),
+                comparator=q.comparator,
+                value=q.low,
+                value_high=q.high if q.comparator == "between" else None,
+                unit=unit,
+                polarity="exclusion" if negative else "inclusion",
+                section=section,
+                text=text[q.start : q.end],
+                char_start=q.start,
+                char_end=q.end,
+                sentence=sentence_text,
+            )
+        )
+    return doses, thresholds
+
+
+def _in_negative_list(ctx: _Context, sentence: Sentence, mentions) -> bool:
+    """A list item under a "not covered" / contraindications introduction."""
+    line = ctx.lines[sentence.line]
+    if not line.is_item:
+        return False
+    for prev in reversed(ctx.lines[: line.index]):
+        if prev.section_name != line.section_name:
+            return False
+        if not prev.is_item:
+            stripped = ctx.doc.text[prev.content_start : prev.end].strip().lower()
+            if stripped.endswith(":"):
+                return any(p in stripped for p in ctx.lexicon.list_intro_negative) or ctx.cue_vote(prev.start, prev.end) < 0
+            return False
+    return False
+
+
+def _criteria(ctx: _Context, items: list[tuple[int, Line]], mentions, mention_to_indication) -> list[Criterion]:
+    out = []
+    for mention_index, line in items:
+        text = ctx.doc.text[line.content_start : line.end].strip()
+        text = re.sub(r"[;,.]?\s*(?:and|or|and/or)?\s*$", "", text).strip()
+        if not text:
+            continue
+        kind = "exclusion" if ctx.cue_vote(line.start, line.end) < 0 else "requirement"
+        out.append(
+            Criterion(
+                indication_id=mention_to_indication.get(id(mentions[mention_index])),
+                kind=kind,
+                text=text,
+                section=line.section_kind,
+                char_start=line.content_start,
+                char_end=line.content_start + len(text),
+            )
+        )
+    return out

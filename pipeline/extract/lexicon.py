@@ -1,0 +1,120 @@
+"""Load and validate the rule data files in pipeline/extract/data/.
+
+Rules live in JSON so that a new phrasing is a data change, not a code change; every file is
+checked on load so a typo fails loudly with the file and entry named, never silently matches nothing.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+DATA_DIR = Path(__file__).parent / "data"
+CUE_LABELS = ("POSITIVE", "NEGATIVE")
+
+
+class LexiconError(ValueError):
+    """A rule data file is malformed."""
+
+
+@dataclass(frozen=True)
+class Cue:
+    """A coverage phrase, its direction and its strength."""
+
+    phrase: str
+    label: str
+    weight: float
+
+
+@dataclass(frozen=True)
+class Lexicon:
+    """All word lists the rule components use."""
+
+    cues: tuple[Cue, ...]
+    negators: tuple[str, ...]
+    condition_suffixes: tuple[str, ...]
+    condition_heads: frozenset[str]
+    not_conditions: frozenset[str]
+    mention_triggers: tuple[str, ...]
+    mention_stops: frozenset[str]
+    criteria_intro: tuple[str, ...]
+    list_intro_positive: tuple[str, ...]
+    list_intro_negative: tuple[str, ...]
+    phases: dict[str, tuple[str, ...]]
+    frequency_patterns: tuple[str, ...]
+    outcome_context: tuple[str, ...]
+    drug_markers: tuple[str, ...]
+    measures: tuple[str, ...]
+
+
+def _read(name: str) -> dict:
+    path = DATA_DIR / name
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise LexiconError(f"{path}: not valid JSON ({exc})") from exc
+    if not isinstance(data, dict) or not isinstance(data.get("version"), int):
+        raise LexiconError(f"{path}: expected an object with an integer 'version'")
+    return data
+
+
+def _strings(data: dict, key: str, source: str) -> tuple[str, ...]:
+    values = data.get(key)
+    if not isinstance(values, list) or not values:
+        raise LexiconError(f"{source}: '{key}' must be a non-empty list of strings")
+    for i, value in enumerate(values):
+        if not isinstance(value, str) or not value.strip():
+            raise LexiconError(f"{source}: '{key}'[{i}] must be a non-empty string, got {value!r}")
+    return tuple(v.lower() if key != "frequency_patterns" else v for v in values)
+
+
+def parse_cues(data: dict, source: str = "coverage_cues.json") -> tuple[Cue, ...]:
+    """Validate the `cues` entries of a coverage cue file."""
+    cues = []
+    for i, entry in enumerate(data.get("cues") or []):
+        if not isinstance(entry, dict):
+            raise LexiconError(f"{source}: cues[{i}] must be an object")
+        phrase, label, weight = entry.get("phrase"), entry.get("label"), entry.get("weight")
+        if not isinstance(phrase, str) or not phrase.strip():
+            raise LexiconError(f"{source}: cues[{i}] has no phrase")
+        if label not in CUE_LABELS:
+            raise LexiconError(f"{source}: cues[{i}] ({phrase!r}) label must be one of {CUE_LABELS}, got {label!r}")
+        if not isinstance(weight, (int, float)) or not 0 < weight <= 5:
+            raise LexiconError(f"{source}: cues[{i}] ({phrase!r}) weight must be a number in (0, 5]")
+        cues.append(Cue(phrase.lower(), label, float(weight)))
+    if not cues:
+        raise LexiconError(f"{source}: no cues")
+    return tuple(cues)
+
+
+@lru_cache(maxsize=1)
+def load_lexicon() -> Lexicon:
+    """Read every data file once per process."""
+    cue_data = _read("coverage_cues.json")
+    cond = _read("conditions.json")
+    phr = _read("phrases.json")
+    phases = phr.get("phases")
+    if not isinstance(phases, dict) or not phases:
+        raise LexiconError("phrases.json: 'phases' must map a phase name to a list of phrases")
+    for name in phases:
+        if name not in ("induction", "maintenance", "prophylaxis"):
+            raise LexiconError(f"phrases.json: unknown phase {name!r}")
+    return Lexicon(
+        cues=parse_cues(cue_data),
+        negators=_strings(cue_data, "negators", "coverage_cues.json"),
+        condition_suffixes=_strings(cond, "suffixes", "conditions.json"),
+        condition_heads=frozenset(_strings(cond, "heads", "conditions.json")),
+        not_conditions=frozenset(_strings(cond, "not_conditions", "conditions.json")),
+        mention_triggers=tuple(sorted(_strings(phr, "mention_triggers", "phrases.json"), key=len, reverse=True)),
+        mention_stops=frozenset(_strings(phr, "mention_stops", "phrases.json")),
+        criteria_intro=_strings(phr, "criteria_intro", "phrases.json"),
+        list_intro_positive=_strings(phr, "list_intro_positive", "phrases.json"),
+        list_intro_negative=_strings(phr, "list_intro_negative", "phrases.json"),
+        phases={k: _strings(phases, k, "phrases.json:phases") for k in phases},
+        frequency_patterns=_strings(phr, "frequency_patterns", "phrases.json"),
+        outcome_context=_strings(phr, "outcome_context", "phrases.json"),
+        drug_markers=_strings(phr, "drug_markers", "phrases.json"),
+        measures=tuple(sorted(_strings(phr, "measures", "phrases.json"), key=len, reverse=True)),
+    )

@@ -1,0 +1,140 @@
+"""The ingestion job as plain functions over batches: plan, read, extract, load+diff, summarise.
+
+The Prefect flow (pipeline/flows.py) wraps each step in a task; tests and tools can call these
+directly. Files whose bytes are already in the warehouse are skipped by hash before any parsing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from pipeline.extract.extractor import extract_from_spacy
+from pipeline.extract.nlp import get_nlp
+from pipeline.ingest import ReadError, discover, read_document, sha256_file
+from pipeline.model import Document, Extraction
+
+
+@dataclass(frozen=True)
+class Failure:
+    """A source that could not be ingested, with a one-line reason."""
+
+    source_path: str
+    error_type: str
+    message: str
+    sha256: str | None = None
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What an ingestion run will do: the new files, and the files whose bytes are already loaded."""
+
+    new: tuple[tuple[Path, str], ...]  # (path, sha256)
+    skipped: tuple[Path, ...]
+    root: Path | None
+    failures: tuple[Failure, ...] = ()
+
+
+@dataclass
+class Summary:
+    """What an ingestion run did, for the CLI and the flow's return value."""
+
+    new_versions: int = 0
+    skipped: int = 0
+    failed: list[Failure] = field(default_factory=list)
+    indications: int = 0
+    doses: int = 0
+    thresholds: int = 0
+    criteria: int = 0
+    changes: int = 0
+    version_keys: list[int] = field(default_factory=list)
+    lcd_ids: list[str] = field(default_factory=list)
+    report_path: str | None = None
+
+    def add_batch(self, keys: list[int], documents: list[Document], extractions: list[Extraction], failures: list[Failure]) -> None:
+        """Count what one loaded batch contributed."""
+        self.new_versions += len(set(keys) - set(self.version_keys))
+        self.version_keys.extend(k for k in keys if k not in self.version_keys)
+        self.lcd_ids.extend(d.lcd_id for d in documents if d.lcd_id not in self.lcd_ids)
+        self.failed.extend(failures)
+        for extraction in extractions:
+            self.indications += len(extraction.indications)
+            self.doses += len(extraction.doses)
+            self.thresholds += len(extraction.thresholds)
+            self.criteria += len(extraction.criteria)
+
+
+def common_root(paths: Iterable[Path]) -> Path | None:
+    """The folder the `<LCD_ID>/<VERSION>.<ext>` convention is read against: a folder argument itself."""
+    paths = [Path(p) for p in paths]
+    if len(paths) == 1 and paths[0].is_dir():
+        return paths[0]
+    return None
+
+
+def plan_ingest(paths: list[Path], known_hashes: set[str]) -> Plan:
+    """Find the files under `paths`, hash them, and split them into new and already-loaded."""
+    failures: list[Failure] = []
+    existing = []
+    for p in paths:
+        if not Path(p).exists():
+            failures.append(Failure(str(p), "missing", "no such file or folder"))
+        else:
+            existing.append(Path(p))
+    new: list[tuple[Path, str]] = []
+    skipped: list[Path] = []
+    seen: set[str] = set()
+    for path in discover(existing):
+        try:
+            digest = sha256_file(path)
+        except OSError as exc:
+            failures.append(Failure(str(path), "io", f"cannot read file: {exc.strerror or exc}"))
+            continue
+        if digest in known_hashes or digest in seen:
+            skipped.append(path)  # the same bytes are one version, however many times they are offered
+        else:
+            seen.add(digest)
+            new.append((path, digest))
+    return Plan(tuple(new), tuple(skipped), common_root(existing), tuple(failures))
+
+
+def batches(items: list, size: int) -> Iterator[list]:
+    """Consecutive slices of at most `size` items."""
+    for i in range(0, len(items), max(1, size)):
+        yield items[i : i + size]
+
+
+def read_batch(batch: list[tuple[Path, str]], root: Path | None) -> tuple[list[Document], list[Failure]]:
+    """Read every file of a batch; unreadable files become Failures, the rest Documents."""
+    documents: list[Document] = []
+    failures: list[Failure] = []
+    for path, digest in batch:
+        try:
+            documents.append(read_document(path, root=root))
+        except ReadError as exc:
+            failures.append(Failure(str(path), exc.error_type, str(exc), digest))
+    return documents, failures
+
+
+def extract_batch(documents: list[Document], batch_size: int = 16) -> list[Extraction]:
+    """Extract a batch of documents with one `nlp.pipe` pass (the pipeline is loaded once per process)."""
+    nlp = get_nlp()
+    spacy_docs = nlp.pipe((d.text for d in documents), batch_size=batch_size)
+    return [extract_from_spacy(document, spacy_doc) for document, spacy_doc in zip(documents, spacy_docs)]
+
+
+@contextmanager
+def progress_bar(total: int, enabled: bool) -> Iterator[Callable[[int], None]]:
+    """A rich progress bar on stderr (or a no-op) yielding an `advance(n)` callback."""
+    if not enabled or total == 0:
+        yield lambda n: None
+        return
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    columns = (TextColumn("ingesting"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    with Progress(*columns, console=Console(stderr=True), transient=True) as progress:
+        task_id = progress.add_task("ingest", total=total)
+        yield lambda n: progress.advance(task_id, n)

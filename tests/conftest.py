@@ -1,0 +1,38 @@
+"""Shared fixtures: paths to the shared corpus and the shipped documents, a Prefect test server."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = REPO.parent / "shared"
+RAW_DOCS = REPO / "raw_docs"
+
+os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
+os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+
+
+@pytest.fixture(scope="session")
+def shared_dir() -> Path:
+    """../shared beside the repo (as on CI); tests that need it skip loudly when it is missing."""
+    if not SHARED.is_dir():
+        pytest.fail(f"{SHARED} is missing: tests read the shared corpus beside the repo")
+    return SHARED
+
+
+@pytest.fixture(scope="session")
+def prefect_server():
+    """One temporary Prefect API for the whole session (starting one costs 10-20 s)."""
+    from prefect.testing.utilities import prefect_test_harness
+
+    with prefect_test_harness(server_startup_timeout=120):
+        yield
+
+
+@pytest.fixture()
+def db_path(tmp_path: Path) -> Path:
+    """A fresh warehouse file."""
+    return tmp_path / "lcd.duckdb"
