@@ -14,7 +14,7 @@ from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
 
 from pipeline import runner
-from pipeline.diff import rediff_lcd
+from pipeline.diff import diff_version
 from pipeline.model import Document, Extraction
 from pipeline.report import write_report
 from pipeline.warehouse import connect, load_version, record_error
@@ -48,11 +48,11 @@ def load_task(db: str, documents: list[Document], extractions: list[Extraction],
 
 
 @task(name="diff-versions", cache_policy=NO_CACHE)
-def diff_task(db: str, lcd_ids: list[str]) -> int:
-    """Re-diff every consecutive version pair of the LCDs that got new versions; returns the change count."""
+def diff_task(db: str, version_keys: list[int]) -> int:
+    """Diff each new version against the one before it (a version that arrived late also re-diffs its successor)."""
     con = connect(db)
     try:
-        return sum(rediff_lcd(con, lcd_id) for lcd_id in lcd_ids)
+        return sum(len(diff_version(con, key)) for key in version_keys)
     finally:
         con.close()
 
@@ -88,7 +88,7 @@ def ingest_flow(
             keys = load_task(db, documents, extractions, failures)
             summary.add_batch(keys, documents, extractions, failures)
             advance(len(batch))
-    summary.changes = diff_task(db, summary.lcd_ids) if summary.lcd_ids else 0
+    summary.changes = diff_task(db, summary.version_keys) if summary.version_keys else 0
     # The report covers the changes this run detected; `lcd report --since` gives any other window.
     summary.report_path = report_task(db, report_since, report_format, None if report_since else started)
     return summary

@@ -79,8 +79,21 @@ def extract_from_spacy(document: Document, spacy_doc) -> Extraction:
     return Extraction(tuple(indications), tuple(doses), tuple(thresholds), tuple(criteria), EXTRACTOR_VERSION)
 
 
+_SUBORDINATE_RE = re.compile(r"\b(?:for whom|in whom|who|whose|when|if|unless|after|other (?:\w+ )?(?:interventions|treatments|therapies|therapy|options))\b", re.I)
+
+
 def _sentence_vote(ctx: _Context, sentence: Sentence, quantities_in: bool) -> float:
-    vote = ctx.cue_vote(sentence.start, sentence.end)
+    vote = 0.0
+    seen_positive_at = None
+    i = bisect.bisect_left(ctx.cue_starts, sentence.start)
+    while i < len(ctx.cues) and ctx.cues[i][0] < sentence.end:
+        start, end, weight = ctx.cues[i]
+        i += 1
+        if weight < 0 and seen_positive_at is not None and _SUBORDINATE_RE.search(ctx.doc.text, seen_positive_at, start):
+            continue  # "may be used in patients for whom other therapies are contraindicated": a condition of coverage
+        if weight > 0 and seen_positive_at is None:
+            seen_positive_at = end
+        vote += weight
     if vote < 0 and quantities_in:
         vote /= 2  # "not indicated in patients younger than 20": a limit on a covered indication, not non-coverage
     return vote
@@ -94,7 +107,7 @@ def _indications(ctx: _Context, groups: list[IndicationGroup], abbreviations: di
     for group in sorted(groups, key=lambda g: g.best.start):
         seen: set[int] = set()
         vote = 0.0
-        list_votes = [m.list_vote for m in group.mentions if m.kind == "item" and m.list_vote]
+        list_votes = [m.list_vote for m in group.mentions if m.list_vote]
         if list_votes:
             vote += max(list_votes, key=abs)
         for mention in group.mentions:
@@ -107,6 +120,10 @@ def _indications(ctx: _Context, groups: list[IndicationGroup], abbreviations: di
                     kind = ctx.lines[sentence.line].section_kind
                     vote += SECTION_WEIGHT.get(kind, 0.25) * _sentence_vote(ctx, sentence, has_quantity(sentence))
                 i += 1
+        if all(m.kind == "trigger" for m in group.mentions) and not any(
+            ctx.cue_vote(m.scope[0], m.scope[1]) or m.list_vote for m in group.mentions
+        ):
+            continue  # a condition named in passing, in no sentence that says anything about coverage
         best = group.best
         coverage, confidence = coverage_from_vote(vote)
         sentence = ctx.sentence_at(best.start)
@@ -142,7 +159,8 @@ def _scopes(groups: list[IndicationGroup], mention_to_indication: dict[int, int]
     out = []
     for group in groups:
         for m in group.mentions:
-            out.append((m.scope[0], m.scope[1], mention_to_indication[id(m)], m.kind))
+            if id(m) in mention_to_indication:  # dropped groups govern nothing
+                out.append((m.scope[0], m.scope[1], mention_to_indication[id(m)], m.kind))
     return out
 
 
@@ -262,7 +280,7 @@ def _criteria(ctx: _Context, items: list[tuple[int, Line]], mentions, mention_to
         kind = "exclusion" if ctx.cue_vote(line.start, line.end) < 0 else "requirement"
         out.append(
             Criterion(
-                indication_id=mention_to_indication.get(id(mentions[mention_index])),
+                indication_id=None if mention_index is None else mention_to_indication.get(id(mentions[mention_index])),
                 kind=kind,
                 text=text,
                 section=line.section_kind,

@@ -27,7 +27,18 @@ _WORD_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9’'\-/.]*")
 # A head is cut at a dash with a space on one side, at a colon, or at a dangling dash at line end.
 _HEAD_SEPARATOR_RE = re.compile(r"\s+[-–—]+\s*(?=\S)|(?<=\S)[-–—]+\s+|:\s+|\s*[-–—:]+\s*$")
 _ABBR_PAREN_RE = re.compile(r"\s*\(([A-Za-z][A-Za-z0-9\-]{1,9})\)")
-_LEADING_NOISE_RE = re.compile(r"^(?:the|a|an|any|all|some|other|certain|confirmed|known|documented)\s+", re.I)
+_LEADING_NOISE_RE = re.compile(
+    r"^(?:(?:the|a|an|any|all|some|other|certain|confirmed|known|documented|this|that|these|those|such|their|its)\s+)+", re.I
+)
+_POPULATION_PREFIX_RE = re.compile(
+    r"^(?:(?:adult|pediatric|elderly)\s+)?(?:patients?|adults?|children|individuals?|beneficiar(?:y|ies)|members?|persons?|people)\s+"
+    r"(?:with|who have|who has|diagnosed with|suffering from)\s+",
+    re.I,
+)
+GENERIC_HEADS = frozenset(
+    {"disease", "diseases", "condition", "conditions", "disorder", "disorders", "illness", "illnesses", "syndrome", "syndromes",
+     "symptoms", "symptom", "injury", "injuries", "or", "and", "of"}
+)
 
 
 @dataclass
@@ -75,6 +86,8 @@ def is_condition_like(name: str, lexicon: Lexicon) -> bool:
         return False
     for token in tokens:
         for part in token.split("/"):
+            if part in lexicon.suffix_exceptions:
+                continue
             if part in lexicon.condition_heads:
                 return True
             if len(part) > 5 and part.endswith(lexicon.condition_suffixes):
@@ -97,8 +110,13 @@ def normalize_name(name: str, abbreviations: dict[str, str]) -> str:
     return " ".join(text.split())
 
 
+_GENERIC_MODIFIERS = frozenset({"medical", "other", "certain", "underlying", "serious", "various", "clinical", "specific", "such", "related", "similar", "existing", "new"})
+
+
 def clean_name(raw: str) -> tuple[str, str | None, list[str]]:
     """Split "Name (ABBR) or Other Name" into the name, its abbreviation and aliases."""
+    raw = re.sub(r"\^[\d,\-–]+", "", raw)  # "^41" reference markers of plain-text exports
+    raw = re.sub(r"[\s,;]+(?:or|and|and/or)\s*$", "", raw.strip(), flags=re.I)
     raw = raw.strip(" \t-–—:;,.")
     abbreviation = None
     match = _ABBR_PAREN_RE.search(raw)
@@ -107,19 +125,33 @@ def clean_name(raw: str) -> tuple[str, str | None, list[str]]:
     text = _ABBR_PAREN_RE.sub("", raw).strip()
     aliases: list[str] = []
     parts = re.split(r"\s+or\s+|\s*/\s+", text)
-    if len(parts) > 1 and all(len(p.split()) >= 1 for p in parts):
+    # "A or B" names two conditions only when A is a name on its own ("dilated or restrictive cardiomyopathy" is one)
+    if len(parts) > 1 and (len(parts[0].split()) >= 2 or parts[0][:1].isupper() or re.search(r"\s*/\s+", text)):
         text, aliases = parts[0].strip(), [p.strip() for p in parts[1:] if p.strip()]
+    text = _POPULATION_PREFIX_RE.sub("", text)
     text = _LEADING_NOISE_RE.sub("", text).strip(" -–—:;,.")
+    if set(words(text)) <= GENERIC_HEADS | _GENERIC_MODIFIERS:
+        text = ""  # "this disease", "medical conditions": a reference back or a category, not a name
     if abbreviation:
         aliases.append(abbreviation)
     return text, abbreviation, aliases
 
 
-def item_head(text: str, offset: int, lexicon: Lexicon) -> tuple[str, int, int] | None:
-    """The condition a list item or paragraph starts with, as (raw head, start, end), if any."""
+@dataclass(frozen=True)
+class Head:
+    """The condition a line starts with, and how its end was found."""
+
+    text: str
+    start: int
+    end: int
+    how: str  # "separator" | "abbreviation" | "stopword" | "whole"
+
+
+def item_head(text: str, offset: int, lexicon: Lexicon) -> Head | None:
+    """The condition a list item or paragraph starts with, if any."""
     if not text or not (text[0].isupper() or text[0].isdigit()):
         return None
-    head_end = None
+    head_end, how = None, "separator"
     sep = _HEAD_SEPARATOR_RE.search(text)
     if sep and sep.start() <= 140:
         head_end = sep.start()
@@ -129,23 +161,26 @@ def item_head(text: str, offset: int, lexicon: Lexicon) -> tuple[str, int, int] 
         # "Condition (ABBR) IVIG is indicated ..." / "Condition (ABBR) that is ...": the head ends at the abbreviation,
         # unless an "or Other Name" continues it up to the separator.
         if not (head_end is not None and re.match(r"\s+or\s", rest)):
-            head_end = abbr.end()
+            head_end, how = abbr.end(), "abbreviation"
     if head_end is None:
+        how = "stopword"
         # "Stiff-person syndrome may be treated ...": cut at the first function word.
         tokens = list(re.finditer(r"\S+", text))
         for i, tok in enumerate(tokens[:12]):
-            if i > 0 and tok.group().lower().strip(",;") in lexicon.mention_stops:
+            if i > 0 and tok.group().lower().strip(",;()") in lexicon.mention_stops:
                 head_end = tokens[i - 1].end()
                 break
         else:
             if len(tokens) <= 12:
-                head_end = len(text)
+                head_end, how = len(text), "whole"
     if head_end is None:
         return None
     head = text[:head_end].rstrip(" ,;:-–—.")
     if not head or len(head.split()) > 14:
         return None
-    return head, offset, offset + len(head)
+    if any(w in lexicon.verb_stops for w in words(_ABBR_PAREN_RE.sub("", head))):
+        return None  # a clause ("Diagnosis has been confirmed by ..."), not a name
+    return Head(head, offset, offset + len(head), how)
 
 
 def trigger_mentions(text: str, offset: int, lexicon: Lexicon) -> list[tuple[str, int, int]]:
@@ -155,9 +190,16 @@ def trigger_mentions(text: str, offset: int, lexicon: Lexicon) -> list[tuple[str
     for trigger in lexicon.mention_triggers:
         for match in re.finditer(rf"\b{re.escape(trigger)}\s+", lowered):
             start = match.end()
-            phrase = _phrase_until_stop(text[start:], lexicon)
-            if phrase:
+            while start < len(text):
+                phrase = _phrase_until_stop(text[start:], lexicon)
+                if not phrase:
+                    break
                 found.append((phrase, offset + start, offset + start + len(phrase)))
+                # "patients with A, B, C, or D": every member of a comma list is a mention
+                more = re.match(r"\s*,\s*(?:(?:and|or|and/or)\s+)?", text[start + len(phrase) :])
+                if not more or not is_condition_like(_phrase_until_stop(text[start + len(phrase) + more.end() :], lexicon), lexicon):
+                    break
+                start += len(phrase) + more.end()
     # Keep the longest phrase at each position ("patients with" inside "in patients with").
     found.sort(key=lambda f: (f[1], -(f[2] - f[1])))
     result: list[tuple[str, int, int]] = []
@@ -168,14 +210,30 @@ def trigger_mentions(text: str, offset: int, lexicon: Lexicon) -> list[tuple[str
     return result
 
 
+_CONNECTOR_RE = re.compile(r"(?:associated with|related to|due to|secondary to|caused by|induced by|of)\s", re.I)
+
+
 def _phrase_until_stop(text: str, lexicon: Lexicon) -> str:
-    """The words of `text` up to a function word, punctuation, or a second "with"."""
+    """The words of `text` up to a function word, punctuation, a population noun or a second "with"."""
     out_end = 0
     seen_head = False
+    skip_until = -1
     for tok in re.finditer(r"[^\s,;:.()\[\]]+(?:\.(?=\w))?[^\s,;:.()\[\]]*|[,;:.()\[\]]", text):
         word = tok.group()
         lower = word.lower()
+        if tok.start() < skip_until:
+            out_end = tok.end()
+            continue
         if word in ",;:.()[]" or tok.start() > 110:
+            break
+        connector = _CONNECTOR_RE.match(text, tok.start())
+        if connector and out_end:
+            skip_until = connector.end()
+            out_end = tok.end()
+            continue
+        if out_end and lower in lexicon.population_words:
+            break
+        if lower in lexicon.verb_stops or lower in lexicon.drug_markers:
             break
         if lower in lexicon.mention_stops and out_end:
             if lower not in ("in", "to") or seen_head:
@@ -215,7 +273,9 @@ class ListState:
 
     vote: float = 0.0  # coverage vote of the introducing line
     criteria_of: int | None = None  # index of the mention whose criteria list this is
-    depth: int = 0
+    criteria_vote: float = 0.0  # coverage vote of the line that opened the criteria list
+    in_criteria: bool = False
+    glossary: bool = False  # under a "Definitions" / "Abbreviations" sub-heading: terms, not indications
 
 
 def find_mentions(
@@ -225,7 +285,7 @@ def find_mentions(
     cue_vote_of_range,
     lexicon: Lexicon,
 ) -> tuple[list[Mention], list[tuple[int, Line]]]:
-    """All condition mentions and the criteria items (with the mention they belong to)."""
+    """All condition mentions and the criteria items (with the index of the mention they belong to)."""
     mentions: list[Mention] = []
     criteria: list[tuple[int, Line]] = []
     state = ListState()
@@ -239,53 +299,89 @@ def find_mentions(
         stripped = content.strip()
         if line.section_name != current_section:
             current_section, state = line.section_name, ListState()
-        if not stripped:
+        if not stripped or line.section_kind == "other":
+            continue  # statute citations, coding and documentation sections name no indications
+        if _looks_like_heading(stripped) and not line.is_item:
+            state.glossary = stripped.lower().rstrip(": ") in lexicon.glossary_headings
+        if state.glossary:
             continue
-        head = None
-        if line.is_item or _looks_like_heading(stripped) or _HEAD_SEPARATOR_RE.search(stripped[:140] or " "):
-            head = item_head(stripped, line.content_start + (len(content) - len(content.lstrip())), lexicon)
-        made_head = False
-        if head and is_condition_like(head[0], lexicon) and not _is_sentence_start(head[0]):
-            kind = "item" if line.is_item else ("heading" if _looks_like_heading(stripped) else "line_head")
-            if kind != "line_head" or _HEAD_SEPARATOR_RE.search(stripped[: len(head[0]) + 4]) or "(" in head[0]:
-                name, abbreviation, aliases = clean_name(head[0])
-                if name:
-                    mention = Mention(name, head[1], head[1] + len(head[0]), line.index, kind, line.section_kind, abbreviation, aliases)
-                    mention.list_vote = state.vote if line.is_item else 0.0
-                    mentions.append(mention)
-                    made_head = True
-                    state.criteria_of = None
-        if not made_head and state.criteria_of is not None and line.is_item:
+        head_mention = _head_mention(line, stripped, content, state, lexicon)
+        if head_mention:
+            head_mention.list_vote = state.vote if line.is_item else 0.0
+            mentions.append(head_mention)
+            state.criteria_of, state.in_criteria = None, False
+        elif state.in_criteria and line.is_item:
             criteria.append((state.criteria_of, line))
-        elif not made_head and state.criteria_of is not None and not line.is_item and not stripped.endswith(":"):
-            state.criteria_of = None  # a paragraph ends the criteria list
-        # Prose mentions in every sentence of the line.
+        elif state.in_criteria and not line.is_item:
+            state.criteria_of, state.in_criteria = None, False  # a paragraph ends the criteria list
+        # Conditions named inside a criteria list or a list under a coverage statement take that statement's
+        # direction; under a "not covered" list they must say so themselves (limitations mention many conditions).
+        inherited = state.criteria_vote if state.in_criteria else (state.vote if line.is_item else 0.0)
+        inherited = max(inherited, 0.0)
         for sentence in sentences_by_line.get(line.index, []):
-            for phrase, start, end in trigger_mentions(text[sentence.start : sentence.end], sentence.start, lexicon):
-                if made_head and start < mentions[-1].end:
-                    continue
-                if is_condition_like(phrase, lexicon):
-                    name, abbreviation, aliases = clean_name(phrase)
-                    if name and len(words(name)) >= 1:
-                        m = Mention(name, start, end, line.index, "trigger", line.section_kind, abbreviation, aliases)
-                        m.scope = (sentence.start, sentence.end)
-                        mentions.append(m)
+            for mention in _trigger_mentions(text, sentence, line, head_mention, lexicon):
+                mention.list_vote = inherited if line.is_item else 0.0
+                mentions.append(mention)
         if _starts_criteria(stripped, lexicon):
-            heads = [i for i, m in enumerate(mentions) if m.kind != "trigger"]
-            state.criteria_of = heads[-1] if heads else None
-        else:
+            on_line = [i for i, m in enumerate(mentions) if m.line == line.index]
+            earlier = [i for i, m in enumerate(mentions) if m.kind != "trigger" and lines[m.line].section_name == line.section_name]
+            state.criteria_of = (on_line or earlier or [None])[-1]
+            state.in_criteria = True
+            state.criteria_vote = LIST_INTRO_WEIGHT if cue_vote_of_range(line.start, line.end) > 0 else (
+                -LIST_INTRO_WEIGHT if cue_vote_of_range(line.start, line.end) < 0 else 0.0
+            )
+        elif not line.is_item:
             intro = list_intro_vote(stripped, lexicon, cue_vote_of_range(line.start, line.end))
-            if intro is not None and not line.is_item:
+            if intro is not None:
                 state.vote = intro
-                state.criteria_of = None
     _assign_scopes(mentions, lines, text)
     return mentions, criteria
 
 
+def _head_mention(line: Line, stripped: str, content: str, state: ListState, lexicon: Lexicon) -> Mention | None:
+    """A mention for a line headed by a condition (list item, sub-heading, or "Condition - text" paragraph)."""
+    heading = _looks_like_heading(stripped)
+    if not (line.is_item or heading or _HEAD_SEPARATOR_RE.search(stripped[:140])):
+        return None
+    head = item_head(stripped, line.content_start + (len(content) - len(content.lstrip())), lexicon)
+    if head is None or not is_condition_like(head.text, lexicon) or _is_sentence_start(head.text):
+        return None
+    if state.in_criteria and head.how not in ("separator", "abbreviation"):
+        return None  # inside a criteria list only an explicitly headed item starts a new indication
+    kind = "item" if line.is_item else ("heading" if heading else "line_head")
+    if kind == "line_head" and head.how not in ("separator", "abbreviation"):
+        return None
+    name, abbreviation, aliases = clean_name(head.text)
+    if not name:
+        return None
+    return Mention(name, head.start, head.end, line.index, kind, line.section_kind, abbreviation, aliases)
+
+
+def _trigger_mentions(text: str, sentence: Sentence, line: Line, head: Mention | None, lexicon: Lexicon) -> list[Mention]:
+    """Prose mentions ("patients with X") in one sentence, outside the line's own head."""
+    out = []
+    for phrase, start, end in trigger_mentions(text[sentence.start : sentence.end], sentence.start, lexicon):
+        if head and start < head.end:
+            continue
+        if not is_condition_like(phrase, lexicon):
+            continue
+        name, abbreviation, aliases = clean_name(phrase)
+        if name and is_condition_like(name, lexicon):
+            mention = Mention(name, start, end, line.index, "trigger", line.section_kind, abbreviation, aliases)
+            mention.scope = (sentence.start, sentence.end)
+            out.append(mention)
+    return out
+
+
+_CLAUSE_STARTS = frozenset(
+    {"there", "it", "this", "these", "those", "the", "a", "an", "in", "for", "if", "when", "we", "all", "each", "use", "to",
+     "patient", "patients", "beneficiary", "beneficiaries", "individuals", "members", "adults", "children", "any", "no", "not"}
+)
+
+
 def _is_sentence_start(head: str) -> bool:
-    """Heads that are really clauses ("There is ...", "It is ...", "This ...")."""
-    first = head.split()[0].lower()
-    return first in {"there", "it", "this", "these", "those", "the", "a", "an", "in", "for", "if", "when", "we", "all", "each", "use", "ivig"}
+    """Heads that are really clauses ("There is ...", "Patients with ...", "To monitor ...")."""
+    return head.split()[0].lower() in _CLAUSE_STARTS
 
 
 def _looks_like_heading(text: str) -> bool:
@@ -293,20 +389,38 @@ def _looks_like_heading(text: str) -> bool:
     return len(text) <= 90 and not text.rstrip().endswith((".", ",", ";")) and len(text.split()) <= 12 and text[0].isupper()
 
 
+def _is_boundary(line: Line, text: str) -> bool:
+    """Short stand-alone lines (sub-headings, with or without a full stop) close an evidence head's scope."""
+    stripped = text[line.content_start : line.end].strip()
+    return not line.is_item and 0 < len(stripped) <= 120 and len(stripped.split()) <= 16
+
+
+def _closes_item(item: Line, nxt: Line, text: str) -> bool:
+    """A list item's scope runs over its sub-items and continuation paragraphs, not past a sibling or a heading."""
+    stripped = text[nxt.content_start : nxt.end].strip()
+    if not stripped:
+        return False
+    if nxt.is_item:
+        return nxt.depth <= item.depth and bool(stripped.strip("-–— "))
+    return _looks_like_heading(stripped) or stripped.endswith(":")
+
+
 def _assign_scopes(mentions: list[Mention], lines: list[Line], text: str) -> None:
-    """Heads govern the lines after them until the next head in the same section."""
+    """Heads govern the lines after them until the next head, a sub-heading, or the end of the section."""
     heads = [m for m in mentions if m.kind != "trigger"]
-    for i, mention in enumerate(heads):
+    head_lines = {m.line for m in heads}
+    for mention in heads:
         line = lines[mention.line]
-        end = None
-        for nxt in heads[i + 1 :]:
-            if lines[nxt.line].section_name == line.section_name:
-                end = lines[nxt.line].start
-            break
-        if end is None:
-            section_end = max((ln.end for ln in lines if ln.section_name == line.section_name and ln.index >= line.index), default=line.end)
-            end = section_end
-        mention.scope = (line.start, max(end, line.end))
+        end = line.end
+        for nxt in lines[line.index + 1 :]:
+            if nxt.section_name != line.section_name or nxt.index in head_lines:
+                break
+            if mention.kind != "item" and _is_boundary(nxt, text):
+                break
+            if mention.kind == "item" and _closes_item(line, nxt, text):
+                break
+            end = nxt.end
+        mention.scope = (line.start, end)
 
 
 def group_mentions(mentions: list[Mention], abbreviations: dict[str, str]) -> list[IndicationGroup]:

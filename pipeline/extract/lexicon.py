@@ -36,6 +36,10 @@ class Lexicon:
     negators: tuple[str, ...]
     condition_suffixes: tuple[str, ...]
     condition_heads: frozenset[str]
+    suffix_exceptions: frozenset[str]
+    population_words: frozenset[str]
+    verb_stops: frozenset[str]
+    glossary_headings: frozenset[str]
     not_conditions: frozenset[str]
     mention_triggers: tuple[str, ...]
     mention_stops: frozenset[str]
@@ -107,6 +111,10 @@ def load_lexicon() -> Lexicon:
         condition_suffixes=_strings(cond, "suffixes", "conditions.json"),
         condition_heads=frozenset(_strings(cond, "heads", "conditions.json")),
         not_conditions=frozenset(_strings(cond, "not_conditions", "conditions.json")),
+        suffix_exceptions=frozenset(_strings(cond, "suffix_exceptions", "conditions.json")),
+        population_words=frozenset(_strings(phr, "population_words", "phrases.json")),
+        verb_stops=frozenset(_strings(phr, "verb_stops", "phrases.json")),
+        glossary_headings=frozenset(_strings(phr, "glossary_headings", "phrases.json")),
         mention_triggers=tuple(sorted(_strings(phr, "mention_triggers", "phrases.json"), key=len, reverse=True)),
         mention_stops=frozenset(_strings(phr, "mention_stops", "phrases.json")),
         criteria_intro=_strings(phr, "criteria_intro", "phrases.json"),

@@ -1,0 +1,56 @@
+"""Change reports: Markdown or HTML files of stored policy changes, and text for `lcd diff`."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from pathlib import Path
+
+import duckdb
+
+from pipeline.report.html import render_html
+from pipeline.report.markdown import md_escape, render_markdown
+from pipeline.report.rows import ChangeRow, LcdChanges, VersionPairChanges, changes_since, group_by_lcd
+from pipeline.report.text import format_changes_text
+from pipeline.warehouse.db import REPORTS_DIR
+
+FORMATS = ("md", "html")
+
+
+def default_report_path(fmt: str = "md", today: date | None = None) -> Path:
+    """warehouse/reports/changes-<YYYYMMDD>.<fmt>."""
+    return REPORTS_DIR / f"changes-{(today or date.today()):%Y%m%d}.{fmt}"
+
+
+def write_report(
+    con: duckdb.DuckDBPyConnection,
+    since: date | None,
+    fmt: str = "md",
+    out: Path | None = None,
+    *,
+    detected_since: datetime | None = None,
+) -> Path:
+    """Write the change report (changes since `since`, all when None) and return its path."""
+    if fmt not in FORMATS:
+        raise ValueError(f"unknown report format {fmt!r}: use one of {', '.join(FORMATS)}")
+    rows = changes_since(con, since, detected_since)
+    render = render_markdown if fmt == "md" else render_html
+    path = Path(out) if out else default_report_path(fmt)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(render(rows, since), encoding="utf-8")
+    return path
+
+
+__all__ = [
+    "FORMATS",
+    "ChangeRow",
+    "LcdChanges",
+    "VersionPairChanges",
+    "changes_since",
+    "default_report_path",
+    "format_changes_text",
+    "group_by_lcd",
+    "md_escape",
+    "render_html",
+    "render_markdown",
+    "write_report",
+]

@@ -1,0 +1,146 @@
+"""The stored policy changes a report shows, and their grouping by LCD and version pair."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+
+import duckdb
+
+
+@dataclass(frozen=True)
+class ChangeRow:
+    """One stored policy change with the versions it lies between."""
+
+    lcd_id: str
+    title: str | None
+    contractor: str | None
+    from_version_key: int | None
+    from_version: str | None
+    from_effective_date: date | None
+    to_version_key: int
+    to_version: str
+    to_effective_date: date | None
+    change_type: str
+    subject: str
+    before: str | None
+    after: str | None
+    before_sentence: str | None
+    after_sentence: str | None
+    indication: str | None
+    section: str | None
+    detected_at: datetime
+
+
+@dataclass(frozen=True)
+class VersionPairChanges:
+    """The changes between two consecutive versions of one LCD."""
+
+    from_version: str | None
+    from_effective_date: date | None
+    to_version: str
+    to_effective_date: date | None
+    changes: tuple[ChangeRow, ...]
+
+
+@dataclass(frozen=True)
+class LcdChanges:
+    """Every reported change of one LCD, by version pair (oldest first)."""
+
+    lcd_id: str
+    title: str | None
+    contractor: str | None
+    pairs: tuple[VersionPairChanges, ...]
+
+
+_CHANGES = """
+select
+    c.lcd_id,
+    newer.title,
+    newer.contractor,
+    c.from_version_key,
+    older.version as from_version,
+    older.effective_date as from_effective_date,
+    c.to_version_key,
+    newer.version as to_version,
+    newer.effective_date as to_effective_date,
+    c.change_type,
+    c.subject,
+    c.before,
+    c.after,
+    c.before_sentence,
+    c.after_sentence,
+    c.indication,
+    c.section,
+    c.detected_at
+from policy_changes as c
+join lcd_versions as newer
+    on newer.version_key = c.to_version_key
+left join lcd_versions as older
+    on older.version_key = c.from_version_key
+where {where}
+order by
+    c.lcd_id,
+    newer.version_order,
+    c.change_key
+"""
+
+
+def changes_since(
+    con: duckdb.DuckDBPyConnection,
+    since: date | None = None,
+    detected_since: datetime | None = None,
+) -> list[ChangeRow]:
+    """Stored changes whose new version took effect on/after `since` (or, undated, was detected then).
+
+    `detected_since` further keeps only the changes detected at or after that moment (one ingest run).
+    """
+    conditions, params = ["true"], []
+    if since is not None:
+        conditions.append("coalesce(newer.effective_date, cast(c.detected_at as date)) >= ?")
+        params.append(since)
+    if detected_since is not None:
+        conditions.append("c.detected_at >= ?")
+        params.append(detected_since)
+    rows = con.execute(_CHANGES.format(where="\n    and ".join(conditions)), params).fetchall()
+    return [ChangeRow(*row) for row in rows]
+
+
+def transition(before: str | None, after: str | None, arrow: str = "→") -> str:
+    """ "before → after", or "added: after" / "removed: before" when one side is missing."""
+    if before is None:
+        return f"added: {after}"
+    if after is None:
+        return f"removed: {before}"
+    return f"{before} {arrow} {after}"
+
+
+def context(subject: str, indication: str | None, section: str | None) -> list[str]:
+    """The indication (unless it is the subject itself) and the section a change concerns."""
+    parts = [indication] if indication and indication.casefold() != subject.casefold() else []
+    return parts + ([section] if section else [])
+
+
+def group_by_lcd(rows: list[ChangeRow]) -> list[LcdChanges]:
+    """Rows grouped by LCD, then by version pair, keeping the rows' order."""
+    by_lcd: dict[str, dict[tuple, list[ChangeRow]]] = {}
+    for row in rows:
+        pair = (row.from_version_key, row.to_version_key)
+        by_lcd.setdefault(row.lcd_id, {}).setdefault(pair, []).append(row)
+    return [_lcd_changes(lcd_id, pairs) for lcd_id, pairs in by_lcd.items()]
+
+
+def _lcd_changes(lcd_id: str, pairs: dict[tuple, list[ChangeRow]]) -> LcdChanges:
+    """One LCD's group; title and contractor come from its newest reported version."""
+    groups = tuple(
+        VersionPairChanges(
+            changes[0].from_version,
+            changes[0].from_effective_date,
+            changes[0].to_version,
+            changes[0].to_effective_date,
+            tuple(changes),
+        )
+        for changes in pairs.values()
+    )
+    newest = groups[-1].changes[0]
+    return LcdChanges(lcd_id, newest.title, newest.contractor, groups)

@@ -1,0 +1,108 @@
+"""Opening the warehouse, applying its schema, and running work in one transaction."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from datetime import datetime, timezone
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+
+# The editable install keeps the package inside the repo, so the canonical schema in warehouse/ (where
+# DESIGN.md says it lives) is found relative to this file instead of being copied into the package.
+REPO_ROOT = Path(__file__).resolve().parents[2]
+SCHEMA_PATH = REPO_ROOT / "warehouse" / "schema.sql"
+REPORTS_DIR = REPO_ROOT / "warehouse" / "reports"
+
+
+def default_db_path() -> Path:
+    """The database file: $LCD_DB if set, else <repo>/warehouse/lcd.duckdb."""
+    override = os.environ.get("LCD_DB")
+    return Path(override) if override else REPO_ROOT / "warehouse" / "lcd.duckdb"
+
+
+def schema_sql() -> str:
+    """The text of warehouse/schema.sql."""
+    if not SCHEMA_PATH.is_file():
+        raise FileNotFoundError(f"warehouse schema not found at {SCHEMA_PATH} (is the repo installed editable?)")
+    return SCHEMA_PATH.read_text(encoding="utf-8")
+
+
+def apply_schema(con: duckdb.DuckDBPyConnection) -> None:
+    """Create every warehouse table that does not exist yet (the schema is idempotent)."""
+    con.execute(schema_sql())
+
+
+def connect(db_path: str | Path, read_only: bool = False) -> duckdb.DuckDBPyConnection:
+    """Open (creating its folder) the warehouse at `db_path` and apply the schema.
+
+    `read_only` opens an existing file for analysts' queries and leaves the schema untouched.
+    """
+    path = Path(db_path)
+    if read_only:
+        return duckdb.connect(str(path), read_only=True)
+    if str(path) != ":memory:":
+        path.parent.mkdir(parents=True, exist_ok=True)
+    con = duckdb.connect(str(path))
+    apply_schema(con)
+    return con
+
+
+@contextmanager
+def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConnection]:
+    """Run the block in one transaction: commit at the end, roll back on any exception."""
+    con.begin()
+    try:
+        yield con
+    except BaseException:
+        con.rollback()
+        raise
+    con.commit()
+
+
+def utc_now() -> datetime:
+    """Now, as the naive UTC timestamp the warehouse stores."""
+    return datetime.now(timezone.utc).replace(tzinfo=None)
+
+
+def as_utc_naive(moment: datetime) -> datetime:
+    """`moment` in naive UTC (naive input is taken to be UTC already)."""
+    if moment.tzinfo is None:
+        return moment
+    return moment.astimezone(timezone.utc).replace(tzinfo=None)
+
+
+def next_keys(con: duckdb.DuckDBPyConnection, sequence: str, count: int) -> list[int]:
+    """`count` fresh keys from `sequence`, drawn in one query."""
+    if count == 0:
+        return []
+    rows = con.execute(f"select nextval('{sequence}') from range(?)", [count]).fetchall()
+    return [row[0] for row in rows]
+
+
+def insert_arrow(
+    con: duckdb.DuckDBPyConnection,
+    table: str,
+    schema: pa.Schema,
+    columns: Mapping[str, Sequence[object]],
+) -> int:
+    """Bulk-insert `columns` into `table` through one registered Arrow table; returns the row count.
+
+    Call it inside `transaction()`: a failed insert is then rolled back together with the registration.
+
+    `table` and `schema` come from code, never from data; every value travels inside the Arrow table.
+    """
+    data = pa.table({name: columns[name] for name in schema.names}, schema=schema)
+    if data.num_rows == 0:
+        return 0
+    view = f"_staged_{table}"
+    names = ",\n    ".join(schema.names)
+    con.register(view, data)
+    con.execute(f"insert into {table} (\n    {names}\n)\nselect\n    {names}\nfrom {view}")
+    # Only on success: after a failed insert the transaction is aborted, and its rollback drops the
+    # registration made inside it.
+    con.unregister(view)
+    return data.num_rows
