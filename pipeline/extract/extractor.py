@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import bisect
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from pipeline.extract import facts as F
 from pipeline.extract.indications import (
@@ -188,8 +188,15 @@ def _document_drug(ctx: _Context) -> str | None:
     return None
 
 
-def _paragraph_start(ctx: _Context, line_index: int) -> int:
-    return ctx.lines[line_index].start
+def _phase_windows(ctx: _Context, sentence: Sentence, offset: int, scopes, indication: int | None) -> list[tuple[int, int]]:
+    """Where to look for a dose's phase: its sentence, its line so far, then its indication's head line."""
+    line = ctx.lines[sentence.line]
+    windows = [(sentence.start, sentence.end), (line.start, sentence.start)]
+    for start, _end, ind, kind in scopes:
+        if ind == indication and kind != "trigger" and start <= offset:
+            head_line = ctx.lines[bisect.bisect_right([ln.start for ln in ctx.lines], start) - 1]
+            windows.append((head_line.start, head_line.end))
+    return windows
 
 
 def _numeric_facts(ctx: _Context, quantities: list[Quantity], scopes, mentions, mention_to_indication):
@@ -218,7 +225,7 @@ def _numeric_facts(ctx: _Context, quantities: list[Quantity], scopes, mentions, 
                     amount_high=q.high if q.high is not None else q.low,
                     unit=q.unit,
                     frequency=F.frequency_near(text, q, sentence.end, ctx.lexicon),
-                    phase=F.phase_near(text, q.start, sentence.start, _paragraph_start(ctx, sentence.line), ctx.lexicon),
+                    phase=F.phase_near(text, q.start, _phase_windows(ctx, sentence, q.start, scopes, indication), ctx.lexicon),
                     section=section,
                     text=text[q.start : q.end],
                     char_start=q.start,
@@ -227,6 +234,8 @@ def _numeric_facts(ctx: _Context, quantities: list[Quantity], scopes, mentions, 
                 )
             )
             continue
+        if q.comparator is None and re.search(r"\b(?:during|within|in|for)\s+the\s+first\s*$", text[max(0, q.start - 25) : q.start], re.I):
+            q = replace(q, comparator="<=")  # "during the first 100 days after transplantation"
         if q.comparator is None or F.is_schedule(text, q):
             continue
         if q.comparator == "between" and q.unit in (None,) and not F.measure_for(text, q, sentence.start, ctx.lexicon):

@@ -61,8 +61,20 @@ def measure_for(text: str, q: Quantity, sentence_start: int, lexicon: Lexicon) -
     """What a threshold limits: a known measure nearby, "age" for years of age, else the words around it."""
     after = text[q.end : q.end + 40].lower()
     before = text[max(sentence_start, q.start - 60) : q.start]
-    if q.unit == "years" and (re.match(r"\s*(?:of age|old)", after) or re.search(r"\b(?:age|aged)\b[^.]{0,20}$", before.lower())):
+    own = text[q.start : q.end].lower()
+    if q.unit == "years" and (
+        re.search(r"\b(?:of age|old|aged)\b", own)
+        or re.match(r"\s*(?:of age|old)", after)
+        or re.search(r"\b(?:age|aged)\b[^.]{0,20}$", before.lower())
+    ):
         return "age"
+    if q.unit is None and re.match(r"\s+[a-z]", after):
+        # "at least one acute infection requiring ...": a count of what follows
+        tail = re.match(r"\s*((?:[a-z][a-z\-]*\s*){1,4})", text[q.end : q.end + 60])
+        phrase = re.split(r"\b(?:and|or|who|that|which|with|for|to|in|of|per|within|during)\b", tail.group(1))[0].strip() if tail else ""
+        if phrase:
+            return phrase
+    before = re.split(r"[;:()]|\band\b|\bor\b|,", before)[-1]  # the measure sits in the same clause
     lowered_before = before.lower()
     best: tuple[int, str] | None = None
     for measure in lexicon.measures:
@@ -106,18 +118,22 @@ def frequency_near(text: str, q: Quantity, sentence_end: int, lexicon: Lexicon) 
     return found[0][2]
 
 
-def phase_near(text: str, start: int, sentence_start: int, paragraph_start: int, lexicon: Lexicon) -> str | None:
-    """Induction / maintenance / prophylaxis named in the dose's sentence, else earlier in its paragraph."""
-    for window_start in (sentence_start, paragraph_start):
-        window = text[window_start : start + 80].lower()
-        best = None
+def phase_near(text: str, start: int, windows: list[tuple[int, int]], lexicon: Lexicon) -> str | None:
+    """Induction / maintenance / prophylaxis: the nearest phase word before the dose in its sentence, else after it,
+    else in the wider windows given (the paragraph before, the indication's own statement)."""
+    for window_start, window_end in windows:
+        window = text[window_start:window_end].lower()
+        before, after = None, None
         for phase, phrases in lexicon.phases.items():
             for phrase in phrases:
                 for match in re.finditer(rf"\b{re.escape(phrase)}\b", window):
-                    if best is None or match.start() > best[0]:
-                        best = (match.start(), phase)
-        if best:
-            return best[1]
+                    at = window_start + match.start()
+                    if at < start and (before is None or at > before[0]):
+                        before = (at, phase)
+                    elif at >= start and (after is None or at < after[0]):
+                        after = (at, phase)
+        if before or after:
+            return (before or after)[1]
     return None
 
 

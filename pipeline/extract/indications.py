@@ -401,7 +401,9 @@ def _closes_item(item: Line, nxt: Line, text: str) -> bool:
     if not stripped:
         return False
     if nxt.is_item:
-        return nxt.depth <= item.depth and bool(stripped.strip("-–— "))
+        # Flat lists put an indication's doses and notes in sibling items after it ("- Induction Dose - ..."),
+        # so only a shallower item (or the next head, handled by the caller) ends the scope.
+        return nxt.depth < item.depth and bool(stripped.strip("-–— "))
     return _looks_like_heading(stripped) or stripped.endswith(":")
 
 
