@@ -279,14 +279,15 @@ def _in_negative_list(ctx: _Context, sentence: Sentence, mentions) -> bool:
     return False
 
 
-def _criteria(ctx: _Context, items: list[tuple[int, Line]], mentions, mention_to_indication) -> list[Criterion]:
+def _criteria(ctx: _Context, items: list[tuple[int | None, Line, str]], mentions, mention_to_indication) -> list[Criterion]:
     out = []
-    for mention_index, line in items:
+    for mention_index, line, kind in items:
         text = ctx.doc.text[line.content_start : line.end].strip()
         text = re.sub(r"[;,.]?\s*(?:and|or|and/or)?\s*$", "", text).strip()
         if not text:
             continue
-        kind = "exclusion" if ctx.cue_vote(line.start, line.end) < 0 else "requirement"
+        if ctx.cue_vote(line.start, line.end) < 0:
+            kind = "exclusion"
         out.append(
             Criterion(
                 indication_id=None if mention_index is None else mention_to_indication.get(id(mentions[mention_index])),

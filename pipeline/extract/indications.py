@@ -144,7 +144,7 @@ class Head:
     text: str
     start: int
     end: int
-    how: str  # "separator" | "abbreviation" | "stopword" | "whole"
+    how: str  # "separator" | "abbreviation" | "stopword" | "whole" | "table"
 
 
 def item_head(text: str, offset: int, lexicon: Lexicon) -> Head | None:
@@ -244,15 +244,16 @@ def _phrase_until_stop(text: str, lexicon: Lexicon) -> str:
             seen_head = True
         out_end = tok.end()
     phrase = text[:out_end].strip()
+    phrase = re.sub(r"^(?:with|of|and|or|to)\s+", "", phrase, flags=re.I)
     phrase = re.sub(r"\s+(?:and|or|and/or|of|with|the|a|an|in|to)$", "", phrase, flags=re.I)
     return phrase
 
 
 def _starts_criteria(text: str, lexicon: Lexicon) -> bool:
-    lowered = text.lower()
-    return lowered.rstrip().endswith(":") and any(p in lowered for p in lexicon.criteria_intro) or (
-        any(p in lowered for p in lexicon.criteria_intro) and lowered.rstrip().endswith(("met", "met:", "criteria"))
-    )
+    """A line that opens a list of criteria ("... when the following criteria are met:", "any of the following:")."""
+    lowered = text.lower().rstrip()
+    intro = any(p in lowered for p in lexicon.criteria_intro) or any(p in lowered for p in lexicon.alternatives_intro)
+    return intro and lowered.endswith((":", "met", "criteria"))
 
 
 def list_intro_vote(text: str, lexicon: Lexicon, cue_vote: float) -> float | None:
@@ -275,6 +276,8 @@ class ListState:
     criteria_of: int | None = None  # index of the mention whose criteria list this is
     criteria_vote: float = 0.0  # coverage vote of the line that opened the criteria list
     in_criteria: bool = False
+    criteria_depth: int | None = None  # list depth of the criteria items; a shallower item ends the list
+    alternatives: bool = False  # "any of the following" / items joined by OR: each item is its own indication
     glossary: bool = False  # under a "Definitions" / "Abbreviations" sub-heading: terms, not indications
 
 
@@ -284,10 +287,10 @@ def find_mentions(
     sentences: list[Sentence],
     cue_vote_of_range,
     lexicon: Lexicon,
-) -> tuple[list[Mention], list[tuple[int, Line]]]:
+) -> tuple[list[Mention], list[tuple[int | None, Line, str]]]:
     """All condition mentions and the criteria items (with the index of the mention they belong to)."""
     mentions: list[Mention] = []
-    criteria: list[tuple[int, Line]] = []
+    criteria: list[tuple[int | None, Line, str]] = []
     state = ListState()
     current_section = None
     sentences_by_line: dict[int, list[Sentence]] = {}
@@ -305,15 +308,30 @@ def find_mentions(
             state.glossary = stripped.lower().rstrip(": ") in lexicon.glossary_headings
         if state.glossary:
             continue
-        head_mention = _head_mention(line, stripped, content, state, lexicon)
-        if head_mention:
-            head_mention.list_vote = state.vote if line.is_item else 0.0
-            mentions.append(head_mention)
+        if state.in_criteria and line.is_item and state.criteria_depth is not None and line.depth < state.criteria_depth:
+            state.criteria_of, state.in_criteria, state.criteria_depth = None, False, None
+        if state.in_criteria and line.is_item and _OR_END_RE.search(stripped):
+            state.alternatives = True
+        heads = _head_mentions(line, stripped, content, state, lexicon)
+        head_mention = heads[-1] if heads else None
+        if heads and state.in_criteria and state.alternatives and line.is_item and (
+            state.criteria_depth is None or line.depth == state.criteria_depth
+        ):
+            # one alternative of an "any of the following" list: an indication, and a criterion of the list's subject
+            for mention in heads:
+                mention.list_vote = state.criteria_vote
+            mentions.extend(heads)
+            state.criteria_depth = line.depth
+            criteria.append((state.criteria_of, line, "alternative"))
+        elif heads:
+            mentions.extend(heads)
             state.criteria_of, state.in_criteria = None, False
         elif state.in_criteria and line.is_item:
-            criteria.append((state.criteria_of, line))
+            if state.criteria_depth is None:
+                state.criteria_depth = line.depth
+            criteria.append((state.criteria_of, line, "alternative" if state.alternatives else "requirement"))
         elif state.in_criteria and not line.is_item:
-            state.criteria_of, state.in_criteria = None, False  # a paragraph ends the criteria list
+            state.criteria_of, state.in_criteria, state.criteria_depth = None, False, None  # a paragraph ends it
         # Conditions named inside a criteria list or a list under a coverage statement take that statement's
         # direction; under a "not covered" list they must say so themselves (limitations mention many conditions).
         inherited = state.criteria_vote if state.in_criteria else (state.vote if line.is_item else 0.0)
@@ -326,7 +344,8 @@ def find_mentions(
             on_line = [i for i, m in enumerate(mentions) if m.line == line.index]
             earlier = [i for i, m in enumerate(mentions) if m.kind != "trigger" and lines[m.line].section_name == line.section_name]
             state.criteria_of = (on_line or earlier or [None])[-1]
-            state.in_criteria = True
+            state.in_criteria, state.criteria_depth = True, None
+            state.alternatives = any(p in stripped.lower() for p in lexicon.alternatives_intro)
             state.criteria_vote = LIST_INTRO_WEIGHT if cue_vote_of_range(line.start, line.end) > 0 else (
                 -LIST_INTRO_WEIGHT if cue_vote_of_range(line.start, line.end) < 0 else 0.0
             )
@@ -338,23 +357,64 @@ def find_mentions(
     return mentions, criteria
 
 
-def _head_mention(line: Line, stripped: str, content: str, state: ListState, lexicon: Lexicon) -> Mention | None:
-    """A mention for a line headed by a condition (list item, sub-heading, or "Condition - text" paragraph)."""
-    heading = _looks_like_heading(stripped)
-    if not (line.is_item or heading or _HEAD_SEPARATOR_RE.search(stripped[:140])):
+_TABLE_YES = frozenset({"x", "yes", "y", "covered", "✓", "✔", "√"})
+_TABLE_NO = frozenset({"no", "n", "not covered", "non-covered", "noncovered"})
+
+
+def table_row_vote(stripped: str) -> float | None:
+    """A coverage table row ("Condition | X | | X"): covered when any cell is marked, not covered when all say no."""
+    cells = [c.strip().lower() for c in stripped.split(" | ")[1:]]
+    marks = [c for c in cells if c]
+    if not marks:
         return None
-    head = item_head(stripped, line.content_start + (len(content) - len(content.lstrip())), lexicon)
-    if head is None or not is_condition_like(head.text, lexicon) or _is_sentence_start(head.text):
-        return None
-    if state.in_criteria and head.how not in ("separator", "abbreviation"):
-        return None  # inside a criteria list only an explicitly headed item starts a new indication
-    kind = "item" if line.is_item else ("heading" if heading else "line_head")
-    if kind == "line_head" and head.how not in ("separator", "abbreviation"):
-        return None
+    if any(c in _TABLE_YES for c in marks):
+        return LIST_INTRO_WEIGHT
+    if all(c in _TABLE_NO for c in marks):
+        return -LIST_INTRO_WEIGHT
+    return None
+
+
+def _head_mentions(line: Line, stripped: str, content: str, state: ListState, lexicon: Lexicon) -> list[Mention]:
+    """Mentions for a line headed by a condition (list item, sub-heading, table row, "Condition - text" paragraph)."""
+    offset = line.content_start + (len(content) - len(content.lstrip()))
+    if " | " in stripped:
+        vote = table_row_vote(stripped)
+        if vote is None:
+            return []
+        first = stripped.split(" | ", 1)[0]
+        head = Head(first, offset, offset + len(first), "table")
+        kind = "item"
+    else:
+        heading = _looks_like_heading(stripped)
+        if not (line.is_item or heading or _HEAD_SEPARATOR_RE.search(stripped[:140])):
+            return []
+        head = item_head(stripped, offset, lexicon)
+        if head is None:
+            return []
+        if state.in_criteria and not state.alternatives and head.how not in ("separator", "abbreviation"):
+            return []  # inside a criteria list only an explicitly headed item starts a new indication
+        kind = "item" if line.is_item else ("heading" if heading else "line_head")
+        if kind == "line_head" and head.how not in ("separator", "abbreviation"):
+            return []
+        vote = state.vote if line.is_item else 0.0
+    if not is_condition_like(head.text, lexicon) or _is_sentence_start(head.text):
+        return []
     name, abbreviation, aliases = clean_name(head.text)
     if not name:
-        return None
-    return Mention(name, head.start, head.end, line.index, kind, line.section_kind, abbreviation, aliases)
+        return []
+    mentions = []
+    # "Osteoporosis and Osteopenia": two indications when every part names a condition on its own
+    parts = re.split(r"\s+(?:and|&)\s+", name)
+    if len(parts) > 1 and all(is_condition_like(p, lexicon) and p[:1].isupper() for p in parts):
+        for part in parts:
+            start = head.start + max(head.text.find(part), 0)
+            mentions.append(Mention(part, start, start + len(part), line.index, kind, line.section_kind, None, []))
+        mentions[0].abbreviation, mentions[0].aliases = abbreviation, aliases
+    else:
+        mentions.append(Mention(name, head.start, head.end, line.index, kind, line.section_kind, abbreviation, aliases))
+    for mention in mentions:
+        mention.list_vote = vote
+    return mentions
 
 
 def _trigger_mentions(text: str, sentence: Sentence, line: Line, head: Mention | None, lexicon: Lexicon) -> list[Mention]:
@@ -439,11 +499,12 @@ def group_mentions(mentions: list[Mention], abbreviations: dict[str, str]) -> li
         parent[find(i)] = find(j)
 
     keys = [normalize_name(m.name, abbreviations) for m in mentions]
+    content = [content_key(k) for k in keys]
     alias_keys = [{normalize_name(a, abbreviations) for a in m.aliases} | {keys[i]} for i, m in enumerate(mentions)]
     abbrs = [m.abbreviation or _abbreviation_of(keys[i], abbreviations) for i, m in enumerate(mentions)]
     for i in range(len(mentions)):
         for j in range(i):
-            if keys[i] == keys[j] or (alias_keys[i] & alias_keys[j]):
+            if keys[i] == keys[j] or (alias_keys[i] & alias_keys[j]) or (content[i] and content[i] == content[j]):
                 union(i, j)
             elif abbrs[i] and abbrs[i] == abbrs[j]:
                 union(i, j)
@@ -453,6 +514,17 @@ def group_mentions(mentions: list[Mention], abbreviations: dict[str, str]) -> li
     for i, mention in enumerate(mentions):
         groups.setdefault(find(i), []).append(mention)
     return [IndicationGroup(sorted(g, key=lambda m: m.start)) for g in groups.values()]
+
+
+_OR_END_RE = re.compile(r"[,;]?\s+OR\s*$")
+_CONNECTOR_WORDS = frozenset(
+    {"of", "the", "a", "an", "with", "associated", "related", "to", "due", "secondary", "caused", "by", "induced", "and", "or", "in", "for"}
+)
+
+
+def content_key(normalized: str) -> frozenset[str]:
+    """The content words of a canonical name: "hypercalcemia of malignancy" == "hypercalcemia associated with malignancy"."""
+    return frozenset(w for w in normalized.split() if w not in _CONNECTOR_WORDS)
 
 
 def _abbreviation_of(key: str, abbreviations: dict[str, str]) -> str | None:

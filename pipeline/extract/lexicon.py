@@ -40,6 +40,7 @@ class Lexicon:
     population_words: frozenset[str]
     verb_stops: frozenset[str]
     glossary_headings: frozenset[str]
+    alternatives_intro: tuple[str, ...]
     not_conditions: frozenset[str]
     mention_triggers: tuple[str, ...]
     mention_stops: frozenset[str]
@@ -115,6 +116,7 @@ def load_lexicon() -> Lexicon:
         population_words=frozenset(_strings(phr, "population_words", "phrases.json")),
         verb_stops=frozenset(_strings(phr, "verb_stops", "phrases.json")),
         glossary_headings=frozenset(_strings(phr, "glossary_headings", "phrases.json")),
+        alternatives_intro=_strings(phr, "alternatives_intro", "phrases.json"),
         mention_triggers=tuple(sorted(_strings(phr, "mention_triggers", "phrases.json"), key=len, reverse=True)),
         mention_stops=frozenset(_strings(phr, "mention_stops", "phrases.json")),
         criteria_intro=_strings(phr, "criteria_intro", "phrases.json"),

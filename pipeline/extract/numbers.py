@@ -180,17 +180,33 @@ def _key(phrase: str) -> str:
     return re.sub(r"\s+", "", re.sub(r"\([^()]*\)", "", phrase)).casefold()
 
 
-def _phrase_pattern(phrase: str) -> str:
-    """Words joined by spaces or by a short parenthetical aside; symbols joined by optional spaces."""
-    tokens = phrase.split()
+def _reversed_phrase_pattern(phrase: str) -> str:
+    """A regex for `phrase` written backwards, to match the text before a number read right to left.
+
+    Words are joined by spaces or by a short parenthetical aside ("below (i.e., worse than) or equal
+    to"); symbols by optional spaces. A phrase that starts with a letter must start a word.
+    """
+    tokens = [t[::-1] for t in reversed(phrase.split())]
     out = []
     for i, token in enumerate(tokens):
         if i:
             prev = tokens[i - 1]
             if prev[-1].isalpha() and token[0].isalpha():
-                out.append(rf"(?:{_SP}+|{_SP}*\([^()\n]{{1,40}}\){_SP}*)")
+                out.append(rf"(?:{_SP}+|{_SP}*\)[^()\n]{{1,40}}\({_SP}*)")
             else:
                 out.append(f"{_SP}*")
+        out.append(re.escape(token))
+    body = "".join(out)
+    return rf"{body}(?![A-Za-z0-9])" if phrase[0].isalpha() else body
+
+
+def _phrase_pattern(phrase: str) -> str:
+    """A regex for `phrase` read left to right (words joined by spaces, symbols by optional spaces)."""
+    tokens = phrase.split()
+    out = []
+    for i, token in enumerate(tokens):
+        if i:
+            out.append(f"{_SP}+" if tokens[i - 1][-1].isalpha() and token[0].isalpha() else f"{_SP}*")
         out.append(re.escape(token))
     body = "".join(out)
     return rf"(?<![A-Za-z0-9]){body}" if phrase[0].isalpha() else body
@@ -216,7 +232,8 @@ class ComparatorLexicon:
     connectors: frozenset[str]
     statistic_prefixes: dict[str, str]
     age_words: frozenset[str]
-    before_re: re.Pattern[str]
+    before_rev: re.Pattern[str]  # matched against the reversed text before a number
+    gap_re: re.Pattern[str]  # spaces and gap words, whole (what may stand between a phrase and a number)
     after_re: re.Pattern[str]
 
 
@@ -275,9 +292,10 @@ def load_comparators(path: Path = COMPARATORS_PATH) -> ComparatorLexicon:
     gaps = string_list(data.get("gap_words"), path, "gap_words")
     stats = data.get("statistic_prefixes")
     check(isinstance(stats, dict) and all(v in ("drop", "bare") for v in stats.values()), path, "statistic_prefixes", "must map a letter to 'drop' or 'bare'")
-    cmp_alt = "|".join(_phrase_pattern(p) for p in sorted(phrases, key=len, reverse=True))
-    gap_alt = "|".join(form_pattern(g) for g in sorted(gaps, key=len, reverse=True))
-    before_re = re.compile(rf"(?P<cmp>{cmp_alt})(?P<gap>(?:{_SP}+(?:{gap_alt})(?![A-Za-z])){{0,2}}){_SP}*\Z", re.IGNORECASE)
+    # Read right to left from the number: spaces, up to two gap words, then the longest phrase.
+    cmp_alt = "|".join(_reversed_phrase_pattern(p) for p in sorted(phrases, key=len, reverse=True))
+    gap_alt = "|".join(form_pattern(g[::-1]) for g in sorted(gaps, key=len, reverse=True))
+    before_rev = re.compile(rf"{_SP}*(?P<gap>(?:(?:{gap_alt}){_SP}+){{0,2}})(?P<cmp>{cmp_alt})", re.IGNORECASE)
     after_phrases = [p.get("phrase") for p in entries if not p.get("glued")]
     after_alt = "|".join(_phrase_pattern(p) for p in sorted(after_phrases, key=len, reverse=True))
     after_re = re.compile(rf"{_SP}*,?{_SP}*(?P<after>{after_alt})(?![A-Za-z])", re.IGNORECASE)
@@ -289,7 +307,8 @@ def load_comparators(path: Path = COMPARATORS_PATH) -> ComparatorLexicon:
         connectors=connectors,
         statistic_prefixes={k.lower(): v for k, v in stats.items()},
         age_words=frozenset(w.lower() for w in string_list(data.get("age_words"), path, "age_words")),
-        before_re=before_re,
+        before_rev=before_rev,
+        gap_re=re.compile(rf"(?:{_SP}+(?:{'|'.join(form_pattern(g) for g in sorted(gaps, key=len, reverse=True))})){{0,2}}{_SP}+", re.IGNORECASE),
         after_re=after_re,
     )
 
@@ -301,91 +320,137 @@ CMP = load_comparators()
 
 # ---------------------------------------------------------------------------------------------------
 # Compiled patterns
+#
+# Speed: every full-text regex pass costs about 0.5 ms on a 24 KB LCD, and a pass whose first step
+# is a big alternation or a lookbehind costs ten times that. So full-text passes are few and start
+# with a cheap gate (`(?=\d)`, `(?=[(\[§^])`, a trie of number words); everything that depends on the
+# words before a number (comparators, labels, month names) is one anchored match per number on the
+# reversed preceding window.
 
 
 def _alt(words: Any) -> str:
     return "|".join(re.escape(w) for w in sorted(words, key=len, reverse=True))
 
 
+def _trie(words: Any) -> str:
+    """An alternation of literal words as a character trie, which the regex engine scans fast."""
+    root: dict[str, dict] = {}
+    for word in words:
+        node = root
+        for ch in word:
+            node = node.setdefault(ch, {})
+        node[""] = {}
+
+    def build(node: dict[str, dict]) -> str:
+        branches = [re.escape(ch) + build(child) for ch, child in sorted(node.items()) if ch]
+        if not branches:
+            return ""
+        body = branches[0] if len(branches) == 1 else "(?:" + "|".join(branches) + ")"
+        return f"(?:{body})?" if "" in node else body
+
+    return build(root)
+
+
+_SPC = _SP[1:-1]  # the space characters, for use inside a character class
 _ONES = _alt(w for w, v in WORDS.cardinals.items() if 1 <= v <= 9)
-_SIMPLE = rf"(?:(?:{_alt(WORDS.tens)})(?:[-{_SP[1:-1]}](?:{_ONES}))?|(?:{_alt(WORDS.cardinals)}))"
+_SIMPLE = rf"(?:(?:{_alt(WORDS.tens)})(?:[-{_SPC}](?:{_ONES}))?|(?:{_alt(WORDS.cardinals)}))"
 _HUNDREDS = rf"{_SIMPLE}{_SP}+hundred(?:{_SP}+(?:and{_SP}+)?{_SIMPLE})?"
 _LARGE_SCALES = _alt(w for w in WORDS.scales if w != "hundred")
 _LARGE = rf"(?:{_HUNDREDS}|{_SIMPLE}){_SP}+(?:{_LARGE_SCALES})(?:{_SP}+(?:and{_SP}+)?(?:{_HUNDREDS}|{_SIMPLE}))?"
-_FRACTION = rf"(?:(?:a|an|{_SIMPLE})[-{_SP[1:-1]}]+(?:{_alt(WORDS.fraction_dens)})|(?:{_alt(WORDS.bare_fractions)}))"
+_FRACTION = rf"(?:(?:a|an|{_SIMPLE})[-{_SPC}]+(?:{_alt(WORDS.fraction_dens)})|(?:{_alt(WORDS.bare_fractions)}))"
 _SINGLE = "|".join(form_pattern(p) for p in sorted(WORDS.single_phrases, key=len, reverse=True))
-_WORD = rf"(?<![A-Za-z0-9])(?:{_FRACTION}|{_LARGE}|{_HUNDREDS}|{_SIMPLE}|{_alt(WORDS.multiplicatives)}|{_SINGLE})(?![A-Za-z0-9])"
+_WORD = rf"(?:{_FRACTION}|{_LARGE}|{_HUNDREDS}|{_SIMPLE}|{_alt(WORDS.multiplicatives)}|{_SINGLE})(?![A-Za-z0-9])"
+_WORD_RE = re.compile(_WORD, re.IGNORECASE)  # anchored at a candidate from _WORD_START_RE
+# Where a number word can start: a word from the lexicon ("a single" / "a half" are found from
+# "single" / "half" and extended left in _tokens).
+_WORD_STARTERS = {w.lower() for w in (*WORDS.cardinals, *WORDS.tens, *WORDS.fraction_dens, *WORDS.multiplicatives)}
+_WORD_STARTERS |= {p.split()[-1].lower() for p in WORDS.single_phrases}
+# Scanned over a lower-cased copy of the text: a case-sensitive trie is twice as fast.
+_WORD_START_RE = re.compile(rf"(?<![A-Za-z0-9])(?:{_trie(sorted(_WORD_STARTERS))})(?![A-Za-z0-9])")
+_WORD_START_CI_RE = re.compile(_WORD_START_RE.pattern, re.IGNORECASE)  # when lower() changes lengths
+_ARTICLE_BEFORE = re.compile(rf"(?<![A-Za-z0-9])an?{_SP}+\Z", re.IGNORECASE)
 _GLYPHS = "".join(WORDS.glyphs)
-
-_TOKEN_RE = re.compile(
-    rf"(?P<frac>(?:(?P<whole>\d{{1,3}}){_SP})?(?P<fn>\d{{1,2}})/(?P<fd>\d{{1,2}})(?![\d/]))"
+_DIGIT_RE = re.compile(
+    rf"(?=[\d.{_GLYPHS}])(?:(?P<frac>(?:(?P<whole>\d{{1,3}}){_SP})?(?P<fn>\d{{1,2}})/(?P<fd>\d{{1,2}})(?![\d/]))"
     rf"|(?P<num>(?:\d{{1,3}}(?:,\d{{3}})+(?!\d)|\d+)(?:\.\d+)?|\.\d+)(?P<glyph>[{_GLYPHS}])?"
-    rf"|(?P<gonly>[{_GLYPHS}])"
-    rf"|(?P<word>{_WORD})",
-    re.IGNORECASE,
+    rf"|(?P<gonly>[{_GLYPHS}]))"
 )
-_WORD_FULL = re.compile(_WORD, re.IGNORECASE)
-_DIGITS_FULL = re.compile(r"[+" + _SIGNS + r"]?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?[" + _GLYPHS + r"]?|[+" + _SIGNS + r"]?\.\d+")
+_WORD_FULL = re.compile(rf"(?:{_WORD})\Z", re.IGNORECASE)
+_DIGITS_FULL = re.compile(rf"[+{_SIGNS}]?(?:\d{{1,3}}(?:,\d{{3}})+|\d+)(?:\.\d+)?[{_GLYPHS}]?|[+{_SIGNS}]?\.\d+")
 _FRACTION_FULL = re.compile(r"(?:(\d{1,3})\s+)?(\d{1,2})/(\d{1,2})")
 _CONFIRM_DIGIT = re.compile(rf"{_SP}*\({_SP}*(\d+(?:\.\d+)?){_SP}*\)")
 _CONFIRM_WORD = re.compile(rf"{_SP}*\({_SP}*({_WORD}){_SP}*\)", re.IGNORECASE)
 
-_MONTHS = "|".join(re.escape(m) for m in sorted(WORDS.month_names, key=len, reverse=True))
+_MONTHS = _alt(WORDS.month_names)
 _NUMBER_WORD_ALT = _alt(set(WORDS.cardinals) | set(WORDS.tens))
 # "§§ 410.26 and 410.27", "Sections 410.74, 410.75 and 419.22": the rest of a list of identifiers.
 _LIST_TAIL = rf"(?:{_SP}*(?:,|and|or|&|through|to|[-–]){_SP}*§*{_SP}*\d+(?:\.\d+)*[a-z]?(?![\d.]*{_SP}*[A-Za-z%°º]))*"
-_HARD_MASKS = [
-    r"(?i:https?://|www\.)\S+",  # URLs
-    r"\b\d{1,2}[/\-.]\d{1,2}[/\-.]\d{2,4}\b",  # 7/15/2021, 7-15-2021
-    r"\b\d{4}[/\-]\d{1,2}[/\-]\d{1,2}\b",  # 2021-07-15
-    r"\b\d{1,2}/\d{4}\b",  # 10/2024
-    rf"\b(?:{_MONTHS})\.?{_SP}+\d{{1,2}}(?:st|nd|rd|th)?\b(?:{_SP}*,?{_SP}*\d{{4}}\b)?",  # January 21, 2020
-    rf"\b\d{{1,2}}(?:st|nd|rd|th)?{_SP}+(?:{_MONTHS})\b\.?(?:{_SP}*,?{_SP}*\d{{4}}\b)?",  # 21 January 2020
-    rf"\b(?:{_MONTHS})\.?{_SP}*,?{_SP}*\d{{4}}\b",  # January 2020
-    rf"\b(?:FY|CY){_SP}*\d{{2,4}}\b",
-    rf"\b\d{{1,2}}:\d{{2}}(?::\d{{2}})?(?:{_SP}*(?i:a\.?m\.?|p\.?m\.?))?",  # 10:30 a.m.
-    rf"\b\d{{1,2}}{_SP}*(?i:a\.m\.|p\.m\.)",
-    rf"(?:\b1[-.{_SP[1:-1]}])?\(\d{{3}}\){_SP}*\d{{3}}[-.]\d{{4}}\b",  # (410) 786-3000
-    r"\b\d{3}[-.]\d{3}[-.]\d{4}\b",
-    r"\b1-8\d\d-[A-Z0-9][A-Z0-9-]*",  # 1-800-MEDICARE
-    r"\b\d+(?:[-–]\d+){2,}\b",  # 11755-04-2, phone-like chains
-    r"\b\d+(?:\.\d+){2,}\b",  # 13.5.4, 240.4.1
+# Spans where digits identify rather than measure. Each group starts with a cheap gate.
+_DIGIT_MASKS = [
+    r"\d{1,2}[/\-.]\d{1,2}[/\-.]\d{2,4}\b",  # 7/15/2021, 7-15-2021
+    r"\d{4}[/\-]\d{1,2}[/\-]\d{1,2}\b",  # 2021-07-15
+    r"\d{1,2}/\d{4}\b",  # 10/2024
+    rf"\d{{1,2}}(?:st|nd|rd|th)?{_SP}+(?:{_MONTHS})\b\.?(?:{_SP}*,?{_SP}*\d{{4}}\b)?",  # 21 January 2020
+    rf"\d{{1,2}}:\d{{2}}(?::\d{{2}})?(?:{_SP}*(?i:a\.?m\.?|p\.?m\.?))?",  # 10:30 a.m.
+    rf"\d{{1,2}}{_SP}*(?i:a\.m\.|p\.m\.)",
+    rf"1[-.{_SPC}]\(\d{{3}}\){_SP}*\d{{3}}[-.]\d{{4}}\b",
+    r"\d{3}[-.]\d{3}[-.]\d{4}\b",  # 410-786-3000
+    r"1-8\d\d-[A-Z0-9][A-Z0-9-]*",  # 1-800-MEDICARE
+    r"\d+(?:[-–]\d+){2,}\b",  # 11755-04-2, phone-like chains
+    r"\d+(?:\.\d+){2,}\b",  # 13.5.4, 240.4.1
     # statute subsections: 1862(a)(1)(A), 1833 (e), 410.32(b); not "2 (two)"
-    rf"\b\d+(?:\.\d+)?{_SP}?(?:[(\[](?!(?i:{_NUMBER_WORD_ALT})[)\]])(?:[a-zA-Z]{{1,5}}|\d{{1,3}})[)\]])+",
-    rf"§+{_SP}*\d+(?:[.\-–]\d+)*[a-z]?(?:{_SP}*[(\[][^)\]\n]{{1,6}}[)\]])*{_LIST_TAIL}",
+    rf"\d+(?:\.\d+)?{_SP}?(?:[(\[](?!(?i:{_NUMBER_WORD_ALT})[)\]])(?:[a-zA-Z]{{1,5}}|\d{{1,3}})[)\]])+",
     # 42 CFR 410.32, 21 CFR part 807, 42 U.S.C. 1395y, 58 FR 18543
-    rf"\b\d+{_SP}+(?:CFR|C\.F\.R\.|Code{_SP}+of{_SP}+Federal{_SP}+Regulations|U\.S\.C\.?|USC|United{_SP}+States{_SP}+Code|FR|Fed\.?{_SP}*Reg\.?|Stat\.)"
+    rf"\d+{_SP}+(?:CFR|C\.F\.R\.|Code{_SP}+of{_SP}+Federal{_SP}+Regulations|U\.S\.C\.?|USC|United{_SP}+States{_SP}+Code|FR|Fed\.?{_SP}*Reg\.?|Stat\.)"
     rf"(?:{_SP}*\(CFR\))?(?:{_SP}*(?:(?i:parts?|sections?|subparts?)|§+)?{_SP}*\d+(?:\.\d+)*[a-z]?{_LIST_TAIL})?",
-    # journal citations: 2018;28(1):87-99 / (2018) 28, 87-99 / 28:87-99
-    rf"\b\d{{4}}[a-z]?{_SP}*;{_SP}*\d+(?:{_SP}*\({_SP}*\d+(?:{_SP}*[-–]{_SP}*\d+)?{_SP}*\))?(?:{_SP}*:{_SP}*[A-Za-z]?\d+(?:{_SP}*[-–]{_SP}*[A-Za-z]?\d+)?)?",
-    rf"\(\d{{4}}[a-z]?\){_SP}*\d+(?:{_SP}*\(\d+\))?{_SP}*[,:]{_SP}*[A-Za-z]?\d+(?:{_SP}*[-–]{_SP}*\d+)?",
-    rf"\b\d+{_SP}*:{_SP}*\d+{_SP}*[-–]{_SP}*\d+\b",
-    rf"\bet{_SP}+al\.?,?{_SP}*\d+(?:{_SP}*[-–,]{_SP}*\d+)*",  # et al 54
+    # journal citations: 2018;28(1):87-99 / 28:87-99
+    rf"\d{{4}}[a-z]?{_SP}*;{_SP}*\d+(?:{_SP}*\({_SP}*\d+(?:{_SP}*[-–]{_SP}*\d+)?{_SP}*\))?(?:{_SP}*:{_SP}*[A-Za-z]?\d+(?:{_SP}*[-–]{_SP}*[A-Za-z]?\d+)?)?",
+    rf"\d+{_SP}*:{_SP}*\d+{_SP}*[-–]{_SP}*\d+\b",
+]
+_SYMBOL_MASKS = [
+    rf"\(\d{{3}}\){_SP}*\d{{3}}[-.]\d{{4}}\b",  # (410) 786-3000
+    rf"§+{_SP}*\d+(?:[.\-–]\d+)*[a-z]?(?:{_SP}*[(\[][^)\]\n]{{1,6}}[)\]])*{_LIST_TAIL}",
+    rf"\(\d{{4}}[a-z]?\){_SP}*\d+(?:{_SP}*\(\d+\))?{_SP}*[,:]{_SP}*[A-Za-z]?\d+(?:{_SP}*[-–]{_SP}*\d+)?",  # (2018) 28, 87-99
     rf"\^{_SP}*\d+(?:{_SP}*[-–,]{_SP}*\d+)*",  # ^3-9,12 reference markers
+    # a number list alone in brackets is a reference or a list label: "(1)", "(23)", "(1-4)", "[3, 4]"
+    rf"[(\[]{_SP}*\d+(?:{_SP}*(?:[,\-–]|and|or|&){_SP}*\d+)*{_SP}*[)\]]",
+]
+_LINE_MASKS = [
     # list markers and numbered headings at the start of a line: "1. ", "(2) ", "10 - Payment Rules"
     r"^[ \t]*(?:[-*•▪◦·‣][ \t]*)?[(\[]?\d{1,3}[.):\]](?=[ \t]|$)",
     r"^[ \t]*\d+(?:\.\d+)+[ \t]+(?=[A-Z])",
     r"^[ \t]*\d+(?:\.\d+)*[ \t]*[-–—][ \t]+(?=[A-Z])",
-    # a number list alone in brackets is a reference or a list label: "(1)", "(23)", "(1-4)", "[3, 4]"
-    rf"[(\[]{_SP}*\d+(?:{_SP}*(?:[,\-–]|and|or|&){_SP}*\d+)*{_SP}*[)\]]",
 ]
-_HARD_MASK_RE = re.compile("|".join(f"(?:{p})" for p in _HARD_MASKS), re.MULTILINE)
-_LABEL_NUM = r"\d+(?:[.\-–]\d+)*[A-Za-z]?"
-_LABEL_RE = re.compile(
-    rf"(?<![A-Za-z0-9])(?:{'|'.join(form_pattern(w) for w in sorted(WORDS.label_words, key=len, reverse=True))})"
-    rf"[.:]?{_SP}*(?:no\.{_SP}*|#{_SP}*)?[(\[]?{_SP}*{_LABEL_NUM}"
-    rf"(?:{_SP}*(?:,|and|or|&|of|through|to|[-–]){_SP}*{_LABEL_NUM}(?![A-Za-z]))*",
+_MASK_RES = (
+    re.compile("(?=[\\d(\\[§^])(?:" + "|".join(f"(?:{p})" for p in (*_DIGIT_MASKS, *_SYMBOL_MASKS)) + ")"),
+    re.compile("|".join(f"(?:{p})" for p in _LINE_MASKS), re.MULTILINE),
+)
+_URL_RE = re.compile(r"(?:https?://|www\.)\S+", re.IGNORECASE)
+# Read right to left from a number: what the words before it make of it.
+_REV_NUM = r"[A-Za-z]?\d+(?:[.\-–]\d+)*"
+_LEFT_REV_RE = re.compile(
+    # "Section 50", "Pub. 100-02", "criteria (1-4)", "Sections 410.74, 410.75", "Type 2", "page 5 of 9"
+    rf"(?P<label>(?:{_SP}*(?:,|dna|ro|&|fo|hguorht|ot|[-–]){_SP}*{_REV_NUM})*{_SP}*[(\[]?{_SP}*(?:#{_SP}*|\.on{_SP}*)?[.:]?"
+    rf"(?:{_trie(sorted({w[::-1] for w in WORDS.label_words}))})(?![A-Za-z0-9]))"
+    # "January 21", "Jan. 21, 2020", "January 2020", "21 January 2020"
+    rf"|(?P<month>{_SP}*,?{_SP}*(?:(?:ts|dn|dr|ht)?\d{{1,2}}{_SP}+)?\.?(?-i:{_alt(m[::-1] for m in WORDS.month_names)})(?![A-Za-z]))"
+    rf"|(?P<month2>{_SP}*,?{_SP}*\.?(?-i:{_alt(m[::-1] for m in WORDS.month_names)}){_SP}+(?:ts|dn|dr|ht)?\d{{1,2}}(?!\d))"
+    rf"|(?P<etal>{_SP}*,?\.?la{_SP}+te(?![A-Za-z]))"  # "et al 54"
+    rf"|(?P<fy>{_SP}*(?:YF|YC)(?![A-Za-z]))",  # "FY 2020"
     re.IGNORECASE,
 )
+_LEFT_WINDOW = 80
 _LABEL_SET = frozenset(WORDS.label_words)
 _LABEL_THEN_NUMBER = re.compile(rf"[A-Za-z]+{_SP}+\d")
 _CONN_RE = re.compile(rf"{_SP}*(?P<dash>[-–—‒]){_SP}*|{_SP}+(?P<word>to|through|thru|and){_SP}+", re.IGNORECASE)
 _ONCE_CONTEXT_RE = re.compile(rf"{_SP}+(?:{'|'.join(form_pattern(w) for w in sorted(WORDS.once_contexts, key=len, reverse=True))})(?![A-Za-z])", re.IGNORECASE)
-_STAT_PREFIX_RE = re.compile(r"(?<![A-Za-z0-9])([A-Za-z])[ \t]*[-‐]?[ \t]*(?:value)?[ \t]*\Z")
+_STAT_PREFIX_REV = re.compile(r"[ \t]*(?:eulav)?[ \t]*[-‐]?[ \t]*([A-Za-z])(?![A-Za-z0-9])")  # "p <", "n =", "p-value <"
+_PREV_WORD_REV = re.compile(r"[ \t]*([A-Za-z]+)")
 _PAREN_OPEN_RE = re.compile(rf"{_SP}*[(\[]{_SP}*")
 _PAREN_CLOSE_RE = re.compile(rf"{_SP}*[)\]]")
 _CONCENTRATION_HINT = re.compile(r"/\s*d(?![a-z])|per\s+d(?![a-z])", re.IGNORECASE)
 _COMPARATOR_END_CHARS = frozenset("<>=≤≥⩽⩾≦≧/")
+_MULTI_DASH_AFTER = re.compile(r"[-–]\d+[-–]\d")
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -487,34 +552,56 @@ class _Tok:
     core_end: int  # end of the number itself
     end: int  # end including a confirming "(4)" / "(four)"
     value: float
-    kind: str  # "digit" | "word" | "fraction" | "mult"
+    kind: str  # "digit" | "word" | "fraction" | "mult" | "reject"
     digits: str  # the digits as written ("" for words)
     signed: bool
     needs_context: bool
     confirmed: bool
 
 
-def _tokens(text: str) -> list[_Tok]:
+def _word_tokens(text: str) -> list[_Tok]:
     toks: list[_Tok] = []
-    for m in _TOKEN_RE.finditer(text):
+    floor = 0
+    lowered = text.lower()
+    starts = _WORD_START_RE.finditer(lowered) if len(lowered) == len(text) else _WORD_START_CI_RE.finditer(text)
+    for cand in starts:
+        s = cand.start()
+        if s < floor:
+            continue
+        article = _ARTICLE_BEFORE.search(text, max(0, s - 4), s)
+        if article is not None:  # "a single", "a half", "an eighth"
+            m = _WORD_RE.match(text, article.start())
+            if m is not None:
+                s = article.start()
+        m = _WORD_RE.match(text, s)
+        if m is None:
+            continue
+        written = m.group(0)
+        value = _word_value(written)
+        if value is None:
+            continue
+        e = m.end()
+        lower = re.sub(r"[\s\-]+", " ", written.lower())
+        if lower in WORDS.multiplicatives:
+            kind = "mult"
+        elif _is_fraction_word(written):
+            kind = "fraction"
+        else:
+            kind = "word"
+        tok = _Tok(s, s, e, e, value, kind, "", False, kind == "fraction" or lower in WORDS.needs_context, False)
+        c = _CONFIRM_DIGIT.match(text, e)
+        if c and kind != "mult" and float(c.group(1)) == value:
+            tok.end, tok.confirmed = c.end(), True
+        toks.append(tok)
+        floor = tok.end
+    return toks
+
+
+def _digit_tokens(text: str) -> list[_Tok]:
+    toks: list[_Tok] = []
+    for m in _DIGIT_RE.finditer(text):
         s, e = m.start(), m.end()
-        if m.group("word") is not None:
-            written = m.group("word")
-            value = _word_value(written)
-            if value is None:
-                continue
-            lower = re.sub(r"[\s\-]+", " ", written.lower())
-            if lower in WORDS.multiplicatives:
-                kind = "mult"
-            elif _is_fraction_word(written):
-                kind = "fraction"
-            else:
-                kind = "word"
-            tok = _Tok(s, s, e, e, value, kind, "", False, kind == "fraction" or lower in WORDS.needs_context, False)
-            c = _CONFIRM_DIGIT.match(text, e)
-            if c and kind != "mult" and float(c.group(1)) == value:
-                tok.end, tok.confirmed = c.end(), True
-        elif m.group("frac") is not None:
+        if m.group("frac") is not None:
             num, den = int(m.group("fn")), int(m.group("fd"))
             if not _fraction_ok(num, den):
                 # "5/28" and "120/80" are dates and ratios, not fractions: nothing to read here.
@@ -527,11 +614,12 @@ def _tokens(text: str) -> list[_Tok]:
             glyph = m.group("glyph") or m.group("gonly") or ""
             value = (float(written.replace(",", "")) if written else 0.0) + WORDS.glyphs.get(glyph, 0.0)
             tok = _Tok(s, s, e, e, value, "digit", written, False, False, False)
-            c = _CONFIRM_WORD.match(text, e)
-            if c and _word_value(c.group(1)) == value:
-                tok.end, tok.confirmed = c.end(), True
+            if text.startswith("(", e) or text.startswith(" (", e):
+                c = _CONFIRM_WORD.match(text, e)
+                if c and _word_value(c.group(1)) == value:
+                    tok.end, tok.confirmed = c.end(), True
         # A minus sign: a dash right before the digits that is not glued to a word or number on its left.
-        if tok.kind in ("digit", "fraction") and s > 0 and text[s - 1] in _SIGNS:
+        if s > 0 and text[s - 1] in _SIGNS:
             before = text[s - 2] if s >= 2 else " "
             if not (before.isalnum() or before in ")]" or before in _DASHES):
                 tok.start, tok.signed, tok.value = s - 1, True, -tok.value
@@ -539,14 +627,30 @@ def _tokens(text: str) -> list[_Tok]:
     return toks
 
 
-def _intervals(pattern: re.Pattern[str], text: str) -> tuple[list[int], list[int]]:
-    """Merged match intervals as parallel start/end lists."""
+def _tokens(text: str) -> list[_Tok]:
+    """Digit and word numbers, left to right, with confirmations ("four (4)") merged."""
+    toks = _digit_tokens(text)
+    words = _word_tokens(text)
+    if not words:
+        return toks
+    merged = sorted(toks + words, key=lambda t: t.nstart)
+    out: list[_Tok] = []
+    floor = -1
+    for tok in merged:
+        if tok.nstart < floor:
+            continue  # the "4" of "four (4)"
+        out.append(tok)
+        floor = tok.end
+    return out
+
+
+def _mask_spans(text: str) -> tuple[list[int], list[int]]:
+    """Merged spans of all identifier masks, as parallel start/end lists."""
+    patterns = _MASK_RES + ((_URL_RE,) if "://" in text or "www." in text.lower() else ())
+    spans = sorted(m.span() for pattern in patterns for m in pattern.finditer(text) if m.end() > m.start())
     starts: list[int] = []
     ends: list[int] = []
-    for m in pattern.finditer(text):
-        s, e = m.span()
-        if s == e:
-            continue
+    for s, e in spans:
         if ends and s <= ends[-1]:
             ends[-1] = max(ends[-1], e)
         else:
@@ -559,6 +663,20 @@ def _overlaps(spans: tuple[list[int], list[int]], s: int, e: int) -> bool:
     starts, ends = spans
     k = bisect.bisect_left(starts, e) - 1
     return k >= 0 and ends[k] > s
+
+
+def _left_context(text: str, tok: _Tok) -> str | None:
+    """"label" for a number a label word names ("Section 50"), "date" / "citation" for identifiers
+    the words before it make ("January 21", "et al 54", "FY 2020"), else None."""
+    if tok.start == 0 or not (text[tok.start - 1] in " \t\u00a0.:#([,&-–" or text[tok.start - 1].isalpha()):
+        return None
+    window = text[max(0, tok.start - _LEFT_WINDOW) : tok.start][::-1]
+    m = _LEFT_REV_RE.match(window)
+    if m is None:
+        return None
+    if m.group("label") is not None:
+        return "label"
+    return "date" if m.group("etal") is None else "citation"
 
 
 def _left_glue(text: str, tok: _Tok) -> str:
@@ -588,11 +706,13 @@ def _right_reject(text: str, tok: _Tok, has_unit: bool) -> bool:
     after = text[e + 1 : e + 2]
     if nxt in ".:/," and after.isdigit():
         return True
+    if nxt in "-–" and after.isdigit() and _MULTI_DASH_AFTER.match(text, e):
+        return True  # "7-15-2021"
     if has_unit:
         return False
     if nxt.isalpha():
         # "15headaches": a lost space before a word; "60th", "0232T", "3D", "1990s": not quantities.
-        word = re.match(r"[A-Za-z]+", text[e:]).group(0)
+        word = re.match(r"[A-Za-z]+", text[e : e + 40]).group(0)
         return not (word.islower() and len(word) >= 4)
     if nxt in _DASHES and after.isupper():
         return True  # "5-FU", "5-HT3"
@@ -615,7 +735,7 @@ class _Before:
     key: str
     stat: str | None  # "drop" | "bare" | None
     gap: str  # words between the phrase and the number ("the age of")
-    prev_word: str  # the word before the phrase, lower-cased
+    prev_word: str  # the word before the phrase, lower-cased ("" if not needed)
 
 
 def _before(text: str, pos: int) -> _Before | None:
@@ -625,22 +745,31 @@ def _before(text: str, pos: int) -> _Before | None:
         j -= 1
     if j < 0 or not (text[j].isalpha() or text[j] in _COMPARATOR_END_CHARS):
         return None
-    m = CMP.before_re.search(text, max(0, pos - 100), pos)
+    window = text[max(0, pos - 100) : pos][::-1]
+    m = CMP.before_rev.match(window)
     if m is None:
         return None
+    start = pos - m.end("cmp")
+    phrase = text[start : pos - m.start("cmp")]
+    key = _key(phrase)
+    rest = window[m.end("cmp") :]
     stat = None
-    prefix = _STAT_PREFIX_RE.search(text, max(0, m.start() - 12), m.start())
-    if prefix and not _key(m.group("cmp")).isalpha():
-        stat = CMP.statistic_prefixes.get(prefix.group(1).lower())
-    prev = re.search(r"([A-Za-z]+)[ \t]*\Z", text[max(0, m.start() - 20) : m.start()])
-    return _Before(m.start(), _key(m.group("cmp")), stat, m.group("gap").lower(), prev.group(1).lower() if prev else "")
+    if not key.isalpha():  # "p < 0.05", "n = 23"
+        prefix = _STAT_PREFIX_REV.match(rest)
+        if prefix:
+            stat = CMP.statistic_prefixes.get(prefix.group(1).lower())
+    prev_word = ""
+    if key in CMP.before and CMP.before[key].not_after_words:
+        prev = _PREV_WORD_REV.match(rest)
+        prev_word = prev.group(1)[::-1].lower() if prev else ""
+    return _Before(start, key, stat, m.group("gap")[::-1].lower(), prev_word)
 
 
 def _unit_at(text: str, tok: _Tok, pos: int) -> UnitMatch | None:
     if tok.kind == "mult":
         return None
     concentration = False
-    if _CONCENTRATION_HINT.search(text, pos, pos + 12):
+    if "d" in text[pos : pos + 12].lower() and _CONCENTRATION_HINT.search(text, pos, pos + 12):
         line_start = text.rfind("\n", max(0, tok.start - 60), tok.start) + 1
         concentration = UNITS.concentration_re.search(text, max(line_start, tok.start - 60), tok.start) is not None
     found = match_unit(text, pos, concentration=concentration)
@@ -729,10 +858,21 @@ def _range(text: str, toks: list[_Tok], i: int, a: _Tok, ua: UnitMatch | None, c
     return _Range(b, ub, unit_name, max(b.end, ub.end if ub else 0))
 
 
-def _build(text: str, toks: list[_Tok], i: int, hard, soft) -> tuple[Quantity | None, int]:
-    """The mention starting at token i, and the index of the first token after it."""
+def _introduces_next(text: str, toks: list[_Tok], i: int, pos: int) -> bool:
+    """Whether only spaces and gap words stand between `pos` and the next number."""
+    j = i + 1
+    while j < len(toks) and toks[j].start < pos:
+        j += 1
+    return j < len(toks) and toks[j].start - pos <= 40 and CMP.gap_re.fullmatch(text, pos, toks[j].start) is not None
+
+
+def _build(text: str, toks: list[_Tok], i: int, masks, floor: int = 0) -> tuple[Quantity | None, int]:
+    """The mention starting at token i (not reaching back before `floor`), and the next token index."""
     a = toks[i]
-    if a.kind == "reject" or _overlaps(hard, a.nstart, a.core_end) or _left_glue(text, a) != "ok":
+    if a.kind == "reject" or _overlaps(masks, a.nstart, a.core_end) or _left_glue(text, a) != "ok":
+        return None, i + 1
+    left = _left_context(text, a)
+    if left in ("date", "citation"):
         return None, i + 1
     ua = _unit_at(text, a, a.end)
     plus_end = None
@@ -742,17 +882,19 @@ def _build(text: str, toks: list[_Tok], i: int, hard, soft) -> tuple[Quantity | 
     if _right_reject(text, a, ua is not None or plus_end is not None):
         return None, i + 1
     before = _before(text, a.start)
+    if before is not None and before.start < floor:
+        before = None  # the words belong to the previous mention
     if before is not None and before.stat == "drop":
         return None, i + 1
     if before is not None and before.stat == "bare":
         before = None
-    labelled = _overlaps(soft, a.nstart, a.core_end)
+    labelled = left == "label"
 
     # Ranges
     opener = before.key if before is not None and before.key in CMP.openers else None
     connectors = CMP.openers[opener] if opener else CMP.connectors
     if plus_end is None:
-        rng = _range(text, toks, i, a, ua, connectors, hard)
+        rng = _range(text, toks, i, a, ua, connectors, masks)
         if rng == "reject":
             return None, i + 2
         if isinstance(rng, _Range) and not (labelled and rng.unit_name is None):
@@ -785,6 +927,8 @@ def _build(text: str, toks: list[_Tok], i: int, hard, soft) -> tuple[Quantity | 
     after_cmp = CMP.glued_after.get("+") if plus_end is not None else None
     if after_cmp is None:
         m = CMP.after_re.match(text, end)
+        if m is not None and _introduces_next(text, toks, i, m.end()):
+            m = None  # "30% and over the age of 50": "over" belongs to the next number
         if m is not None:
             after_cmp = CMP.after[_key(m.group("after"))]
             end = m.end()
@@ -841,15 +985,14 @@ def find_quantities(text: str) -> list[Quantity]:
     toks = _tokens(text)
     if not toks:
         return []
-    hard = _intervals(_HARD_MASK_RE, text)
-    soft = _intervals(_LABEL_RE, text)
+    masks = _mask_spans(text)
     out: list[Quantity] = []
     i, floor = 0, 0
     while i < len(toks):
         if toks[i].nstart < floor:
             i += 1
             continue
-        q, i = _build(text, toks, i, hard, soft)
+        q, i = _build(text, toks, i, masks, floor)
         if q is None:
             continue
         out.append(q)
@@ -858,7 +1001,7 @@ def find_quantities(text: str) -> list[Quantity]:
             # A parenthesised restatement in other units right after: "< 54 mg/dL (3.0 mmol/L)".
             m = _PAREN_OPEN_RE.match(text, q.end)
             if m is not None and toks[i].start == m.end():
-                alt, j = _build(text, toks, i, hard, soft)
+                alt, j = _build(text, toks, i, masks, floor)
                 if alt is not None and alt.unit is not None and alt.comparator is None and _PAREN_CLOSE_RE.match(text, alt.end):
                     floor, i = alt.end, j
     return out

@@ -110,7 +110,11 @@ class UnitLexicon:
     ambiguous_dens: dict[str, dict[str, str]]
     concentration_kinds: frozenset[str]
     concentration_re: re.Pattern[str]
-    unit_re: re.Pattern[str]  # anchored at the character after a number (separator included)
+    # A unit is matched in two steps, because one alternation of every form is slow: the separator
+    # after the number, then the forms that start with the next character (a dict lookup).
+    sep_re: re.Pattern[str]
+    head_res: dict[str, re.Pattern[str]]  # first character (case-folded) -> heads + denominators
+    lead_re: re.Pattern[str]  # a bare denominator: "per hour", "/mm3"
     den_re: re.Pattern[str]  # one "/ den" or "per den" step
 
     def head(self, written: str) -> tuple[str, str]:
@@ -194,18 +198,15 @@ def load_units(path: Path = UNITS_PATH) -> UnitLexicon:
     den_alt = _alternation(den_forms, den_exact)
     # "/", " / " or " per " (optionally "per each"); the den must end at a word boundary.
     den_step = rf"(?:{_SP}*/{_SP}*|{_SP}+per{_SP}+(?:each{_SP}+)?)(?P<den>{den_alt})(?![A-Za-z0-9])"
-    head_any = _alternation(any_forms, exact_all)
-    head_glued = _alternation(glued_forms, exact_all)
-    head_spaced = _alternation(spaced_forms, exact_all)
     dens_chain = rf"(?:(?:{_SP}*/{_SP}*|{_SP}+per{_SP}+(?:each{_SP}+)?)(?:{den_alt})(?![A-Za-z0-9])){{0,3}}"
-    unit_re = re.compile(
-        rf"(?:(?P<sep>{_SP}*-?{_SP}*)(?P<head>{head_any})"
-        rf"|(?P<gsep>)(?P<ghead>{head_glued})"
-        rf"|(?P<ssep>{_SP}+)(?P<shead>{head_spaced}))"
-        rf"(?![A-Za-z0-9])(?P<dens>{dens_chain})"
-        rf"|(?P<lsep>{_SP}*)(?P<lead>(?:/{_SP}*|per{_SP}+(?:each{_SP}+)?)(?:{den_alt})(?![A-Za-z0-9]){dens_chain})",
-        re.IGNORECASE,
-    )
+    head_res = {}
+    for first in sorted({f[0].casefold() for f in (*any_forms, *glued_forms, *spaced_forms)}):
+        pick = lambda forms: {f: None for f in forms if f[0].casefold() == first}  # noqa: E731
+        head_res[first] = re.compile(
+            rf"(?:(?P<head>{_alternation(pick(any_forms), exact_all)})|(?P<ghead>{_alternation(pick(glued_forms), exact_all)})"
+            rf"|(?P<shead>{_alternation(pick(spaced_forms), exact_all)}))(?![A-Za-z0-9])(?P<dens>{dens_chain})",
+            re.IGNORECASE,
+        )
     cue_alt = "|".join(re.escape(c) for c in sorted(cues, key=len, reverse=True))
     return UnitLexicon(
         heads=heads,
@@ -216,7 +217,9 @@ def load_units(path: Path = UNITS_PATH) -> UnitLexicon:
         ambiguous_dens={_fold(k): v for k, v in ambiguous.items()},
         concentration_kinds=frozenset(conc_kinds),
         concentration_re=re.compile(rf"(?<![A-Za-z0-9])(?:{cue_alt})(?![A-Za-z0-9])", re.IGNORECASE),
-        unit_re=unit_re,
+        sep_re=re.compile(rf"{_SP}*-?{_SP}*"),
+        head_res=head_res,
+        lead_re=re.compile(rf"(?:/{_SP}*|per{_SP}+(?:each{_SP}+)?)(?:{den_alt})(?![A-Za-z0-9]){dens_chain}", re.IGNORECASE),
         den_re=re.compile(den_step, re.IGNORECASE),
     )
 
@@ -239,19 +242,43 @@ def _compose(lex: UnitLexicon, head: str | None, kind: str, den_text: str, conce
     return (head or "") + "".join("/" + d for d in dens), dens
 
 
+def _head_match(text: str, pos: int, lexicon: UnitLexicon) -> re.Match[str] | None:
+    """A head (and its denominators) after the separator at `pos`, honouring glued/spaced forms."""
+    first = text[pos : pos + 1]
+    if first not in " \t\u00a0\u2009\u202f-" and first.casefold() not in lexicon.head_res:
+        return None  # nothing a unit can start with: the common case after a number
+    sep = lexicon.sep_re.match(text, pos)
+    at = sep.end()
+    pattern = lexicon.head_res.get(text[at : at + 1].casefold())
+    if pattern is None:
+        return None
+    m = pattern.match(text, at)
+    if m is None:
+        return None
+    gap = sep.group(0)
+    if m.group("ghead") is not None and gap:
+        return None  # "2x" but not "2 x"
+    if m.group("shead") is not None and (not gap or "-" in gap):
+        return None  # "10 s" but not "1990s"
+    return m
+
+
 def match_unit(text: str, pos: int, *, concentration: bool = False, lexicon: UnitLexicon = UNITS) -> UnitMatch | None:
     """The unit written at `text[pos:]` right after a number, if any.
 
     `concentration` says a lab-value cue precedes the number (IgG, serum, level ...), which makes an
     ambiguous "mg/d" read as mg/dL instead of mg/day.
     """
-    m = lexicon.unit_re.match(text, pos)
+    m = _head_match(text, pos, lexicon)
     if m is None:
-        return None
-    if m.group("lead") is not None:
-        start = m.start("lead")
-        unit, _ = _compose(lexicon, None, "rate", " " + m.group("lead"), concentration)
-        return UnitMatch(start, m.end(), unit, text[start : m.end()], "rate")
+        sep = lexicon.sep_re.match(text, pos)
+        if "-" in sep.group(0) or text[sep.end() : sep.end() + 1] not in "/pP":
+            return None
+        lead = lexicon.lead_re.match(text, sep.end())
+        if lead is None:
+            return None
+        unit, _ = _compose(lexicon, None, "rate", " " + lead.group(0), concentration)
+        return UnitMatch(lead.start(), lead.end(), unit, lead.group(0), "rate")
     name = next(g for g in ("head", "ghead", "shead") if m.group(g) is not None)
     written = m.group(name)
     head, kind = lexicon.head(written)
@@ -288,8 +315,8 @@ def normalize_unit(text: str) -> str | None:
         if found is not None and found.end == len(candidate):
             return found.unit
         # "per month" after "mg/kg" is kept out of mentions but is part of a unit named on its own.
-        m = UNITS.unit_re.match(candidate, 0)
-        if m is not None and m.end() == len(candidate) and m.group("lead") is None:
+        m = _head_match(candidate, 0, UNITS)
+        if m is not None and m.end() == len(candidate):
             name = next(g for g in ("head", "ghead", "shead") if m.group(g) is not None)
             head, kind = UNITS.head(m.group(name))
             return _compose(UNITS, head, kind, m.group("dens") or "", False)[0]
