@@ -36,6 +36,7 @@ class _Context:
     sentence_starts: list[int]
     cues: list[tuple[int, int, float]]
     cue_starts: list[int]
+    line_votes: dict[int, float] = None  # coverage inherited from the list introduction above each line
 
     def sentence_at(self, offset: int) -> Sentence | None:
         i = bisect.bisect_right(self.sentence_starts, offset) - 1
@@ -69,7 +70,8 @@ def extract_from_spacy(document: Document, spacy_doc) -> Extraction:
     cues = sorted(cue_spans(spacy_doc, lexicon.negators))
     ctx = _Context(document, lexicon, lines, sentences, [s.start for s in sentences], cues, [c[0] for c in cues])
     abbreviations = find_abbreviations(document.text)
-    mentions, criteria_items = find_mentions(document.text, lines, sentences, ctx.cue_vote, lexicon)
+    mentions, criteria_items, line_votes = find_mentions(document.text, lines, sentences, ctx.cue_vote, lexicon)
+    ctx.line_votes = line_votes
     groups = group_mentions(mentions, abbreviations)
     quantities = find_quantities(document.text)
     indications, mention_to_indication = _indications(ctx, groups, abbreviations, quantities)
@@ -204,7 +206,9 @@ def _numeric_facts(ctx: _Context, quantities: list[Quantity], scopes, mentions, 
     drug = _document_drug(ctx)
     doses: list[Dose] = []
     thresholds: list[Threshold] = []
+    previous: Quantity | None = None
     for q in quantities:
+        q, previous = replace(q, comparator=F.refine_comparator(text, q, previous)), q
         sentence = ctx.sentence_at(q.start)
         if sentence is None:
             continue
@@ -234,16 +238,18 @@ def _numeric_facts(ctx: _Context, quantities: list[Quantity], scopes, mentions, 
                 )
             )
             continue
-        if q.comparator is None and re.search(r"\b(?:during|within|in|for)\s+the\s+first\s*$", text[max(0, q.start - 25) : q.start], re.I):
-            q = replace(q, comparator="<=")  # "during the first 100 days after transplantation"
+        if q.comparator is None and q.unit in F.COUNTED_UNITS and _sentence_vote(ctx, sentence, False) > 0:
+            q = replace(q, comparator="<=")  # "An additional 8 sessions will be covered": at most 8
         if q.comparator is None or F.is_schedule(text, q):
             continue
-        if q.comparator == "between" and q.unit in (None,) and not F.measure_for(text, q, sentence.start, ctx.lexicon):
-            continue
-        if F.in_outcome_context(text, q, sentence.start, ctx.lexicon):
+        if F.in_outcome_context(text, q, sentence.start, section):
             continue
         unit = F.count_unit(text, q)
-        negative = _sentence_vote(ctx, sentence, False) < 0 or _in_negative_list(ctx, sentence, mentions)
+        negative = (
+            _sentence_vote(ctx, sentence, False) < 0
+            or ctx.line_votes.get(sentence.line, 0.0) < 0
+            or F.is_prohibition(text, q, sentence.start)
+        )
         thresholds.append(
             Threshold(
                 indication_id=indication,
@@ -261,22 +267,6 @@ def _numeric_facts(ctx: _Context, quantities: list[Quantity], scopes, mentions, 
             )
         )
     return doses, thresholds
-
-
-def _in_negative_list(ctx: _Context, sentence: Sentence, mentions) -> bool:
-    """A list item under a "not covered" / contraindications introduction."""
-    line = ctx.lines[sentence.line]
-    if not line.is_item:
-        return False
-    for prev in reversed(ctx.lines[: line.index]):
-        if prev.section_name != line.section_name:
-            return False
-        if not prev.is_item:
-            stripped = ctx.doc.text[prev.content_start : prev.end].strip().lower()
-            if stripped.endswith(":"):
-                return any(p in stripped for p in ctx.lexicon.list_intro_negative) or ctx.cue_vote(prev.start, prev.end) < 0
-            return False
-    return False
 
 
 def _criteria(ctx: _Context, items: list[tuple[int | None, Line, str]], mentions, mention_to_indication) -> list[Criterion]:

@@ -15,7 +15,8 @@ from pipeline.extract.lexicon import Lexicon
 from pipeline.extract.numbers import Quantity
 
 DOSE_UNITS = frozenset({"g/kg", "mg/kg", "mcg/kg", "units/kg", "IU/kg", "mg", "g", "mcg", "units", "IU", "mg/m2", "g/kg/day", "mg/kg/day", "mg/day", "mcg/day", "IU/day", "units/day", "mL", "mg/week", "mg/month"})
-SCHEDULE_WORDS = ("every", "per", "once", "twice", "over", "each", "q")
+# Units that count services or supplies: a covered count is a maximum.
+COUNTED_UNITS = frozenset({"visits", "sessions", "treatments", "injections", "procedures", "tests", "units", "count", "catheters", "devices"})
 COUNT_RE = re.compile(r"^\s*(?:\(\d+\)\s*)?(?:[a-z][a-z\-]+\s*){1,6}", re.I)
 
 
@@ -38,17 +39,28 @@ def _is_per_time_limit(q: Quantity) -> bool:
     return False
 
 
-def in_outcome_context(text: str, q: Quantity, sentence_start: int, lexicon: Lexicon) -> bool:
+_STUDY_WORDS_RE = re.compile(
+    r"\b(?:study|studies|trial|trials|cohort|retrospective|prospective|case series|case reports?|median|mean|"
+    r"hazard ratio|odds ratio|confidence interval|et al|patients achieved|were treated|reported|follow-up|followed for)\b",
+    re.I,
+)
+_OUTCOME_RIGHT_BEFORE_RE = re.compile(r"\b(?:improvement|response|remission|reduction|survival|mortality)\b[^.;:]{0,30}$", re.I)
+
+
+def in_outcome_context(text: str, q: Quantity, sentence_start: int, section_kind: str) -> bool:
     """True for numbers that describe study results rather than policy limits."""
-    window = text[max(sentence_start, q.start - 60) : q.start].lower()
     after = text[q.end : q.end + 25].lower()
-    if re.search(r"\b(?:of|out of)\s+\d", after) or re.match(r"\s*patients\b", after):
+    if re.search(r"^\s*(?:of|out of)\s+\d", after) or re.match(r"\s*patients\b", after):
+        return True  # "13 of 31 patients"
+    window = text[max(sentence_start, q.start - 20) : q.start].lower()
+    if re.search(r"\(\s*(?:range|ci|95%|p\s*[<=])[^)]*$", window):
         return True
-    if re.search(r"\(\s*(?:range|ci|95%|p\s*[<=])", window[-20:]):
+    prefix = text[sentence_start : q.start]
+    if _OUTCOME_RIGHT_BEFORE_RE.search(prefix):
+        return True  # "partial improvement within four to six cycles": when an outcome was seen, not a limit
+    if section_kind == "evidence" and _STUDY_WORDS_RE.search(text[sentence_start : q.end + 80]):
         return True
-    sentence_prefix = text[sentence_start : q.start].lower()
-    hits = sum(1 for word in lexicon.outcome_context if re.search(rf"\b{re.escape(word)}\b", sentence_prefix))
-    return hits >= 1 and not re.search(r"\b(?:must|required|requires|criteria|covered|eligible|indicated|necessary)\b", sentence_prefix)
+    return False
 
 
 def is_schedule(text: str, q: Quantity) -> bool:
@@ -57,10 +69,51 @@ def is_schedule(text: str, q: Quantity) -> bool:
     return bool(re.search(r"\b(?:every|over|per|each|for|at|on|through|divided)\s*$", before)) and q.comparator in (None, "between")
 
 
+_PROHIBITION_RE = re.compile(
+    r"\b(?:must|may|should|shall|will|can|could|would)\s+not\b|\bcannot\b|\bprohibited\b|\bnot\s+(?:be\s+)?(?:allowed|permitted)\b",
+    re.I,
+)
+
+
+def is_prohibition(text: str, q: Quantity, sentence_start: int) -> bool:
+    """"a supplier must not dispense more than ...": the limit states what is not allowed."""
+    return bool(_PROHIBITION_RE.search(text[sentence_start : q.start]))
+
+
+_MEASURE_STOP = frozenset(
+    {"of", "the", "a", "an", "is", "are", "be", "than", "at", "least", "less", "more", "greater", "to", "or", "and", "with",
+     "levels", "level", "value", "values", "has", "have", "had", "must", "should", "no", "not", "equal", "minimum", "maximum",
+     "up", "if", "for", "in", "on", "by", "who", "which", "that", "there", "patient", "patients", "consistent", "documented",
+     "i.e", "e.g", "was", "were", "been", "show", "shows", "demonstrated", "measured", "when", "only", "any", "his", "her"}
+)
+_AFTER_STOP_RE = re.compile(r"\b(?:and|or|who|that|which|with|for|to|in|of|per|within|during|from|is|are|will|be|on|at|as|than|if)\b", re.I)
+
+
+def _known_measure_before(before: str, lexicon: Lexicon) -> str | None:
+    lowered = before.lower()
+    best: tuple[int, str] | None = None
+    for measure in lexicon.measures:
+        for match in re.finditer(rf"(?<![a-z0-9]){re.escape(measure)}(?:s|es)?(?![a-z0-9])", lowered):
+            if best is None or match.end() > best[0] or (match.end() == best[0] and len(match.group()) > len(best[1])):
+                best = (match.end(), match.group())
+    if best:
+        return before[best[0] - len(best[1]) : best[0]].strip()
+    return None
+
+
+def _phrase_after(text: str, q: Quantity) -> str:
+    """The noun phrase right after a quantity ("50% pain relief", "3 A4624 catheters per day")."""
+    tail = re.match(r"[ \t]*((?:[A-Za-z][\w\-/]*[ \t]*){1,4})", text[q.end : q.end + 60])
+    if not tail:
+        return ""
+    return _AFTER_STOP_RE.split(tail.group(1))[0].strip()
+
+
 def measure_for(text: str, q: Quantity, sentence_start: int, lexicon: Lexicon) -> str:
-    """What a threshold limits: a known measure nearby, "age" for years of age, else the words around it."""
+    """What a threshold limits: "age" for years of age, a defined abbreviation or known measure just before,
+    the noun phrase after a percentage or count, else the content words before it."""
     after = text[q.end : q.end + 40].lower()
-    before = text[max(sentence_start, q.start - 60) : q.start]
+    before = text[max(sentence_start, q.start - 80) : q.start]
     own = text[q.start : q.end].lower()
     if q.unit == "years" and (
         re.search(r"\b(?:of age|old|aged)\b", own)
@@ -68,39 +121,60 @@ def measure_for(text: str, q: Quantity, sentence_start: int, lexicon: Lexicon) -
         or re.search(r"\b(?:age|aged)\b[^.]{0,20}$", before.lower())
     ):
         return "age"
-    if q.unit is None and re.match(r"\s+[a-z]", after):
-        # "at least one acute infection requiring ...": a count of what follows
-        tail = re.match(r"\s*((?:[a-z][a-z\-]*\s*){1,4})", text[q.end : q.end + 60])
-        phrase = re.split(r"\b(?:and|or|who|that|which|with|for|to|in|of|per|within|during)\b", tail.group(1))[0].strip() if tail else ""
-        if phrase:
-            return phrase
-    before = re.split(r"[;:()]|\band\b|\bor\b|,", before)[-1]  # the measure sits in the same clause
-    lowered_before = before.lower()
-    best: tuple[int, str] | None = None
-    for measure in lexicon.measures:
-        for match in re.finditer(rf"(?<![a-z0-9]){re.escape(measure)}(?![a-z0-9])", lowered_before):
-            if best is None or match.end() > best[0]:
-                best = (match.end(), measure)
-    if best:
-        return before[best[0] - len(best[1]) : best[0]].strip()
-    if q.unit in (None, "count") or q.unit in ("days", "weeks", "months", "years", "hours"):
-        tail = re.match(r"\s*((?:[A-Za-z][A-Za-z\-]*\s*){1,5})", text[q.end : q.end + 60])
-        if tail:
-            phrase = re.split(r"\b(?:and|or|who|that|which|with|for|to|in|of)\b", tail.group(1))[0].strip()
-            if phrase:
-                return f"{q.unit_text} {phrase}".strip() if q.unit not in (None, "count") else phrase
-    words_before = re.findall(r"[A-Za-z][A-Za-z0-9\-/]*", before)
-    stop = {"of", "the", "a", "an", "is", "are", "be", "than", "at", "least", "less", "more", "greater", "to", "or", "and", "with", "levels", "level", "value", "values", "has", "have", "must", "should", "no", "not", "equal", "minimum", "maximum", "up"}
-    kept = [w for w in words_before[-4:] if w.lower() not in stop]
-    return " ".join(kept[-2:]) if kept else (q.unit or "value")
+    abbreviation = re.search(r"\(([A-Z][A-Za-z0-9\-]{1,9})\)\s*(?:of|is|was|:)?\s*$", before)
+    if abbreviation:
+        return abbreviation.group(1)  # "Roland Morris Disability Questionnaire (RDQ) > 17"
+    if q.unit in (None, "count", "%"):
+        phrase = _phrase_after(text, q)
+        if phrase and (q.unit == "%" or q.unit is None and q.low == int(q.low)):
+            return phrase  # "at least one acute infection", "50% pain relief"
+    clause = re.split(r"[;:]|,\s|\band\b|\bor\b", before)[-1]
+    known = _known_measure_before(clause, lexicon) or _known_measure_before(before, lexicon)
+    if known:
+        return known
+    words_before = re.findall(r"[A-Za-z][A-Za-z0-9\-/]*", clause)
+    kept = [w for w in words_before[-5:] if w.lower().strip(".") not in _MEASURE_STOP]
+    if kept:
+        return " ".join(kept[-3:])
+    phrase = _phrase_after(text, q)
+    return phrase or (q.unit or "value")
 
 
 def count_unit(text: str, q: Quantity) -> str | None:
-    """Bare integers before a noun ("at least one acute infection") count things."""
+    """Bare integers before a noun ("at least one acute infection", "three A4624 catheters") count things."""
     if q.unit is not None:
         return q.unit
-    if q.low == int(q.low) and re.match(r"\s+[a-z]", text[q.end : q.end + 3]):
+    if q.low == int(q.low) and re.match(r"[ \t]+[A-Za-z]", text[q.end : q.end + 3]):
         return "count"
+    return None
+
+
+_RELATIVE_COMPARATORS = (
+    # (pattern before the number, pattern after it, comparator): phrasings the number parser leaves bare
+    (re.compile(r"\b(?:during|within|in|for)\s+the\s+first\s*$", re.I), None, "<="),
+    (re.compile(r"\b(?:a\s+)?(?:maximum|max\.?)\b(?:\s+[\w\-]+){0,3}\s+(?:of|is)\s*$", re.I), None, "<="),
+    (re.compile(r"\b(?:a\s+)?(?:minimum|min\.?)\b(?:\s+[\w\-]+){0,3}\s+(?:of|is)\s*$", re.I), None, ">="),
+    (re.compile(r"\bafter\s*$", re.I), re.compile(r"^\s+(?:have|has)\s+(?:elapsed|passed)", re.I), ">"),
+    (re.compile(r"\bmore\s+(?:often|frequently)\s+than\s+(?:once\s+)?(?:every\s+)?$", re.I), None, "<"),
+)
+
+
+def refine_comparator(text: str, q: Quantity, previous: Quantity | None) -> str | None:
+    """The comparator of a quantity, reading phrasings around it that the number parser does not."""
+    before = text[max(0, q.start - 40) : q.start]
+    after = text[q.end : q.end + 30]
+    if q.comparator is not None:
+        if re.match(r"(?:no|not)\s+(?:sooner|earlier)\s+than", text[q.start : q.end], re.I) and re.match(
+            r"[^.;]{0,30}\b(?:prior to|before)\b", after, re.I
+        ):
+            return "<="  # "no sooner than 30 days prior to the end of the supply": at most 30 days before it
+        return q.comparator
+    for before_re, after_re, comparator in _RELATIVE_COMPARATORS:
+        if before_re.search(before) and (after_re is None or after_re.search(after)):
+            return comparator
+    if previous is not None and previous.comparator not in (None, "between"):
+        if re.fullmatch(r"\s*(?:,|or|and|,\s*or)\s*", text[previous.end : q.start]):
+            return previous.comparator  # "a minimum of 12 degrees or 30%": one comparator for both values
     return None
 
 

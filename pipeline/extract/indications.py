@@ -256,10 +256,10 @@ def _starts_criteria(text: str, lexicon: Lexicon) -> bool:
     return intro and lowered.endswith((":", "met", "criteria"))
 
 
-def list_intro_vote(text: str, lexicon: Lexicon, cue_vote: float) -> float | None:
-    """The coverage a line ending in ':' gives to the list that follows it, or None if it opens no list."""
+def list_intro_vote(text: str, lexicon: Lexicon, cue_vote: float, opens_sublist: bool = False) -> float | None:
+    """The coverage a line gives to the list it introduces (a line ending in ':' or an item with sub-items)."""
     lowered = text.lower().rstrip()
-    if not lowered.endswith(":"):
+    if not (lowered.endswith(":") or opens_sublist):
         return None
     if any(p in lowered for p in lexicon.list_intro_negative) or cue_vote < 0:
         return -LIST_INTRO_WEIGHT
@@ -272,13 +272,40 @@ def list_intro_vote(text: str, lexicon: Lexicon, cue_vote: float) -> float | Non
 class ListState:
     """What the list the current line belongs to is about."""
 
-    vote: float = 0.0  # coverage vote of the introducing line
+    intros: list[tuple[int, float]] = field(default_factory=list)  # (depth of the introducing line, its vote)
     criteria_of: int | None = None  # index of the mention whose criteria list this is
     criteria_vote: float = 0.0  # coverage vote of the line that opened the criteria list
     in_criteria: bool = False
     criteria_depth: int | None = None  # list depth of the criteria items; a shallower item ends the list
     alternatives: bool = False  # "any of the following" / items joined by OR: each item is its own indication
     glossary: bool = False  # under a "Definitions" / "Abbreviations" sub-heading: terms, not indications
+
+    @property
+    def vote(self) -> float:
+        """The vote of the innermost list introduction governing the current line."""
+        return self.intros[-1][1] if self.intros else 0.0
+
+    def enter(self, line: Line, stripped: str) -> None:
+        """Drop the introductions that no longer govern `line`."""
+        if line.is_item:
+            while self.intros and self.intros[-1][0] >= line.depth:
+                self.intros.pop()
+        elif _looks_like_heading(stripped) or stripped.endswith(":"):
+            self.intros.clear()  # a sub-heading or a new introduction starts a new list context
+
+    def end_criteria(self) -> None:
+        """Leave the current criteria list."""
+        self.criteria_of, self.in_criteria, self.criteria_depth, self.alternatives = None, False, None, False
+
+
+def _opens_sublist(lines: list[Line], line: Line, text: str) -> bool:
+    """An item followed by deeper items introduces them ("- Absolute contraindication" + sub-items)."""
+    if not line.is_item:
+        return False
+    for nxt in lines[line.index + 1 :]:
+        if text[nxt.start : nxt.end].strip():
+            return nxt.is_item and nxt.depth > line.depth
+    return False
 
 
 def find_mentions(
@@ -287,10 +314,12 @@ def find_mentions(
     sentences: list[Sentence],
     cue_vote_of_range,
     lexicon: Lexicon,
-) -> tuple[list[Mention], list[tuple[int | None, Line, str]]]:
-    """All condition mentions and the criteria items (with the index of the mention they belong to)."""
+) -> tuple[list[Mention], list[tuple[int | None, Line, str]], dict[int, float]]:
+    """All condition mentions, the criteria items (with the index of the mention they belong to), and the
+    coverage vote each line inherits from the list introduction governing it."""
     mentions: list[Mention] = []
     criteria: list[tuple[int | None, Line, str]] = []
+    line_votes: dict[int, float] = {}
     state = ListState()
     current_section = None
     sentences_by_line: dict[int, list[Sentence]] = {}
@@ -302,14 +331,18 @@ def find_mentions(
         stripped = content.strip()
         if line.section_name != current_section:
             current_section, state = line.section_name, ListState()
-        if not stripped or line.section_kind == "other":
+        if not stripped:
+            continue
+        state.enter(line, stripped)
+        line_votes[line.index] = state.vote
+        if line.section_kind == "other":
             continue  # statute citations, coding and documentation sections name no indications
         if _looks_like_heading(stripped) and not line.is_item:
             state.glossary = stripped.lower().rstrip(": ") in lexicon.glossary_headings
         if state.glossary:
             continue
         if state.in_criteria and line.is_item and state.criteria_depth is not None and line.depth < state.criteria_depth:
-            state.criteria_of, state.in_criteria, state.criteria_depth = None, False, None
+            state.end_criteria()
         if state.in_criteria and line.is_item and _OR_END_RE.search(stripped):
             state.alternatives = True
         heads = _head_mentions(line, stripped, content, state, lexicon)
@@ -325,13 +358,13 @@ def find_mentions(
             criteria.append((state.criteria_of, line, "alternative"))
         elif heads:
             mentions.extend(heads)
-            state.criteria_of, state.in_criteria = None, False
+            state.end_criteria()
         elif state.in_criteria and line.is_item:
             if state.criteria_depth is None:
                 state.criteria_depth = line.depth
             criteria.append((state.criteria_of, line, "alternative" if state.alternatives else "requirement"))
         elif state.in_criteria and not line.is_item:
-            state.criteria_of, state.in_criteria, state.criteria_depth = None, False, None  # a paragraph ends it
+            state.end_criteria()  # a paragraph ends the criteria list
         # Conditions named inside a criteria list or a list under a coverage statement take that statement's
         # direction; under a "not covered" list they must say so themselves (limitations mention many conditions).
         inherited = state.criteria_vote if state.in_criteria else (state.vote if line.is_item else 0.0)
@@ -340,21 +373,21 @@ def find_mentions(
             for mention in _trigger_mentions(text, sentence, line, head_mention, lexicon):
                 mention.list_vote = inherited if line.is_item else 0.0
                 mentions.append(mention)
+        cue_vote = cue_vote_of_range(line.start, line.end)
         if _starts_criteria(stripped, lexicon):
             on_line = [i for i, m in enumerate(mentions) if m.line == line.index]
             earlier = [i for i, m in enumerate(mentions) if m.kind != "trigger" and lines[m.line].section_name == line.section_name]
+            state.end_criteria()
             state.criteria_of = (on_line or earlier or [None])[-1]
-            state.in_criteria, state.criteria_depth = True, None
+            state.in_criteria = True
             state.alternatives = any(p in stripped.lower() for p in lexicon.alternatives_intro)
-            state.criteria_vote = LIST_INTRO_WEIGHT if cue_vote_of_range(line.start, line.end) > 0 else (
-                -LIST_INTRO_WEIGHT if cue_vote_of_range(line.start, line.end) < 0 else 0.0
-            )
-        elif not line.is_item:
-            intro = list_intro_vote(stripped, lexicon, cue_vote_of_range(line.start, line.end))
+            state.criteria_vote = LIST_INTRO_WEIGHT if cue_vote > 0 else (-LIST_INTRO_WEIGHT if cue_vote < 0 else state.vote)
+        else:
+            intro = list_intro_vote(stripped, lexicon, cue_vote, _opens_sublist(lines, line, text))
             if intro is not None:
-                state.vote = intro
+                state.intros.append((line.depth, intro))
     _assign_scopes(mentions, lines, text)
-    return mentions, criteria
+    return mentions, criteria, line_votes
 
 
 _TABLE_YES = frozenset({"x", "yes", "y", "covered", "✓", "✔", "√"})
@@ -404,8 +437,8 @@ def _head_mentions(line: Line, stripped: str, content: str, state: ListState, le
         return []
     mentions = []
     # "Osteoporosis and Osteopenia": two indications when every part names a condition on its own
-    parts = re.split(r"\s+(?:and|&)\s+", name)
-    if len(parts) > 1 and all(is_condition_like(p, lexicon) and p[:1].isupper() for p in parts):
+    parts = [p for p in re.split(r"\s*,\s*(?:(?:and|or)\s+)?|\s+(?:and|&)\s+", name) if p]
+    if len(parts) > 1 and all(is_condition_like(p, lexicon) for p in parts) and (parts[0][:1].isupper() or "," in name):
         for part in parts:
             start = head.start + max(head.text.find(part), 0)
             mentions.append(Mention(part, start, start + len(part), line.index, kind, line.section_kind, None, []))

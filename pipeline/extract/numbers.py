@@ -376,7 +376,7 @@ _DIGIT_RE = re.compile(
     rf"|(?P<gonly>[{_GLYPHS}]))"
 )
 _WORD_FULL = re.compile(rf"(?:{_WORD})\Z", re.IGNORECASE)
-_DIGITS_FULL = re.compile(rf"[+{_SIGNS}]?(?:\d{{1,3}}(?:,\d{{3}})+|\d+)(?:\.\d+)?[{_GLYPHS}]?|[+{_SIGNS}]?\.\d+")
+_DIGITS_FULL = re.compile(rf"[+{re.escape(_SIGNS)}]?(?:(?:\d{{1,3}}(?:,\d{{3}})+|\d+)(?:\.\d+)?[{_GLYPHS}]?|\.\d+|[{_GLYPHS}])")
 _FRACTION_FULL = re.compile(r"(?:(\d{1,3})\s+)?(\d{1,2})/(\d{1,2})")
 _CONFIRM_DIGIT = re.compile(rf"{_SP}*\({_SP}*(\d+(?:\.\d+)?){_SP}*\)")
 _CONFIRM_WORD = re.compile(rf"{_SP}*\({_SP}*({_WORD}){_SP}*\)", re.IGNORECASE)
