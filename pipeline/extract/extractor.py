@@ -221,14 +221,15 @@ def _numeric_facts(ctx: _Context, quantities: list[Quantity], scopes, mentions, 
         if F.is_dose(q):
             if q.unit in ("mg", "g", "mcg", "mL") and not re.search(r"\b(?:dose|doses|dosage|dosing|administered|given|infus|inject|mg/kg|daily|per)\w*", sentence_text.lower()):
                 continue
+            unit, per_time = F.split_per_time(q.unit)
             doses.append(
                 Dose(
                     indication_id=indication,
                     drug=F.drug_near(text, q, sentence.start, sentence.end, drug, ctx.lexicon),
                     amount_low=q.low,
                     amount_high=q.high if q.high is not None else q.low,
-                    unit=q.unit,
-                    frequency=F.frequency_near(text, q, sentence.end, ctx.lexicon),
+                    unit=unit,
+                    frequency=F.frequency_near(text, q, sentence.end, ctx.lexicon) or per_time,
                     phase=F.phase_near(text, q.start, _phase_windows(ctx, sentence, q.start, scopes, indication), ctx.lexicon),
                     section=section,
                     text=text[q.start : q.end],
@@ -245,11 +246,10 @@ def _numeric_facts(ctx: _Context, quantities: list[Quantity], scopes, mentions, 
         if F.in_outcome_context(text, q, sentence.start, section):
             continue
         unit = F.count_unit(text, q)
-        negative = (
-            _sentence_vote(ctx, sentence, False) < 0
-            or ctx.line_votes.get(sentence.line, 0.0) < 0
-            or F.is_prohibition(text, q, sentence.start)
-        )
+        negative = _sentence_vote(ctx, sentence, False) < 0 or ctx.line_votes.get(sentence.line, 0.0) < 0
+        if F.is_prohibition(text, q, sentence.start) and q.comparator in F.FLIPPED:
+            # "must not dispense more than a 3-month quantity": state the allowed side, "<= 3 months"
+            q, negative = replace(q, comparator=F.FLIPPED[q.comparator]), False
         thresholds.append(
             Threshold(
                 indication_id=indication,

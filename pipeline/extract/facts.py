@@ -56,7 +56,10 @@ def in_outcome_context(text: str, q: Quantity, sentence_start: int, section_kind
     if re.search(r"\(\s*(?:range|ci|95%|p\s*[<=])[^)]*$", window):
         return True
     prefix = text[sentence_start : q.start]
-    if _OUTCOME_RIGHT_BEFORE_RE.search(prefix):
+    timed = re.match(r"(?:within|after|up to)\b", text[q.start : q.end], re.I) or re.search(
+        r"\b(?:within|after|up to)\s*$", text[max(0, q.start - 12) : q.start], re.I
+    )
+    if timed and _OUTCOME_RIGHT_BEFORE_RE.search(prefix):
         return True  # "partial improvement within four to six cycles": when an outcome was seen, not a limit
     if section_kind == "evidence" and _STUDY_WORDS_RE.search(text[sentence_start : q.end + 80]):
         return True
@@ -69,6 +72,7 @@ def is_schedule(text: str, q: Quantity) -> bool:
     return bool(re.search(r"\b(?:every|over|per|each|for|at|on|through|divided)\s*$", before)) and q.comparator in (None, "between")
 
 
+FLIPPED = {"<": ">=", "<=": ">", ">": "<=", ">=": "<"}
 _PROHIBITION_RE = re.compile(
     r"\b(?:must|may|should|shall|will|can|could|would)\s+not\b|\bcannot\b|\bprohibited\b|\bnot\s+(?:be\s+)?(?:allowed|permitted)\b",
     re.I,
@@ -97,16 +101,28 @@ def _known_measure_before(before: str, lexicon: Lexicon) -> str | None:
             if best is None or match.end() > best[0] or (match.end() == best[0] and len(match.group()) > len(best[1])):
                 best = (match.end(), match.group())
     if best:
-        return before[best[0] - len(best[1]) : best[0]].strip()
+        start = best[0] - len(best[1])
+        # keep up to two words that qualify the measure ("palpebral fissure height", "serum albumin")
+        qualifiers = re.search(r"((?:[A-Za-z][A-Za-z\-]+\s+){1,2})$", before[:start])
+        if qualifiers:
+            kept = [w for w in qualifiers.group(1).split() if w.lower() not in _MEASURE_STOP]
+            if len(kept) == len(qualifiers.group(1).split()):
+                start -= len(qualifiers.group(1))
+        return before[start : best[0]].strip()
     return None
 
 
 def _phrase_after(text: str, q: Quantity) -> str:
-    """The noun phrase right after a quantity ("50% pain relief", "3 A4624 catheters per day")."""
+    """The noun phrase right after a quantity ("50% pain relief", "three A4624 catheters per day")."""
     tail = re.match(r"[ \t]*((?:[A-Za-z][\w\-/]*[ \t]*){1,4})", text[q.end : q.end + 60])
     if not tail:
         return ""
-    return _AFTER_STOP_RE.split(tail.group(1))[0].strip()
+    phrase = _AFTER_STOP_RE.split(tail.group(1))[0].strip()
+    rest = text[q.end + tail.start(1) + len(phrase) : q.end + 120]
+    extra = re.match(r"(\s*\([A-Z][\w\-]{1,9}\))?(\s+per\s+[a-z]+)?", rest)
+    if phrase and extra and (extra.group(1) or extra.group(2)):
+        phrase += rest[: extra.end()]  # "catheters (A4628) per week"
+    return phrase.strip()
 
 
 def measure_for(text: str, q: Quantity, sentence_start: int, lexicon: Lexicon) -> str:
@@ -211,8 +227,28 @@ def phase_near(text: str, start: int, windows: list[tuple[int, int]], lexicon: L
     return None
 
 
+_PER_TIME_RE = re.compile(r"^(.+?)/(day|week|month|year)$")
+
+
+def split_per_time(unit: str) -> tuple[str, str | None]:
+    """"mg/day" -> ("mg", "per day"): doses keep the amount unit and carry the schedule as frequency."""
+    match = _PER_TIME_RE.match(unit)
+    if match and match.group(1) not in ("kg",):
+        return match.group(1), f"per {match.group(2)}"
+    return unit, None
+
+
 def drug_near(text: str, q: Quantity, sentence_start: int, sentence_end: int, default: str | None, lexicon: Lexicon) -> str | None:
-    """The drug a dose is of: "2 g/kg of IVIG", a drug word in the sentence, else the document's drug."""
+    """The drug a dose is of: "2 g/kg of IVIG", "calcium intake of 1000 mg", a drug word in the sentence,
+    else the document's drug."""
+    intake = re.search(
+        r"\b((?:[A-Za-z][\w\-]*\s+){0,1}[A-Za-z][\w\-]*)\s+(?:intake|supplementation|supplement|dose|dosage|dosing)\s+(?:of|is|at)\s*$",
+        text[max(sentence_start, q.start - 60) : q.start],
+    )
+    if intake:
+        words = [w for w in intake.group(1).split() if w.lower() not in ("total", "daily", "a", "the", "of", "and", "usual")]
+        if words:
+            return " ".join(words)
     after = re.match(r"\s+of\s+([A-Za-z][A-Za-z0-9\-]+(?:\s+[a-z]+)?)", text[q.end : q.end + 40])
     if after and after.group(1).lower() not in ("body", "the", "a", "weight", "ideal"):
         return after.group(1).split()[0] if after.group(1).split()[0].isupper() else after.group(1)

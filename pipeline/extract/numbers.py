@@ -812,7 +812,7 @@ class _Range:
     end: int
 
 
-def _range(text: str, toks: list[_Tok], i: int, a: _Tok, ua: UnitMatch | None, connectors: frozenset[str], hard) -> _Range | str | None:
+def _range(text: str, toks: list[_Tok], i: int, a: _Tok, ua: UnitMatch | None, connectors: frozenset[str], masks) -> _Range | str | None:
     """The second half of a range starting at token `a`, "reject" for a range of years or codes."""
     if i + 1 >= len(toks) or a.kind == "mult":
         return None
@@ -839,7 +839,7 @@ def _range(text: str, toks: list[_Tok], i: int, a: _Tok, ua: UnitMatch | None, c
         return None
     if m.group("dash") and (a.kind == "word" or b.kind == "word" or (a.kind == "fraction" and not a.digits)):
         return None  # "two-4" is not how ranges are written; a dash after a word is a compound
-    if _overlaps(hard, b.nstart, b.core_end):
+    if _overlaps(masks, b.nstart, b.core_end):
         return None
     ub = _unit_at(text, b, b.end)
     if _right_reject(text, b, ub is not None):
@@ -866,6 +866,91 @@ def _introduces_next(text: str, toks: list[_Tok], i: int, pos: int) -> bool:
     return j < len(toks) and toks[j].start - pos <= 40 and CMP.gap_re.fullmatch(text, pos, toks[j].start) is not None
 
 
+def _comparator_before(text: str, a: _Tok, floor: int) -> _Before | None | str:
+    """The comparator phrase before `a`, "drop" for a statistic to drop ("p < 0.05"), else None."""
+    before = _before(text, a.start)
+    if before is None or before.start < floor:
+        return None  # nothing, or words that belong to the previous mention
+    if before.stat == "drop":
+        return "drop"
+    return None if before.stat == "bare" else before
+
+
+def _range_quantity(text: str, toks: list[_Tok], i: int, ua: UnitMatch | None, before: _Before | None, labelled: bool, masks) -> Quantity | str | None:
+    """The range starting at token i ("0.4 to 1.5 g/kg", "between 15 and 65"), "reject" for a range
+    of identifiers ("2014 to 2019"), or None when token i does not start a range."""
+    a = toks[i]
+    opener = before.key if before is not None and before.key in CMP.openers else None
+    rng = _range(text, toks, i, a, ua, CMP.openers[opener] if opener else CMP.connectors, masks)
+    if rng is None or rng == "reject":
+        return rng
+    if labelled and rng.unit_name is None:
+        return None  # "criteria 1-7"
+    return Quantity(
+        start=before.start if opener else a.start,
+        end=rng.end,
+        low=min(a.value, rng.b.value),
+        high=max(a.value, rng.b.value),
+        comparator="between",
+        unit=rng.unit_name,
+        unit_text=rng.unit.text if rng.unit else (ua.text if ua else ""),
+        number_start=a.start,
+        number_end=rng.b.end,
+    )
+
+
+def _counts(text: str, a: _Tok, unit: str | None, comparator: str | None, after_cmp: str | None, labelled: bool) -> bool:
+    """Whether a lone number is a quantity, given what was read around it."""
+    if a.kind == "mult" and a.value == 1 and comparator is None and not _ONCE_CONTEXT_RE.match(text, a.end):
+        return False  # "once the arrhythmia has been documented"
+    if unit is not None or comparator is not None:
+        if labelled and unit is None and after_cmp is None:
+            return False  # "Type 2" is a label even when a phrase before it reads like a comparator
+        return True
+    if labelled or (a.needs_context and not a.confirmed):
+        return False  # "Section 50"; "one of the following"
+    if _is_year(a) or _is_code(a):
+        return False  # "in 2019", "93287"
+    if text[a.end : a.end + 1] == ")" and a.kind == "digit" and not _in_open_paren(text, a.start):
+        return False  # "it must 1) be eligible ... 2) be reasonable"
+    return True
+
+
+def _single_quantity(text: str, toks: list[_Tok], i: int, ua: UnitMatch | None, plus_end: int | None, before: _Before | None, labelled: bool) -> tuple[Quantity | None, int]:
+    """A single value with its unit and comparator, and the index of the first token after it."""
+    a = toks[i]
+    if a.kind == "mult":
+        unit, unit_text, end = _mult_unit(text, a)
+    else:
+        unit = ua.unit if ua else None
+        unit_text = ua.text if ua else ""
+        end = ua.end if ua else (plus_end or a.end)
+    after_cmp = CMP.glued_after.get("+") if plus_end is not None else None
+    if after_cmp is None:
+        m = CMP.after_re.match(text, end)
+        if m is not None and not _introduces_next(text, toks, i, m.end()):  # "30% and over the age of 50"
+            after_cmp = CMP.after[_key(m.group("after"))]
+            end = m.end()
+            if unit is None and a.kind != "mult":
+                late = _unit_at(text, a, end)  # "two or more cycles"
+                if late is not None:
+                    unit, unit_text, end = late.unit, late.text, late.end
+    comparator, start = None, a.start
+    if before is not None and before.key not in CMP.openers:
+        phrase = CMP.before[before.key]
+        kind = "age" if any(w in CMP.age_words for w in before.gap.split()) else (ua.kind if ua else None)
+        if (kind is None or kind not in phrase.not_before_kinds) and before.prev_word not in phrase.not_after_words:
+            comparator, start = phrase.comparator, before.start
+    comparator = comparator or after_cmp
+    if not _counts(text, a, unit, comparator, after_cmp, labelled):
+        return None, i + 1
+    nxt = i + 1
+    while nxt < len(toks) and toks[nxt].nstart < end:
+        nxt += 1
+    quantity = Quantity(start, end, a.value, None, comparator, unit, unit_text, a.start, a.end)
+    return quantity, nxt
+
+
 def _build(text: str, toks: list[_Tok], i: int, masks, floor: int = 0) -> tuple[Quantity | None, int]:
     """The mention starting at token i (not reaching back before `floor`), and the next token index."""
     a = toks[i]
@@ -877,105 +962,20 @@ def _build(text: str, toks: list[_Tok], i: int, masks, floor: int = 0) -> tuple[
     ua = _unit_at(text, a, a.end)
     plus_end = None
     if ua is None and text[a.end : a.end + 1] == "+" and not text[a.end + 1 : a.end + 2].isdigit() and "+" in CMP.glued_after:
-        plus_end = a.end + 1
+        plus_end = a.end + 1  # "65+", "65+ years"
         ua = _unit_at(text, a, plus_end)
     if _right_reject(text, a, ua is not None or plus_end is not None):
         return None, i + 1
-    before = _before(text, a.start)
-    if before is not None and before.start < floor:
-        before = None  # the words belong to the previous mention
-    if before is not None and before.stat == "drop":
+    before = _comparator_before(text, a, floor)
+    if before == "drop":
         return None, i + 1
-    if before is not None and before.stat == "bare":
-        before = None
-    labelled = left == "label"
-
-    # Ranges
-    opener = before.key if before is not None and before.key in CMP.openers else None
-    connectors = CMP.openers[opener] if opener else CMP.connectors
     if plus_end is None:
-        rng = _range(text, toks, i, a, ua, connectors, masks)
+        rng = _range_quantity(text, toks, i, ua, before, left == "label", masks)
         if rng == "reject":
             return None, i + 2
-        if isinstance(rng, _Range) and not (labelled and rng.unit_name is None):
-            unit_text = rng.unit.text if rng.unit else (ua.text if ua else "")
-            start = before.start if opener else a.start
-            return (
-                Quantity(
-                    start=start,
-                    end=rng.end,
-                    low=min(a.value, rng.b.value),
-                    high=max(a.value, rng.b.value),
-                    comparator="between",
-                    unit=rng.unit_name,
-                    unit_text=unit_text,
-                    number_start=a.start,
-                    number_end=rng.b.end,
-                ),
-                i + 2,
-            )
-    if opener:
-        before = None  # "between" / "from" without a range states nothing
-
-    # Unit and trailing comparator
-    if a.kind == "mult":
-        unit, unit_text, end = _mult_unit(text, a)
-    else:
-        unit = ua.unit if ua else None
-        unit_text = ua.text if ua else ""
-        end = ua.end if ua else (plus_end or a.end)
-    after_cmp = CMP.glued_after.get("+") if plus_end is not None else None
-    if after_cmp is None:
-        m = CMP.after_re.match(text, end)
-        if m is not None and _introduces_next(text, toks, i, m.end()):
-            m = None  # "30% and over the age of 50": "over" belongs to the next number
-        if m is not None:
-            after_cmp = CMP.after[_key(m.group("after"))]
-            end = m.end()
-            if unit is None and a.kind != "mult":
-                late = _unit_at(text, a, end)  # "two or more cycles"
-                if late is not None:
-                    unit, unit_text, end = late.unit, late.text, late.end
-    comparator = None
-    start = a.start
-    if before is not None:
-        phrase = CMP.before[before.key]
-        kind = ua.kind if ua else None
-        if any(w in CMP.age_words for w in before.gap.split()):
-            kind = "age"  # "over the age of 50 years"
-        if (kind is None or kind not in phrase.not_before_kinds) and before.prev_word not in phrase.not_after_words:
-            comparator, start = phrase.comparator, before.start
-    if comparator is None:
-        comparator = after_cmp
-
-    # What makes a number a quantity
-    if labelled and unit is None and after_cmp is None:
-        return None, i + 1
-    if a.needs_context and not a.confirmed and unit is None and comparator is None:
-        return None, i + 1
-    if a.kind == "mult" and a.value == 1 and comparator is None and not _ONCE_CONTEXT_RE.match(text, a.end):
-        return None, i + 1
-    if unit is None and comparator is None and (_is_year(a) or _is_code(a)):
-        return None, i + 1
-    if unit is None and comparator is None and text[a.end : a.end + 1] == ")" and a.kind == "digit" and not _in_open_paren(text, a.start):
-        return None, i + 1  # "it must 1) be eligible ... 2) be reasonable"
-    nxt = i + 1
-    while nxt < len(toks) and toks[nxt].nstart < end:
-        nxt += 1
-    return (
-        Quantity(
-            start=start,
-            end=end,
-            low=a.value,
-            high=None,
-            comparator=comparator,
-            unit=unit,
-            unit_text=unit_text,
-            number_start=a.start,
-            number_end=a.end,
-        ),
-        nxt,
-    )
+        if rng is not None:
+            return rng, i + 2
+    return _single_quantity(text, toks, i, ua, plus_end, before, left == "label")
 
 
 def find_quantities(text: str) -> list[Quantity]:
