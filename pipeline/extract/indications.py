@@ -298,6 +298,18 @@ class ListState:
         self.criteria_of, self.in_criteria, self.criteria_depth, self.alternatives = None, False, None, False
 
 
+def heading_vote(heading: str, lexicon: Lexicon) -> float:
+    """+1 under a "Covered Indications" heading, -1 under "Limitations" / "Contraindications", 0 when it says both."""
+    lowered = heading.lower()
+    negative = any(re.search(rf"\b{re.escape(p)}\b", lowered) for p in lexicon.heading_negative)
+    positive = any(re.search(rf"\b{re.escape(p)}\b", lowered) for p in lexicon.heading_positive)
+    if positive and not negative:
+        return LIST_INTRO_WEIGHT
+    if negative and not positive:
+        return -LIST_INTRO_WEIGHT
+    return 0.0
+
+
 def _opens_sublist(lines: list[Line], line: Line, text: str) -> bool:
     """An item followed by deeper items introduces them ("- Absolute contraindication" + sub-items)."""
     if not line.is_item:
@@ -334,6 +346,10 @@ def find_mentions(
         if not stripped:
             continue
         state.enter(line, stripped)
+        if not line.is_item and _looks_like_heading(stripped):
+            vote = heading_vote(stripped, lexicon)
+            if vote:
+                state.intros.append((-1, vote))  # "Covered Indications" / "Limitations": the lists below take its side
         line_votes[line.index] = state.vote
         if line.section_kind == "other":
             continue  # statute citations, coding and documentation sections name no indications

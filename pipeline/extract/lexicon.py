@@ -41,6 +41,8 @@ class Lexicon:
     verb_stops: frozenset[str]
     glossary_headings: frozenset[str]
     alternatives_intro: tuple[str, ...]
+    heading_positive: tuple[str, ...]
+    heading_negative: tuple[str, ...]
     not_conditions: frozenset[str]
     mention_triggers: tuple[str, ...]
     mention_stops: frozenset[str]
@@ -117,6 +119,8 @@ def load_lexicon() -> Lexicon:
         verb_stops=frozenset(_strings(phr, "verb_stops", "phrases.json")),
         glossary_headings=frozenset(_strings(phr, "glossary_headings", "phrases.json")),
         alternatives_intro=_strings(phr, "alternatives_intro", "phrases.json"),
+        heading_positive=_strings(phr, "heading_positive", "phrases.json"),
+        heading_negative=_strings(phr, "heading_negative", "phrases.json"),
         mention_triggers=tuple(sorted(_strings(phr, "mention_triggers", "phrases.json"), key=len, reverse=True)),
         mention_stops=frozenset(_strings(phr, "mention_stops", "phrases.json")),
         criteria_intro=_strings(phr, "criteria_intro", "phrases.json"),

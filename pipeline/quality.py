@@ -1,0 +1,116 @@
+"""Measure extraction quality: held-out gold documents (models/gold) and hand-checked expectations.
+
+The split in models/splits.json decides which documents rules may be written on (train, dev) and
+which are only ever scored (test). `lcd evaluate` prints these figures and writes them to
+models/metrics/ so a change to the rules shows its effect in the diff of that file.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import Callable
+from pathlib import Path
+
+from pipeline.evaluate import evaluate_documents, load_expectations, load_gold, match_expectation
+from pipeline.ingest import discover, read_document
+from pipeline.model import Document, Extraction
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+MODELS_DIR = REPO_ROOT / "models"
+RAW_DOCS = REPO_ROOT / "raw_docs"
+EXPECTATIONS = REPO_ROOT / "tests" / "expectations" / "corpus.json"
+
+Extractor = Callable[[Document], Extraction]
+
+
+def load_splits(path: Path = MODELS_DIR / "splits.json") -> dict[str, list[str]]:
+    """Document ids per split: {"train": [...], "dev": [...], "test": [...]}."""
+    data = json.loads(path.read_text(encoding="utf-8"))
+    splits = {name: list(data.get(name, [])) for name in ("train", "dev", "test")}
+    seen: Counter[str] = Counter(doc for ids in splits.values() for doc in ids)
+    duplicated = [doc for doc, n in seen.items() if n > 1]
+    if duplicated:
+        raise ValueError(f"{path}: documents in more than one split: {', '.join(sorted(duplicated))}")
+    return splits
+
+
+def latest_file(lcd_id: str, root: Path = RAW_DOCS) -> Path:
+    """The highest-numbered version file of an LCD under raw_docs/<LCD_ID>/."""
+    files = discover([root / lcd_id])
+    if not files:
+        raise FileNotFoundError(f"no document for {lcd_id} under {root}")
+
+    def version_key(path: Path) -> tuple[int, float | str]:
+        try:
+            return (0, float(path.stem))
+        except ValueError:
+            return (1, path.stem)
+
+    return max(files, key=version_key)
+
+
+def gold_score(extract: Extractor, ids: list[str], root: Path = RAW_DOCS) -> dict:
+    """Score the extractor on the documents with a gold file in models/gold/."""
+    scored = []
+    for lcd_id in ids:
+        gold_path = MODELS_DIR / "gold" / f"{lcd_id}.json"
+        if not gold_path.exists():
+            continue
+        document = read_document(latest_file(lcd_id, root), root=root)
+        scored.append((extract(document), document.text, load_gold(gold_path)))
+    result = evaluate_documents(scored)
+    result.pop("details", None)
+    return result
+
+
+def expectation_score(extract: Extractor, path: Path = EXPECTATIONS, repo: Path = REPO_ROOT) -> dict:
+    """How many hand-checked expectations the extractor meets, per kind, with the ids it misses."""
+    cache: dict[str, Extraction] = {}
+    passed: Counter[str] = Counter()
+    total: Counter[str] = Counter()
+    missed: list[str] = []
+    for expectation in load_expectations(path):
+        doc = expectation["doc"]
+        if doc not in cache:
+            cache[doc] = extract(read_document(repo / doc, root=repo / "raw_docs"))
+        total[expectation["kind"]] += 1
+        if match_expectation(cache[doc], expectation):
+            passed[expectation["kind"]] += 1
+        else:
+            missed.append(expectation["id"])
+    return {
+        "passed": sum(passed.values()),
+        "total": sum(total.values()),
+        "by_kind": {kind: {"passed": passed[kind], "total": total[kind]} for kind in sorted(total)},
+        "missed": missed,
+    }
+
+
+def evaluate(extract: Extractor, name: str) -> dict:
+    """All quality figures for one extractor: held-out test gold, the IVIG reference, train/dev expectations."""
+    splits = load_splits()
+    return {
+        "extractor": name,
+        "test_gold": gold_score(extract, splits["test"]),
+        "ivig_reference": gold_score(extract, ["IVIG-OFFLABEL"]),
+        "train_dev_expectations": expectation_score(extract),
+    }
+
+
+def format_report(result: dict) -> str:
+    """A short plain-text table of the headline figures."""
+    lines = [f"extractor: {result['extractor']}"]
+    for block in ("test_gold", "ivig_reference"):
+        micro = result[block]["micro"]
+        lines.append(
+            f"{block} ({result[block]['documents']} documents): "
+            f"indications R {micro['indication_recall']:.2f} P {micro['indication_precision']:.2f} "
+            f"coverage acc {micro['coverage_accuracy']:.2f} | "
+            f"policy doses R {micro['dose_policy_recall']:.2f} P {micro['dose_policy_precision']:.2f} | "
+            f"policy thresholds R {micro['threshold_policy_recall']:.2f} P {micro['threshold_policy_precision']:.2f}"
+        )
+    exp = result["train_dev_expectations"]
+    kinds = ", ".join(f"{k} {v['passed']}/{v['total']}" for k, v in exp["by_kind"].items())
+    lines.append(f"train/dev expectations: {exp['passed']}/{exp['total']} ({kinds})")
+    return "\n".join(lines)
