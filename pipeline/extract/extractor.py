@@ -82,17 +82,23 @@ def extract_from_spacy(document: Document, spacy_doc) -> Extraction:
 
 
 _SUBORDINATE_RE = re.compile(r"\b(?:for whom|in whom|who|whose|when|if|unless|after|other (?:\w+ )?(?:interventions|treatments|therapies|therapy|options))\b", re.I)
+_CONDITIONAL_RE = re.compile(r"(?:^|[,;(]\s*|\b)(?:if|unless|when|where|in whom|for whom)\b[^,;.]*$", re.I)
 
 
 def _sentence_vote(ctx: _Context, sentence: Sentence, quantities_in: bool) -> float:
     vote = 0.0
     seen_positive_at = None
     i = bisect.bisect_left(ctx.cue_starts, sentence.start)
+    cues = []
     while i < len(ctx.cues) and ctx.cues[i][0] < sentence.end:
-        start, end, weight = ctx.cues[i]
+        cues.append(ctx.cues[i])
         i += 1
+    has_positive = any(weight > 0 for _, _, weight in cues)
+    for start, end, weight in cues:
         if weight < 0 and seen_positive_at is not None and _SUBORDINATE_RE.search(ctx.doc.text, seen_positive_at, start):
             continue  # "may be used in patients for whom other therapies are contraindicated": a condition of coverage
+        if weight < 0 and has_positive and _CONDITIONAL_RE.search(ctx.doc.text[sentence.start : start]):
+            continue  # "If other treatments have failed or are contraindicated, ... may be covered"
         if weight > 0 and seen_positive_at is None:
             seen_positive_at = end
         vote += weight

@@ -54,7 +54,9 @@ class Mention:
     abbreviation: str | None = None
     aliases: list[str] = field(default_factory=list)
     scope: tuple[int, int] = (0, 0)  # char range whose cue phrases vote on this mention's coverage
+    bare: bool = False  # a list entry that is only a name: its scope is its own line and sub-items
     list_vote: float = 0.0
+    same_as: "Mention | None" = None  # a prose mention on a head's own line describes that head
 
 
 @dataclass
@@ -124,6 +126,10 @@ def clean_name(raw: str) -> tuple[str, str | None, list[str]]:
         abbreviation = match.group(1)
     text = _ABBR_PAREN_RE.sub("", raw).strip()
     aliases: list[str] = []
+    trailing = re.search(r"\s*\(([^()]{3,80})\)\s*$", text)
+    if trailing:  # "Fibrous dysplasia of bone (McCune-Albright syndrome)": the bracket names it again
+        aliases.append(trailing.group(1).strip())
+        text = text[: trailing.start()].strip()
     parts = re.split(r"\s+or\s+|\s*/\s+", text)
     # "A or B" names two conditions only when A is a name on its own ("dilated or restrictive cardiomyopathy" is one)
     if len(parts) > 1 and (len(parts[0].split()) >= 2 or parts[0][:1].isupper() or re.search(r"\s*/\s+", text)):
@@ -146,10 +152,15 @@ class Head:
     end: int
     how: str  # "separator" | "abbreviation" | "stopword" | "whole" | "table"
 
+    @property
+    def bare(self) -> bool:
+        """The line is nothing but the name ("- Tracheostomy"): it heads no text of its own."""
+        return self.how in ("whole", "table")
 
-def item_head(text: str, offset: int, lexicon: Lexicon) -> Head | None:
-    """The condition a list item or paragraph starts with, if any."""
-    if not text or not (text[0].isupper() or text[0].isdigit()):
+
+def item_head(text: str, offset: int, lexicon: Lexicon, allow_lower: bool = False) -> Head | None:
+    """The condition a list item or paragraph starts with, if any (list items may start in lower case)."""
+    if not text or not (text[0].isupper() or text[0].isdigit() or (allow_lower and text[0].isalpha())):
         return None
     head_end, how = None, "separator"
     sep = _HEAD_SEPARATOR_RE.search(text)
@@ -165,14 +176,15 @@ def item_head(text: str, offset: int, lexicon: Lexicon) -> Head | None:
     if head_end is None:
         how = "stopword"
         # "Stiff-person syndrome may be treated ...": cut at the first function word.
-        tokens = list(re.finditer(r"\S+", text))
+        sentence_end = re.search(r"[.;]\s", text)
+        tokens = list(re.finditer(r"\S+", text[: sentence_end.start()] if sentence_end else text))
         for i, tok in enumerate(tokens[:12]):
             if i > 0 and tok.group().lower().strip(",;()") in lexicon.mention_stops:
                 head_end = tokens[i - 1].end()
                 break
         else:
             if len(tokens) <= 12:
-                head_end, how = len(text), "whole"
+                head_end, how = (sentence_end.start() if sentence_end else len(text)), "whole"
     if head_end is None:
         return None
     head = text[:head_end].rstrip(" ,;:-–—.")
@@ -273,6 +285,7 @@ class ListState:
     """What the list the current line belongs to is about."""
 
     intros: list[tuple[int, float]] = field(default_factory=list)  # (depth of the introducing line, its vote)
+    heading_vote: float = 0.0  # vote of the last coverage sub-heading ("Covered Indications", "Limitations")
     criteria_of: int | None = None  # index of the mention whose criteria list this is
     criteria_vote: float = 0.0  # coverage vote of the line that opened the criteria list
     in_criteria: bool = False
@@ -282,8 +295,8 @@ class ListState:
 
     @property
     def vote(self) -> float:
-        """The vote of the innermost list introduction governing the current line."""
-        return self.intros[-1][1] if self.intros else 0.0
+        """The vote of the innermost list introduction governing the current line, else of the sub-heading."""
+        return self.intros[-1][1] if self.intros else self.heading_vote
 
     def enter(self, line: Line, stripped: str) -> None:
         """Drop the introductions that no longer govern `line`."""
@@ -349,7 +362,7 @@ def find_mentions(
         if not line.is_item and _looks_like_heading(stripped):
             vote = heading_vote(stripped, lexicon)
             if vote:
-                state.intros.append((-1, vote))  # "Covered Indications" / "Limitations": the lists below take its side
+                state.heading_vote = vote  # "Covered Indications" / "Limitations": what follows takes its side
         line_votes[line.index] = state.vote
         if line.section_kind == "other":
             continue  # statute citations, coding and documentation sections name no indications
@@ -388,6 +401,7 @@ def find_mentions(
         for sentence in sentences_by_line.get(line.index, []):
             for mention in _trigger_mentions(text, sentence, line, head_mention, lexicon):
                 mention.list_vote = inherited if line.is_item else 0.0
+                mention.same_as = head_mention
                 mentions.append(mention)
         cue_vote = cue_vote_of_range(line.start, line.end)
         if _starts_criteria(stripped, lexicon):
@@ -437,10 +451,13 @@ def _head_mentions(line: Line, stripped: str, content: str, state: ListState, le
         heading = _looks_like_heading(stripped)
         if not (line.is_item or heading or _HEAD_SEPARATOR_RE.search(stripped[:140])):
             return []
-        head = item_head(stripped, offset, lexicon)
+        head = item_head(stripped, offset, lexicon, allow_lower=line.is_item)
         if head is None:
             return []
-        if state.in_criteria and not state.alternatives and head.how not in ("separator", "abbreviation"):
+        nested_list = state.criteria_depth is not None and line.depth > state.criteria_depth and state.intros and (
+            state.intros[-1][0] >= state.criteria_depth and state.intros[-1][1] != 0
+        )
+        if state.in_criteria and not state.alternatives and not nested_list and head.how not in ("separator", "abbreviation"):
             return []  # inside a criteria list only an explicitly headed item starts a new indication
         kind = "item" if line.is_item else ("heading" if heading else "line_head")
         if kind == "line_head" and head.how not in ("separator", "abbreviation"):
@@ -463,6 +480,7 @@ def _head_mentions(line: Line, stripped: str, content: str, state: ListState, le
         mentions.append(Mention(name, head.start, head.end, line.index, kind, line.section_kind, abbreviation, aliases))
     for mention in mentions:
         mention.list_vote = vote
+        mention.bare = head.bare
     return mentions
 
 
@@ -530,6 +548,8 @@ def _assign_scopes(mentions: list[Mention], lines: list[Line], text: str) -> Non
                 break
             if mention.kind == "item" and _closes_item(line, nxt, text):
                 break
+            if mention.bare and not (nxt.is_item and nxt.depth > line.depth):
+                break  # "- Tracheostomy" in a list of conditions owns its sub-items, not the paragraphs after the list
             end = nxt.end
         mention.scope = (line.start, end)
 
@@ -551,6 +571,10 @@ def group_mentions(mentions: list[Mention], abbreviations: dict[str, str]) -> li
     content = [content_key(k) for k in keys]
     alias_keys = [{normalize_name(a, abbreviations) for a in m.aliases} | {keys[i]} for i, m in enumerate(mentions)]
     abbrs = [m.abbreviation or _abbreviation_of(keys[i], abbreviations) for i, m in enumerate(mentions)]
+    index = {id(m): i for i, m in enumerate(mentions)}
+    for i, mention in enumerate(mentions):
+        if mention.same_as is not None and id(mention.same_as) in index:
+            union(i, index[id(mention.same_as)])
     for i in range(len(mentions)):
         for j in range(i):
             if keys[i] == keys[j] or (alias_keys[i] & alias_keys[j]) or (content[i] and content[i] == content[j]):

@@ -85,7 +85,9 @@ def cue_spans(doc: Doc, negators: tuple[str, ...]) -> list[tuple[int, int, float
 
 
 def _negated(span: Span, negators: tuple[str, ...]) -> bool:
-    """True when one of the three words before a positive cue negates it ("is not considered ...")."""
+    """True when one of the five words before a positive cue negates it ("is not considered to be ..."),
+    looking no further back than the clause (a comma or semicolon ends it)."""
     doc = span.doc
-    window = doc[max(span.start - 3, span.sent.start) : span.start].text.lower()
+    window = doc[max(span.start - 5, span.sent.start) : span.start].text.lower()
+    window = re.split(r"[,;:]", window)[-1]
     return any(re.search(rf"\b{re.escape(neg)}\b", window) for neg in negators)
