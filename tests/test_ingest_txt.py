@@ -174,6 +174,68 @@ def test_a_sentence_mentioning_a_heading_is_not_a_heading(tmp_path):
     assert doc.sections[0].kind == "policy" and doc.sections[0].end == len(doc.text)
 
 
+def test_hard_wrapped_paragraphs_and_list_items_are_rejoined(tmp_path):
+    raw = (
+        "Indications\n"
+        "IVIG is covered for patients with an inadequate response to first-\n"
+        "line treatment, whose IgG is below\n"
+        "400 mg/dl on two occasions and who meet the criteria of\n"
+        "NGS listed below; the\n"
+        "criteria:\n"
+        "- Pure red cell aplasia related to human parvovirus B19 infection -\n"
+        "  IVIG therapy is considered medically necessary.\n"
+        "  - Diagnosis confirmed by anti-glutamic acid decarboxylase\n"
+        "    (GAD) antibody testing; and\n"
+        "- Stiff-person syndrome when diazepam\n"
+        "fails.\n"
+    )
+    lines = read_document(_write(tmp_path, "x.txt", raw.encode("utf-8"))).text.split("\n")
+    assert lines == [
+        "Indications",
+        "IVIG is covered for patients with an inadequate response to first-line treatment, whose IgG is below"
+        " 400 mg/dl on two occasions and who meet the criteria of NGS listed below; the criteria:",
+        "- Pure red cell aplasia related to human parvovirus B19 infection - IVIG therapy is considered medically necessary.",
+        "  - Diagnosis confirmed by anti-glutamic acid decarboxylase (GAD) antibody testing; and",
+        "- Stiff-person syndrome when diazepam fails.",
+        "",
+    ]
+
+
+def test_lines_that_may_start_a_new_paragraph_are_not_rejoined(tmp_path):
+    raw = (
+        "Scleromyxedema\n"  # a sub-heading, then its paragraph
+        "Data on the efficacy of IVIG are limited\n"
+        "The mechanism is unclear.\n"  # a finished sentence
+        "see the summary below\n"
+        "Indications\n"  # a lexicon heading never continues nor is continued
+        "covered when criteria are met\n"
+        "- Alpha item without a period\n"
+        "- beta item\n"
+        "o gamma item\n"
+        "A18.84\tTuberculosis of heart\n"  # a tab-separated table row
+        "of the first column\n"
+        "\n"
+        "after a blank line\n"
+    )
+    lines = read_document(_write(tmp_path, "x.txt", raw.encode("utf-8"))).text.split("\n")
+    assert lines == [
+        "Scleromyxedema",
+        "Data on the efficacy of IVIG are limited",
+        "The mechanism is unclear.",
+        "see the summary below",
+        "Indications",
+        "covered when criteria are met",
+        "- Alpha item without a period",
+        "- beta item",
+        "- gamma item",
+        "A18.84 | Tuberculosis of heart",
+        "of the first column",
+        "",
+        "after a blank line",
+        "",
+    ]
+
+
 def test_reading_twice_gives_identical_documents():
     assert read_document(IVIG, RAW) == read_document(IVIG, RAW)
 

@@ -253,9 +253,12 @@ def align(
         stated_after = {value(fact) for fact in news}
         olds, news = cancel_pairs(olds, news, lambda x, y: value(x) == value(y))
         # A leftover that repeats a value still stated on the other side is a dropped or added
-        # repetition of the same fact, not a change in policy.
-        olds = [fact for fact in olds if value(fact) not in stated_after]
-        news = [fact for fact in news if value(fact) not in stated_before]
+        # repetition of the same fact, not a change in policy -- unless the other side has a leftover
+        # it could pair with: "IgG < 400" stated twice, one raised to 500, is a change of that one.
+        if not news:
+            olds = [fact for fact in olds if value(fact) not in stated_after]
+        if not olds:
+            news = [fact for fact in news if value(fact) not in stated_before]
 
         def by_value(fact: T) -> tuple:
             return _sortable(value(fact))

@@ -548,7 +548,7 @@ def _assign_scopes(mentions: list[Mention], lines: list[Line], text: str) -> Non
                 break
             if mention.kind == "item" and _closes_item(line, nxt, text):
                 break
-            if mention.bare and not (nxt.is_item and nxt.depth > line.depth):
+            if mention.kind == "item" and mention.bare and not (nxt.is_item and nxt.depth > line.depth):
                 break  # "- Tracheostomy" in a list of conditions owns its sub-items, not the paragraphs after the list
             end = nxt.end
         mention.scope = (line.start, end)

@@ -74,7 +74,7 @@ def item_content(marker: str, rest: str) -> str:
     return f"{marker} {rest}".strip() if marker else rest.strip()
 
 
-def _indent_width(raw: str) -> int:
+def indent_width(raw: str) -> int:
     """Columns of leading whitespace, tabs counted as 4."""
     width = 0
     for char in raw:
@@ -107,7 +107,7 @@ def parse_plain_lines(lines: Iterable[str]) -> list[Block]:
     blocks: list[Block] = []
     stack: list[int] = []  # indents of the open list levels
     for raw in lines:
-        indent = _indent_width(raw)
+        indent = indent_width(raw)
         # Inner tab runs separate columns of a pasted table: render them like table cells.
         body = re.sub(r"\s*\t+\s*", " | ", raw.strip(" \t\r\n\f\v")).strip()
         if not body or body == "|":
