@@ -145,7 +145,7 @@ def measure_for(text: str, q: Quantity, sentence_start: int, lexicon: Lexicon) -
         if phrase and (q.unit == "%" or q.unit is None and q.low == int(q.low)):
             return phrase  # "at least one acute infection", "50% pain relief"
     clause = re.split(r"[;:]|,\s|\band\b|\bor\b", before)[-1]
-    known = _known_measure_before(clause, lexicon) or _known_measure_before(before, lexicon)
+    known = _known_measure_before(clause, lexicon)
     if known:
         return known
     words_before = re.findall(r"[A-Za-z][A-Za-z0-9\-/]*", clause)
