@@ -35,6 +35,13 @@ _POPULATION_PREFIX_RE = re.compile(
     r"(?:with|who have|who has|diagnosed with|suffering from)\s+",
     re.I,
 )
+_ACTION_PREFIX_RE = re.compile(
+    r"^(?:(?:the|long-term|short-term|symptomatic|acute)\s+)*(?:treatment|management|suppression|relief|control|prevention|"
+    r"reduction|evaluation|monitoring)\s+of\s+(?:the\s+)?",
+    re.I,
+)
+_TRAILING_CONNECTOR_RE = re.compile(r"\s+(?:due|related|associated|secondary|caused|induced|resulting)$", re.I)
+_NEGATED_RE = re.compile(r"^(?:absence|lack|no|without|exclusion)\b", re.I)
 GENERIC_HEADS = frozenset(
     {"disease", "diseases", "condition", "conditions", "disorder", "disorders", "illness", "illnesses", "syndrome", "syndromes",
      "symptoms", "symptom", "injury", "injuries", "or", "and", "of"}
@@ -135,7 +142,11 @@ def clean_name(raw: str) -> tuple[str, str | None, list[str]]:
     if len(parts) > 1 and (len(parts[0].split()) >= 2 or parts[0][:1].isupper() or re.search(r"\s*/\s+", text)):
         text, aliases = parts[0].strip(), [p.strip() for p in parts[1:] if p.strip()]
     text = _POPULATION_PREFIX_RE.sub("", text)
-    text = _LEADING_NOISE_RE.sub("", text).strip(" -–—:;,.")
+    text = _LEADING_NOISE_RE.sub("", text)
+    text = _ACTION_PREFIX_RE.sub("", text)
+    text = _TRAILING_CONNECTOR_RE.sub("", text).strip(" -–—:;,.")
+    if _NEGATED_RE.match(text):
+        text = ""  # "absence of thrombosis" is a criterion about a condition, not an indication
     if set(words(text)) <= GENERIC_HEADS | _GENERIC_MODIFIERS:
         text = ""  # "this disease", "medical conditions": a reference back or a category, not a name
     if abbreviation:
