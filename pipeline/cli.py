@@ -167,6 +167,21 @@ def cmd_report(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    """Score the extractor on the held-out gold documents and the train/dev expectations."""
+    from pipeline.extract import EXTRACTOR_VERSION, extract
+    from pipeline.quality import evaluate, format_report
+
+    result = evaluate(extract, EXTRACTOR_VERSION)
+    print(format_report(result))
+    if args.out:
+        out = Path(args.out)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(json.dumps(result, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+        print(f"metrics: {out}")
+    return EXIT_OK
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of every subcommand, each with an example in its help."""
     parser = argparse.ArgumentParser(prog="lcd", description="Medicare LCD policy pipeline.")
@@ -200,6 +215,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", metavar="FILE", help="output file (default warehouse/reports/changes-<date>.<format>)")
     p.add_argument("--db", help=db_help)
     p.set_defaults(func=cmd_report)
+
+    p = sub.add_parser("evaluate", help="measure extraction quality", description="Score the extractor on the held-out test documents (models/gold, split in models/splits.json) and on the hand-checked train/dev expectations.\n\nExample: lcd evaluate --out models/metrics/rules.json", formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--out", metavar="FILE", help="also write every figure as JSON")
+    p.set_defaults(func=cmd_evaluate)
     return parser
 
 

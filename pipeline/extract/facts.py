@@ -137,6 +137,10 @@ def measure_for(text: str, q: Quantity, sentence_start: int, lexicon: Lexicon) -
         or re.search(r"\b(?:age|aged)\b[^.]{0,20}$", before.lower())
     ):
         return "age"
+    if re.search(r"\(\s*$", before):
+        aside = re.match(r"\s+((?:between|since|after|from|of|in)\s+[^()]{3,60}?)\s*\)", text[q.end : q.end + 80])
+        if aside:  # "(>24 hours between symptomatic episodes)": the parenthesis names what is measured
+            return f"{q.unit_text or q.unit or ''} {aside.group(1)}".strip()
     abbreviation = re.search(r"\(([A-Z][A-Za-z0-9\-]{1,9})\)\s*(?:of|is|was|:)?\s*$", before)
     if abbreviation:
         return abbreviation.group(1)  # "Roland Morris Disability Questionnaire (RDQ) > 17"
