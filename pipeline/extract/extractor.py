@@ -132,6 +132,8 @@ def _indications(ctx: _Context, groups: list[IndicationGroup], abbreviations: di
             ctx.cue_vote(m.scope[0], m.scope[1]) or m.list_vote for m in group.mentions
         ):
             continue  # a condition named in passing, in no sentence that says anything about coverage
+        if vote == 0 and all(m.section_kind != "policy" for m in group.mentions):
+            continue  # named only in background or evidence text, with nothing said about its coverage
         best = group.best
         coverage, confidence = coverage_from_vote(vote)
         sentence = ctx.sentence_at(best.start)

@@ -36,8 +36,8 @@ _POPULATION_PREFIX_RE = re.compile(
     re.I,
 )
 _ACTION_PREFIX_RE = re.compile(
-    r"^(?:(?:the|long-term|short-term|symptomatic|acute)\s+)*(?:treatment|management|suppression|relief|control|prevention|"
-    r"reduction|evaluation|monitoring)\s+of\s+(?:the\s+)?",
+    r"^(?:(?:the|long-term|short-term|symptomatic|acute)\s+)*(?:(?:treatment|management|suppression|relief|control|prevention|"
+    r"reduction|evaluation|monitoring)(?:\s*(?:/|and|or)\s*)?)+\s+of\s+(?:the\s+)?",
     re.I,
 )
 _TRAILING_CONNECTOR_RE = re.compile(r"\s+(?:due|related|associated|secondary|caused|induced|resulting)$", re.I)
