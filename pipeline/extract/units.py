@@ -16,15 +16,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from pipeline.extract.lexicon import LexiconError  # one error type for every rule data file
+
 DATA_DIR = Path(__file__).parent / "data"
 UNITS_PATH = DATA_DIR / "units.json"
 
 # Whitespace that may stand inside a mention on one line (never a line break: a unit does not wrap).
 _SP = "[ \\t\u00a0\u2009\u202f]"
-
-
-class LexiconError(ValueError):
-    """A lexicon data file is malformed; the message names the file and the entry."""
 
 
 def read_lexicon(path: Path) -> dict[str, Any]:
