@@ -35,7 +35,7 @@ def _params():
         yield pytest.param(expectation, id=expectation["id"], marks=marks)
 
 
-@pytest.mark.parametrize("expectation", _params())
+@pytest.mark.parametrize("expectation", list(_params()))
 def test_corpus_expectation(expectation):
     assert (REPO / expectation["doc"]).exists()
     assert match_expectation(_extraction(expectation["doc"]), expectation), expectation["quote"]
