@@ -1,0 +1,1 @@
+"""Training workflow for the learned extraction components (annotated corpus -> spaCy NER, classifiers)."""

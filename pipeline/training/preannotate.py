@@ -1,0 +1,106 @@
+"""Pre-annotate the shipped documents with the rule extractor, for hand correction.
+
+Writes one JSONL file per document under models/annotations/preannotated/: one record per sentence or
+list item of the policy and evidence sections, with the rules' INDICATION / DOSE / THRESHOLD spans
+(sentence-relative offsets) and the coverage label of each INDICATION span. Annotators correct these into
+models/annotations/<split>/<DOC>.jsonl (see models/ANNOTATION.md); training never reads uncorrected output.
+
+Usage: python -m pipeline.training.preannotate [DOC_ID ...]
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+from pipeline.extract.extractor import extract_from_spacy
+from pipeline.extract.indications import find_mentions, group_mentions
+from pipeline.extract.lexicon import load_lexicon
+from pipeline.extract.nlp import cue_spans, get_nlp
+from pipeline.extract.structure import find_abbreviations, sentences_from_doc, split_lines
+from pipeline.ingest import read_document
+from pipeline.quality import MODELS_DIR, RAW_DOCS, latest_file, load_splits
+
+OUT_DIR = MODELS_DIR / "annotations" / "preannotated"
+
+
+def preannotate(doc_id: str) -> list[dict]:
+    """Sentence records with the rules' spans for one shipped document."""
+    document = read_document(latest_file(doc_id), root=RAW_DOCS)
+    nlp = get_nlp()
+    spacy_doc = nlp(document.text)
+    extraction = extract_from_spacy(document, spacy_doc)
+    lexicon = load_lexicon()
+    lines = split_lines(document)
+    sentences = sentences_from_doc(spacy_doc, lines)
+    cues = sorted(cue_spans(spacy_doc, lexicon.negators))
+
+    def cue_vote(start: int, end: int) -> float:
+        return sum(w for s, _e, w in cues if start <= s < end)
+
+    mentions, _criteria, _votes = find_mentions(document.text, lines, sentences, cue_vote, lexicon)
+    groups = group_mentions(mentions, find_abbreviations(document.text))
+    coverage_of = {}
+    by_name = {i.normalized_name: i for i in extraction.indications}
+    for indication in extraction.indications:
+        coverage_of[(indication.char_start, indication.char_end)] = indication.coverage
+    spans: list[tuple[int, int, str, str | None]] = []
+    kept = {(i.char_start, i.char_end) for i in extraction.indications}
+    for group in groups:
+        label = None
+        for m in group.mentions:
+            if (m.start, m.end) in kept or (m.start, m.start + len(m.name)) in kept:
+                label = coverage_of.get((m.start, m.end)) or coverage_of.get((m.start, m.start + len(m.name)))
+        if label is None:
+            continue  # a group the extractor dropped
+        for m in group.mentions:
+            start = document.text.find(m.name, m.start, m.end + 1)
+            start = m.start if start < 0 else start
+            spans.append((start, start + len(m.name), "INDICATION", label))
+    spans += [(d.char_start, d.char_end, "DOSE", None) for d in extraction.doses]
+    spans += [(t.char_start, t.char_end, "THRESHOLD", None) for t in extraction.thresholds]
+    del by_name
+    records = []
+    seen_text: set[str] = set()
+    for sentence in sentences:
+        kind = lines[sentence.line].section_kind
+        if kind == "other":
+            continue
+        text = document.text[sentence.start : sentence.end]
+        if len(text) < 3 or text in seen_text:
+            continue
+        seen_text.add(text)
+        inside = sorted(
+            {(s - sentence.start, e - sentence.start, label, cov) for s, e, label, cov in spans if sentence.start <= s and e <= sentence.end}
+        )
+        records.append(
+            {
+                "doc": doc_id,
+                "section": kind,
+                "offset": sentence.start,
+                "text": text,
+                "spans": [
+                    {"start": s, "end": e, "label": label, **({"coverage": cov} if cov else {})} for s, e, label, cov in inside
+                ],
+                "source": "rules",
+            }
+        )
+    return records
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Pre-annotate the given documents (default: every document of every split)."""
+    splits = load_splits()
+    ids = (argv if argv else None) or [doc for split in ("train", "dev", "test") for doc in splits[split]]
+    OUT_DIR.mkdir(parents=True, exist_ok=True)
+    for doc_id in ids:
+        records = preannotate(doc_id)
+        path = OUT_DIR / f"{doc_id}.jsonl"
+        path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records), encoding="utf-8")
+        print(f"{doc_id}: {len(records)} sentences, {sum(len(r['spans']) for r in records)} spans -> {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
