@@ -3,14 +3,21 @@
 from __future__ import annotations
 
 import bisect
+import os
 import re
 from dataclasses import dataclass, replace
 
 from pipeline.extract import facts as F
+from pipeline.extract.coverage_model import CoverageModel, GroupEvidence, load_model
 from pipeline.extract.indications import (
     SECTION_WEIGHT,
     IndicationGroup,
+    PROSE_KINDS,
+    Mention,
+    clean_name,
     coverage_from_vote,
+    is_condition_like,
+    words,
     find_mentions,
     group_mentions,
     normalize_name,
@@ -22,6 +29,7 @@ from pipeline.extract.structure import Line, Sentence, find_abbreviations, sente
 from pipeline.model import Criterion, Document, Dose, Extraction, Indication, Threshold
 
 EXTRACTOR_VERSION = "lcd_rules.v1"
+NER_EXTRACTOR_VERSION = "lcd_ner_rules.v1"
 ICD10_RE = re.compile(r"\b([A-TV-Z][0-9][0-9AB](?:\.[0-9A-Z]{1,4})?)\b")
 
 
@@ -56,14 +64,29 @@ class _Context:
         return self.doc.text[sentence.start : sentence.end]
 
 
-def extract(document: Document, nlp=None) -> Extraction:
+def extract(document: Document, nlp=None, coverage_model: CoverageModel | None | str = "default") -> Extraction:
     """Extract indications, doses, thresholds and criteria from one document."""
     nlp = nlp or get_nlp()
-    return extract_from_spacy(document, nlp(document.text))
+    return extract_from_spacy(document, nlp(document.text), coverage_model)
 
 
-def extract_from_spacy(document: Document, spacy_doc) -> Extraction:
-    """Assemble an Extraction from a document and its processed spaCy Doc (lets callers batch with nlp.pipe)."""
+def default_coverage_model() -> CoverageModel | None:
+    """The committed coverage classifier, unless LCD_RULES_ONLY=1 asks for the rules alone."""
+    if os.environ.get("LCD_RULES_ONLY") == "1":
+        return None
+    return load_model()
+
+
+def extract_from_spacy(
+    document: Document, spacy_doc, coverage_model: CoverageModel | None | str = "default", collected: list | None = None
+) -> Extraction:
+    """Assemble an Extraction from a document and its processed spaCy Doc (lets callers batch with nlp.pipe).
+
+    `coverage_model`: "default" (the committed classifier when present), None (the rules' vote), or a model.
+    `collected`, when given, receives (group, evidence) for every candidate indication (for training).
+    """
+    if isinstance(coverage_model, str):
+        coverage_model = default_coverage_model()
     lexicon = load_lexicon()
     lines = split_lines(document)
     sentences = sentences_from_doc(spacy_doc, lines)
@@ -72,13 +95,53 @@ def extract_from_spacy(document: Document, spacy_doc) -> Extraction:
     abbreviations = find_abbreviations(document.text)
     mentions, criteria_items, line_votes = find_mentions(document.text, lines, sentences, ctx.cue_vote, lexicon)
     ctx.line_votes = line_votes
+    mentions += ner_mentions(spacy_doc, mentions, ctx)
     groups = group_mentions(mentions, abbreviations)
     quantities = find_quantities(document.text)
-    indications, mention_to_indication = _indications(ctx, groups, abbreviations, quantities)
+    indications, mention_to_indication = _indications(ctx, groups, abbreviations, quantities, coverage_model, collected)
     scopes = _scopes(groups, mention_to_indication)
     doses, thresholds = _numeric_facts(ctx, quantities, scopes, mentions, mention_to_indication)
     criteria = _criteria(ctx, criteria_items, mentions, mention_to_indication)
-    return Extraction(tuple(indications), tuple(doses), tuple(thresholds), tuple(criteria), EXTRACTOR_VERSION)
+    version = pipeline_version_of(spacy_doc)
+    return Extraction(tuple(indications), tuple(doses), tuple(thresholds), tuple(criteria), version)
+
+
+def pipeline_version_of(spacy_doc) -> str:
+    """Which extractor made these facts: the rules alone, or the trained NER with the rules."""
+    return NER_EXTRACTOR_VERSION if spacy_doc.has_annotation("ENT_IOB") else EXTRACTOR_VERSION
+
+
+def ner_mentions(spacy_doc, mentions: list[Mention], ctx: "_Context") -> list[Mention]:
+    """INDICATION entities of the trained NER that the rules did not find, as mentions of their sentence.
+
+    The NER proposes; the rules decide coverage (cue votes in the sentence and the list above it) and
+    merge the mention with the rule mentions of the same condition.
+    """
+    if not spacy_doc.has_annotation("ENT_IOB"):
+        return []
+    taken = [(m.start, m.end) for m in mentions]
+    out = []
+    for ent in spacy_doc.ents:
+        if ent.label_ != "INDICATION":
+            continue
+        if any(start < ent.end_char and ent.start_char < end for start, end in taken):
+            continue
+        sentence = ctx.sentence_at(ent.start_char)
+        if sentence is None:
+            continue
+        line = ctx.lines[sentence.line]
+        if line.section_kind == "other":
+            continue
+        name, abbreviation, aliases = clean_name(ent.text)
+        if not name:
+            continue
+        mention = Mention(name, ent.start_char, ent.end_char, line.index, "ner", line.section_kind, abbreviation, aliases)
+        mention.scope = (sentence.start, sentence.end)
+        mention.list_vote = ctx.line_votes.get(line.index, 0.0) if line.is_item else 0.0
+        same_line = [m for m in mentions if m.line == line.index and m.kind not in PROSE_KINDS]
+        mention.same_as = same_line[-1] if same_line else None
+        out.append(mention)
+    return out
 
 
 _SUBORDINATE_RE = re.compile(r"\b(?:for whom|in whom|who|whose|when|if|unless|after|other (?:\w+ )?(?:interventions|treatments|therapies|therapy|options))\b", re.I)
@@ -107,35 +170,73 @@ def _sentence_vote(ctx: _Context, sentence: Sentence, quantities_in: bool) -> fl
     return vote
 
 
-def _indications(ctx: _Context, groups: list[IndicationGroup], abbreviations: dict[str, str], quantities: list[Quantity]):
+def group_evidence(ctx: _Context, group: IndicationGroup, has_quantity) -> GroupEvidence:
+    """Collect the rules' evidence about one candidate indication (its vote and what it was made of)."""
+    evidence = GroupEvidence()
+    seen: set[int] = set()
+    list_votes = [m.list_vote for m in group.mentions if m.list_vote]
+    if list_votes:
+        evidence.list_vote = max(list_votes, key=abs)
+        evidence.vote += evidence.list_vote
+    texts = []
+    for mention in group.mentions:
+        start, end = mention.scope
+        i = bisect.bisect_left(ctx.sentence_starts, start)
+        while i < len(ctx.sentences) and ctx.sentences[i].start < end:
+            sentence = ctx.sentences[i]
+            if sentence.start not in seen:
+                seen.add(sentence.start)
+                kind = ctx.lines[sentence.line].section_kind
+                sentence_vote = _sentence_vote(ctx, sentence, has_quantity(sentence))
+                weight = SECTION_WEIGHT.get(kind, 0.25)
+                evidence.vote += weight * sentence_vote
+                evidence.positive += weight * max(sentence_vote, 0.0)
+                evidence.negative += weight * max(-sentence_vote, 0.0)
+                if len(texts) < 6:
+                    texts.append(ctx.text_of(sentence))
+            i += 1
+    best = group.best
+    evidence.mentions = len(group.mentions)
+    evidence.policy_mentions = sum(m.section_kind == "policy" for m in group.mentions)
+    evidence.evidence_mentions = sum(m.section_kind == "evidence" for m in group.mentions)
+    evidence.kinds = {m.kind for m in group.mentions}
+    evidence.best_section = best.section_kind
+    evidence.bare = best.bare
+    name_words = words(best.name)
+    evidence.name_words = len(name_words)
+    evidence.condition_words = sum(is_condition_like(w, ctx.lexicon) for w in name_words)
+    evidence.rules_keep = not (
+        all(m.kind in PROSE_KINDS for m in group.mentions)
+        and not any(ctx.cue_vote(m.scope[0], m.scope[1]) or m.list_vote for m in group.mentions)
+    ) and not (evidence.vote == 0 and all(m.section_kind != "policy" for m in group.mentions))
+    evidence.text = " ".join([best.name, *texts])
+    return evidence
+
+
+def _indications(
+    ctx: _Context,
+    groups: list[IndicationGroup],
+    abbreviations: dict[str, str],
+    quantities: list[Quantity],
+    coverage_model: CoverageModel | None,
+    collected: list | None = None,
+):
     q_starts = sorted(q.start for q in quantities)
     has_quantity = lambda s: bisect.bisect_left(q_starts, s.start) < len(q_starts) and q_starts[bisect.bisect_left(q_starts, s.start)] < s.end  # noqa: E731
+    ordered = sorted(groups, key=lambda g: g.best.start)
+    evidence = [group_evidence(ctx, group, has_quantity) for group in ordered]
+    if collected is not None:
+        collected.extend(zip(ordered, evidence))
+    if coverage_model is not None:
+        decisions = [(label, probability) for label, probability, _ in coverage_model.predict(evidence)]
+    else:
+        decisions = [coverage_from_vote(e.vote) if e.rules_keep else ("none", 1.0) for e in evidence]
     indications: list[Indication] = []
     mention_to_indication: dict[int, int] = {}
-    for group in sorted(groups, key=lambda g: g.best.start):
-        seen: set[int] = set()
-        vote = 0.0
-        list_votes = [m.list_vote for m in group.mentions if m.list_vote]
-        if list_votes:
-            vote += max(list_votes, key=abs)
-        for mention in group.mentions:
-            start, end = mention.scope
-            i = bisect.bisect_left(ctx.sentence_starts, start)
-            while i < len(ctx.sentences) and ctx.sentences[i].start < end:
-                sentence = ctx.sentences[i]
-                if sentence.start not in seen:
-                    seen.add(sentence.start)
-                    kind = ctx.lines[sentence.line].section_kind
-                    vote += SECTION_WEIGHT.get(kind, 0.25) * _sentence_vote(ctx, sentence, has_quantity(sentence))
-                i += 1
-        if all(m.kind == "trigger" for m in group.mentions) and not any(
-            ctx.cue_vote(m.scope[0], m.scope[1]) or m.list_vote for m in group.mentions
-        ):
-            continue  # a condition named in passing, in no sentence that says anything about coverage
-        if vote == 0 and all(m.section_kind != "policy" for m in group.mentions):
-            continue  # named only in background or evidence text, with nothing said about its coverage
+    for group, (coverage, confidence) in zip(ordered, decisions):
+        if coverage == "none":
+            continue  # named in passing, or in background text, with nothing said about its coverage
         best = group.best
-        coverage, confidence = coverage_from_vote(vote)
         sentence = ctx.sentence_at(best.start)
         sentence_text = ctx.text_of(sentence) if sentence else ctx.doc.text[best.start : best.end]
         aliases = []
@@ -154,7 +255,7 @@ def _indications(ctx: _Context, groups: list[IndicationGroup], abbreviations: di
                 sentence=sentence_text,
                 char_start=best.start,
                 char_end=best.start + len(best.name) if ctx.doc.text.startswith(best.name, best.start) else best.end,
-                confidence=confidence,
+                confidence=round(float(confidence), 3),
                 icd10_codes=tuple(dict.fromkeys(ICD10_RE.findall(sentence_text))) if "ICD" in sentence_text else (),
                 aliases=tuple(aliases),
             )
@@ -178,9 +279,9 @@ def _indication_for(offset: int, scopes, sentence: Sentence | None) -> int | Non
     """Prefer a condition named in the same sentence, then the list item or heading governing the line."""
     best = None
     for start, end, ind, kind in scopes:
-        if kind == "trigger" and sentence and start == sentence.start and start <= offset <= end:
+        if kind in PROSE_KINDS and sentence and start == sentence.start and start <= offset <= end:
             return ind
-        if kind != "trigger" and start <= offset < end:
+        if kind not in PROSE_KINDS and start <= offset < end:
             if best is None or start > best[0]:
                 best = (start, ind)
     return best[1] if best else None
@@ -203,7 +304,7 @@ def _phase_windows(ctx: _Context, sentence: Sentence, offset: int, scopes, indic
     line = ctx.lines[sentence.line]
     windows = [(sentence.start, sentence.end), (line.start, sentence.start)]
     for start, _end, ind, kind in scopes:
-        if ind == indication and kind != "trigger" and start <= offset:
+        if ind == indication and kind not in PROSE_KINDS and start <= offset:
             head_line = ctx.lines[bisect.bisect_right([ln.start for ln in ctx.lines], start) - 1]
             windows.append((head_line.start, head_line.end))
     return windows

@@ -21,6 +21,7 @@ from pipeline.extract.lexicon import Lexicon
 from pipeline.extract.structure import Line, Sentence
 
 SECTION_WEIGHT = {"policy": 1.0, "evidence": 0.5, "other": 0.25}
+PROSE_KINDS = frozenset({"trigger", "ner"})  # mentions inside a sentence; they head no list or paragraph
 COVERED_AT = 0.75  # |vote| needed to call coverage; below it the policy is unclear for us
 LIST_INTRO_WEIGHT = 1.0
 _WORD_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9’'\-/.]*")
@@ -56,7 +57,7 @@ class Mention:
     start: int
     end: int
     line: int
-    kind: str  # "item" | "heading" | "line_head" | "trigger"
+    kind: str  # "item" | "heading" | "line_head" | "trigger" | "ner"
     section_kind: str
     abbreviation: str | None = None
     aliases: list[str] = field(default_factory=list)
@@ -76,7 +77,7 @@ class IndicationGroup:
     @property
     def best(self) -> Mention:
         """The mention that names the indication: policy before evidence, list items before prose."""
-        rank = {"item": 0, "line_head": 1, "heading": 2, "trigger": 3}
+        rank = {"item": 0, "line_head": 1, "heading": 2, "trigger": 3, "ner": 4}
         section_rank = {"policy": 0, "evidence": 1, "other": 2}
         return min(self.mentions, key=lambda m: (section_rank.get(m.section_kind, 3), rank[m.kind], m.start))
 
@@ -417,7 +418,7 @@ def find_mentions(
         cue_vote = cue_vote_of_range(line.start, line.end)
         if _starts_criteria(stripped, lexicon):
             on_line = [i for i, m in enumerate(mentions) if m.line == line.index]
-            earlier = [i for i, m in enumerate(mentions) if m.kind != "trigger" and lines[m.line].section_name == line.section_name]
+            earlier = [i for i, m in enumerate(mentions) if m.kind not in PROSE_KINDS and lines[m.line].section_name == line.section_name]
             state.end_criteria()
             state.criteria_of = (on_line or earlier or [None])[-1]
             state.in_criteria = True
@@ -547,7 +548,7 @@ def _closes_item(item: Line, nxt: Line, text: str) -> bool:
 
 def _assign_scopes(mentions: list[Mention], lines: list[Line], text: str) -> None:
     """Heads govern the lines after them until the next head, a sub-heading, or the end of the section."""
-    heads = [m for m in mentions if m.kind != "trigger"]
+    heads = [m for m in mentions if m.kind not in PROSE_KINDS]
     head_lines = {m.line for m in heads}
     for mention in heads:
         line = lines[mention.line]

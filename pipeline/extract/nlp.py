@@ -7,13 +7,15 @@ read `doc.spans` and the text, so they work with or without it.
 
 from __future__ import annotations
 
+import os
 import re
 from functools import lru_cache
+from pathlib import Path
 
 import spacy
 from spacy.language import Language
 from spacy.tokens import Doc, Span
-from spacy.util import compile_infix_regex, filter_spans
+from spacy.util import compile_infix_regex, filter_spans, registry
 
 from pipeline.extract.lexicon import Lexicon, load_lexicon
 
@@ -24,6 +26,19 @@ _ABBREVIATIONS = frozenset(
 )
 # LCDs glue numbers to units and comparators ("1.5g/kg", "≥45"); splitting them keeps tokens stable.
 _EXTRA_INFIXES = [r"(?<=[0-9])(?=[a-zA-Zµ%])", r"(?<=[<>≤≥=])(?=[0-9.])", r"(?<=[0-9])(?=[–—])", r"(?<=[–—])(?=[0-9])"]
+
+
+@registry.tokenizers("lcd_tokenizer.v1")
+def lcd_tokenizer():
+    """English tokenizer that also splits numbers from units and comparators ("1.5g/kg", "≥45")."""
+
+    def create(nlp: Language):
+        tokenizer = registry.tokenizers.get("spacy.Tokenizer.v1")()(nlp)
+        infixes = list(nlp.Defaults.infixes) + _EXTRA_INFIXES
+        tokenizer.infix_finditer = compile_infix_regex(infixes).finditer
+        return tokenizer
+
+    return create
 
 
 @Language.component("lcd_sentencizer")
@@ -52,9 +67,7 @@ def _starts_sentence(doc: Doc, i: int) -> bool:
 def build_nlp(lexicon: Lexicon | None = None) -> Language:
     """A fresh pipeline: tokenizer tweaks, sentence splitting and the coverage cue ruler."""
     lexicon = lexicon or load_lexicon()
-    nlp = spacy.blank("en")
-    infixes = list(nlp.Defaults.infixes) + _EXTRA_INFIXES
-    nlp.tokenizer.infix_finditer = compile_infix_regex(infixes).finditer
+    nlp = spacy.blank("en", config={"nlp": {"tokenizer": {"@tokenizers": "lcd_tokenizer.v1"}}})
     nlp.add_pipe("lcd_sentencizer")
     ruler = nlp.add_pipe(
         "span_ruler",
@@ -65,10 +78,26 @@ def build_nlp(lexicon: Lexicon | None = None) -> Language:
     return nlp
 
 
+TRAINED_PIPELINE = Path(__file__).resolve().parents[2] / "models" / "lcd_pipeline"
+
+
+def load_trained(path: Path = TRAINED_PIPELINE) -> Language | None:
+    """The committed pipeline with the trained NER (models/lcd_pipeline), or None when there is none."""
+    if not (path / "config.cfg").exists():
+        return None
+    return spacy.load(path)
+
+
 @lru_cache(maxsize=1)
 def get_nlp() -> Language:
-    """The process-wide pipeline (building it takes ~0.1 s; documents reuse it)."""
+    """The process-wide pipeline: the trained one from models/ when present (unless LCD_RULES_ONLY=1 is set),
+    else the rules alone. Loading takes well under a second; documents reuse it."""
+    if os.environ.get("LCD_RULES_ONLY") != "1":
+        trained = load_trained()
+        if trained is not None:
+            return trained
     return build_nlp()
+
 
 
 def cue_spans(doc: Doc, negators: tuple[str, ...]) -> list[tuple[int, int, float]]:
