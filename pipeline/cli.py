@@ -182,6 +182,15 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_train(args: argparse.Namespace) -> int:
+    """Retrain the NER and the coverage classifier from models/annotations and write models/metrics/."""
+    from pipeline.training.workflow import train_all
+
+    summary = train_all(ner_overrides={"training.max_steps": args.max_steps} if args.max_steps else None)
+    print(json.dumps(summary, indent=2, sort_keys=True))
+    return EXIT_OK
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of every subcommand, each with an example in its help."""
     parser = argparse.ArgumentParser(prog="lcd", description="Medicare LCD policy pipeline.")
@@ -219,6 +228,14 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("evaluate", help="measure extraction quality", description="Score the extractor on the held-out test documents (models/gold, split in models/splits.json) and on the hand-checked train/dev expectations.\n\nExample: lcd evaluate --out models/metrics/rules.json", formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--out", metavar="FILE", help="also write every figure as JSON")
     p.set_defaults(func=cmd_evaluate)
+
+    p = sub.add_parser("train", help="retrain the models and write their metrics", description="Retrain from models/: corpus (models/annotations) -> spaCy NER (models/ner/config.cfg) -> assembled pipeline (models/lcd_pipeline) -> coverage classifier (models/coverage/model.json) -> metrics on the held-out test documents (models/metrics/).\n\nExample: lcd train", formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--max-steps", type=int, default=None, help="override the NER step budget (for quick trials)")
+    p.set_defaults(func=cmd_train)
+
+    from pipeline import cli_sync  # `lcd sync` lives in its own module; imported here to avoid a cycle
+
+    cli_sync.add_parser(sub, db_help)
     return parser
 
 

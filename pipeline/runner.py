@@ -14,6 +14,7 @@ from pathlib import Path
 from pipeline.extract.extractor import extract_from_spacy
 from pipeline.extract.nlp import get_nlp
 from pipeline.ingest import ReadError, discover, read_document, sha256_file
+from pipeline.ingest.mcd_bundle import BundleEntry, BundleFailure, is_bundle, read_entries, scan_bundle
 from pipeline.model import Document, Extraction
 
 
@@ -31,8 +32,8 @@ class Failure:
 class Plan:
     """What an ingestion run will do: the new files, and the files whose bytes are already loaded."""
 
-    new: tuple[tuple[Path, str], ...]  # (path, sha256)
-    skipped: tuple[Path, ...]
+    new: tuple[tuple[Path | BundleEntry, str], ...]  # (path or one row of an MCD .zip, sha256)
+    skipped: tuple[Path | BundleEntry, ...]
     root: Path | None
     failures: tuple[Failure, ...] = ()
 
@@ -83,10 +84,20 @@ def plan_ingest(paths: list[Path], known_hashes: set[str]) -> Plan:
             failures.append(Failure(str(p), "missing", "no such file or folder"))
         else:
             existing.append(Path(p))
-    new: list[tuple[Path, str]] = []
-    skipped: list[Path] = []
+    new: list[tuple[Path | BundleEntry, str]] = []
+    skipped: list[Path | BundleEntry] = []
     seen: set[str] = set()
     for path in discover(existing):
+        if is_bundle(path):  # an MCD .zip is many versions: planned row by row, each with its own hash
+            rows, bundle_failures = scan_bundle(path)
+            failures.extend(_failure(f) for f in bundle_failures)
+            for entry, digest in rows:
+                if digest in known_hashes or digest in seen:
+                    skipped.append(entry)
+                else:
+                    seen.add(digest)
+                    new.append((entry, digest))
+            continue
         try:
             digest = sha256_file(path)
         except OSError as exc:
@@ -106,11 +117,23 @@ def batches(items: list, size: int) -> Iterator[list]:
         yield items[i : i + size]
 
 
-def read_batch(batch: list[tuple[Path, str]], root: Path | None) -> tuple[list[Document], list[Failure]]:
+def _failure(failure: BundleFailure) -> Failure:
+    return Failure(failure.source_path, failure.error_type, failure.message, failure.sha256)
+
+
+def read_batch(batch: list[tuple[Path | BundleEntry, str]], root: Path | None) -> tuple[list[Document], list[Failure]]:
     """Read every file of a batch; unreadable files become Failures, the rest Documents."""
     documents: list[Document] = []
     failures: list[Failure] = []
+    rows = [(entry, digest) for entry, digest in batch if isinstance(entry, BundleEntry)]
+    for item in read_entries(rows):  # each bundle is opened once per batch
+        if isinstance(item, BundleFailure):
+            failures.append(_failure(item))
+        else:
+            documents.append(item)
     for path, digest in batch:
+        if isinstance(path, BundleEntry):
+            continue
         try:
             documents.append(read_document(path, root=root))
         except ReadError as exc:

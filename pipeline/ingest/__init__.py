@@ -1,6 +1,8 @@
 """Ingest: read LCD source files (.txt, .html/.htm, .json Coverage API records, .pdf) into Documents.
 
-Public API: `read_document`, `discover`, `sha256_file`, `resolve_identity`, `ReadError`.
+Public API: `read_document`, `discover`, `sha256_file`, `resolve_identity`, `ReadError`; MCD bulk
+downloads (.zip, many LCD versions per file) through `pipeline.ingest.mcd_bundle` (`scan_bundle`,
+`read_bundle`, `read_entries`, `revision_history`).
 The normalised-text conventions are in `pipeline.ingest.normalize`, the section lexicon in
 `pipeline/ingest/data/headings.json`.
 """
@@ -15,6 +17,7 @@ from pipeline.ingest.assemble import assemble
 from pipeline.ingest.base import Parsed
 from pipeline.ingest.errors import ERROR_TYPES, ReadError
 from pipeline.ingest.identity import SUPPORTED_EXTENSIONS, discover, resolve_identity, sha256_file
+from pipeline.ingest.mcd_bundle import BundleEntry, BundleLimits, is_bundle, read_bundle, revision_history
 from pipeline.ingest.pdf import read_pdf
 from pipeline.ingest.txt import read_txt
 from pipeline.ingest.webpage import read_html
@@ -22,6 +25,11 @@ from pipeline.model import Document
 
 __all__ = [
     "ERROR_TYPES",
+    "BundleEntry",
+    "BundleLimits",
+    "is_bundle",
+    "read_bundle",
+    "revision_history",
     "SUPPORTED_EXTENSIONS",
     "ReadError",
     "discover",
@@ -52,6 +60,8 @@ def read_document(path: Path, root: Path | None = None) -> Document:
     """Read one source file into a Document; any bad input raises ReadError with a one-line reason."""
     path = Path(path)
     extension = path.suffix.lower()
+    if is_bundle(path):
+        raise ReadError("unsupported", "a .zip is an MCD bundle of many LCD versions: ingest it with `lcd ingest`")
     if extension not in _READERS:
         raise ReadError("unsupported", f"unsupported extension {extension or '(none)'}")
     data = _read_bytes(path)

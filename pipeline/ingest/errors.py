@@ -13,6 +13,8 @@ ERROR_TYPES = (
     "unsupported",  # file extension the pipeline has no reader for
     "io",  # missing or unreadable file
     "internal",  # a reader bug surfaced by this input; the message names the exception
+    "unsafe",  # hostile archive: a member path escaping the folder, zips nested too deep, duplicate members
+    "too_large",  # over a configured size limit (zip bomb: declared or actual expansion, compression ratio)
 )
 
 

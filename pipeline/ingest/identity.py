@@ -9,7 +9,7 @@ from typing import Iterable
 
 from pipeline.model import DocumentMeta
 
-SUPPORTED_EXTENSIONS = (".txt", ".html", ".htm", ".json", ".pdf")
+SUPPORTED_EXTENSIONS = (".txt", ".html", ".htm", ".json", ".pdf", ".zip")  # .zip: an MCD bundle
 # Corpus bookkeeping that lives beside documents and is never a document itself.
 _SKIPPED_NAMES = {"readme.md", "readme.txt", "readme", "sources.tsv", "license", "license.txt", "manifest.json"}
 # "<root>/<LCD_ID>/<VERSION>.<ext>": ids are upper-case tokens (L35891, A56781, NCD30.3.3, IVIG-OFFLABEL).

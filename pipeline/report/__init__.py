@@ -11,7 +11,8 @@ from pipeline.report.html import render_html
 from pipeline.report.markdown import md_escape, render_markdown
 from pipeline.report.rows import ChangeRow, LcdChanges, VersionPairChanges, changes_since, group_by_lcd
 from pipeline.report.text import format_changes_text
-from pipeline.warehouse.db import REPORTS_DIR
+from pipeline.report.versions import VersionPoint, version_points, with_links
+from pipeline.warehouse.db import REPO_ROOT, REPORTS_DIR
 
 FORMATS = ("md", "html")
 
@@ -33,22 +34,37 @@ def write_report(
     if fmt not in FORMATS:
         raise ValueError(f"unknown report format {fmt!r}: use one of {', '.join(FORMATS)}")
     rows = changes_since(con, since, detected_since)
-    render = render_markdown if fmt == "md" else render_html
     path = Path(out) if out else default_report_path(fmt)
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(render(rows, since), encoding="utf-8")
+    if fmt == "md":
+        text = render_markdown(rows, since)
+    else:
+        text = render_html(rows, since, linked_versions(con, {row.lcd_id for row in rows}, path.parent))
+    path.write_text(text, encoding="utf-8")
     return path
+
+
+def linked_versions(
+    con: duckdb.DuckDBPyConnection, lcd_ids: set[str], report_dir: Path
+) -> dict[str, tuple[VersionPoint, ...]]:
+    """The stored versions of `lcd_ids`, linked to their source files as seen from `report_dir`.
+
+    A relative source_path is relative to where `lcd ingest` ran: the current folder or the repo.
+    """
+    return with_links(version_points(con, lcd_ids), report_dir, [Path.cwd(), REPO_ROOT])
 
 
 __all__ = [
     "FORMATS",
     "ChangeRow",
     "LcdChanges",
+    "VersionPoint",
     "VersionPairChanges",
     "changes_since",
     "default_report_path",
     "format_changes_text",
     "group_by_lcd",
+    "linked_versions",
     "md_escape",
     "render_html",
     "render_markdown",

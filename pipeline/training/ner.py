@@ -84,5 +84,6 @@ def assemble(ner_model: Path, out_dir: Path = PIPELINE_DIR) -> Path:
             nlp.add_pipe(name, source=trained, before="coverage_cues")
     if out_dir.exists():
         shutil.rmtree(out_dir)
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
     nlp.to_disk(out_dir)
     return out_dir

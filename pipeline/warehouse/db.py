@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import datetime, timezone
@@ -15,6 +16,7 @@ import pyarrow as pa
 # DESIGN.md says it lives) is found relative to this file instead of being copied into the package.
 REPO_ROOT = Path(__file__).resolve().parents[2]
 SCHEMA_PATH = REPO_ROOT / "warehouse" / "schema.sql"
+VIEWS_DIR = REPO_ROOT / "warehouse" / "views"
 REPORTS_DIR = REPO_ROOT / "warehouse" / "reports"
 
 
@@ -36,8 +38,44 @@ def apply_schema(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(schema_sql())
 
 
+def view_files() -> list[Path]:
+    """warehouse/views/*.sql in name order: the order they are created in (a view may use earlier ones)."""
+    return sorted(VIEWS_DIR.glob("*.sql"))
+
+
+_CREATE_VIEW_RE = re.compile(r"^create or replace view (\w+)", re.IGNORECASE | re.MULTILINE)
+
+
+def view_names() -> list[str]:
+    """The analyst views' names, in creation order."""
+    return [_view_name(path) for path in view_files()]
+
+
+def _view_name(path: Path) -> str:
+    match = _CREATE_VIEW_RE.search(path.read_text(encoding="utf-8"))
+    if match is None:
+        raise ValueError(f"{path}: a view file must contain `create or replace view <name>`")
+    return match.group(1)
+
+
+def apply_views(con: duckdb.DuckDBPyConnection, temporary: bool = False) -> list[str]:
+    """(Re)create every analyst view of warehouse/views/ in name order; returns their names.
+
+    `temporary` creates them as temp views, which a read-only connection to a warehouse file built
+    before the views existed can still do.
+    """
+    names = []
+    for path in view_files():
+        sql = path.read_text(encoding="utf-8")
+        if temporary:
+            sql = _CREATE_VIEW_RE.sub(r"create or replace temp view \1", sql, count=1)
+        con.execute(sql)
+        names.append(_view_name(path))
+    return names
+
+
 def connect(db_path: str | Path, read_only: bool = False) -> duckdb.DuckDBPyConnection:
-    """Open (creating its folder) the warehouse at `db_path` and apply the schema.
+    """Open (creating its folder) the warehouse at `db_path` and apply the schema and the views.
 
     `read_only` opens an existing file for analysts' queries and leaves the schema untouched.
     """
@@ -48,6 +86,7 @@ def connect(db_path: str | Path, read_only: bool = False) -> duckdb.DuckDBPyConn
         path.parent.mkdir(parents=True, exist_ok=True)
     con = duckdb.connect(str(path))
     apply_schema(con)
+    apply_views(con)
     return con
 
 

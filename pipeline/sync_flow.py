@@ -1,0 +1,135 @@
+"""The Prefect sync flow: report -> plan -> fetch batches -> record -> ingest (subflow) -> mark loaded.
+
+Thin wiring of pipeline.sync, pipeline.sources and pipeline.warehouse.sync_state. Retries happen at
+two levels: the client retries each request (timeouts, 5xx, 429, bad bodies; the same policy in or
+out of Prefect), and a fetch-batch task is retried by Prefect when the batch as a whole fails (no
+license token). A version that still fails is recorded and retried by the next sync.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+from prefect import flow, task
+from prefect.cache_policies import NO_CACHE
+
+from pipeline import runner, sync
+from pipeline.flows import DEFAULT_BATCH_SIZE, ingest_flow
+from pipeline.sources.coverage_api import ApiError, ApiSettings, CoverageApiClient
+from pipeline.sources.records import ReportEntry
+from pipeline.warehouse import connect, known_hashes, version_key_for_hash
+from pipeline.warehouse.sync_state import loaded_versions, record_download, record_loaded, record_sync_failure
+
+
+@task(name="fetch-report", cache_policy=NO_CACHE, retries=2, retry_delay_seconds=[10, 60])
+def report_task(client: CoverageApiClient) -> list[ReportEntry]:
+    """Fetch the list of current LCD versions (every report page)."""
+    return client.report()
+
+
+@task(name="plan-sync", cache_policy=NO_CACHE)
+def plan_task(db: str, entries: list[ReportEntry], since: date | None) -> sync.SyncPlan:
+    """Split the listed versions into those the warehouse has and those to fetch."""
+    con = connect(db)
+    try:
+        return sync.plan_sync(entries, loaded_versions(con), since)
+    finally:
+        con.close()
+
+
+@task(name="fetch-batch", cache_policy=NO_CACHE)
+def fetch_task(client: CoverageApiClient, entries: list[ReportEntry], cache_dir: str, streak: int, breaker: int) -> sync.BatchResult:
+    """Download a batch of LCD versions into the cache (per-version failures are returned, not raised)."""
+    return sync.fetch_batch(client, entries, cache_dir, streak, breaker)
+
+
+@task(name="record-fetch", cache_policy=NO_CACHE)
+def record_fetch_task(db: str, fetched: list[sync.FetchedVersion], failed: list[sync.SyncFailure]) -> None:
+    """Store sync state, revision history and reasons of the downloads; sync state and errors of the failures."""
+    con = connect(db)
+    try:
+        for item in fetched:
+            record_download(con, item.entry, item.source_url, item.path, item.sha256, item.revisions, item.reasons)
+        for failure in failed:
+            record_sync_failure(con, failure.entry, failure.source, failure.error_type, failure.message)
+    finally:
+        con.close()
+
+
+@task(name="mark-loaded", cache_policy=NO_CACHE)
+def mark_loaded_task(db: str, fetched: list[sync.FetchedVersion], ingest_failures: list[runner.Failure]) -> list[sync.SyncFailure]:
+    """Mark each downloaded version loaded, or failed with the ingestion's reason; returns the failures."""
+    failed_paths = {str(Path(f.source_path)): f for f in ingest_failures}
+    failures: list[sync.SyncFailure] = []
+    con = connect(db)
+    try:
+        for item in fetched:
+            failure = failed_paths.get(str(Path(item.path)))
+            key = None if failure else version_key_for_hash(con, item.sha256)
+            if key is not None:
+                record_loaded(con, item.entry, key)
+                continue
+            error_type, message = (failure.error_type, failure.message) if failure else ("not_loaded", "downloaded but not loaded")
+            record_sync_failure(con, item.entry, item.source_url, error_type, message, downloaded=failure is not None)
+            failures.append(sync.SyncFailure(item.entry, item.path, error_type, message))
+    finally:
+        con.close()
+    return failures
+
+
+@flow(name="lcd-sync")
+def sync_flow(
+    api: ApiSettings,
+    db: str,
+    since: date | None = None,
+    plan: sync.SyncPlan | None = None,
+    cache_dir: str | None = None,
+    batch_size: int = DEFAULT_BATCH_SIZE,
+    task_retries: int = 2,
+    task_retry_delay_seconds: list[float] | None = None,
+    breaker_threshold: int = sync.DEFAULT_BREAKER_THRESHOLD,
+    report_format: str = "md",
+) -> sync.SyncSummary:
+    """Fetch the LCD versions the warehouse lacks from the Coverage API and ingest them.
+
+    `plan` is the CLI's plan (it fetched the report before starting Prefect); without one the flow
+    fetches the report itself (scheduled runs).
+    """
+    cache = cache_dir or str(sync.default_cache_dir(db))
+    fetch = fetch_task.with_options(retries=task_retries, retry_delay_seconds=task_retry_delay_seconds or [10, 60])
+    summary = sync.SyncSummary()
+    with CoverageApiClient(api) as client:
+        if plan is None:
+            plan = plan_task(db, report_task(client), since)
+        summary.listed, summary.have = plan.listed, plan.have
+        downloaded: list[sync.FetchedVersion] = []
+        streak = 0
+        pending = list(plan.fetch)
+        for start in range(0, len(pending), max(1, batch_size)):
+            batch = pending[start : start + batch_size]
+            try:
+                result = fetch(client, batch, cache, streak, breaker_threshold)
+            except ApiError as exc:  # no license token even after the task's retries: nothing more can be fetched
+                failed = sync.not_fetched(pending[start:], api.base_url, f"api_{exc.kind}", str(exc))
+                record_fetch_task(db, [], failed)
+                summary.failed += failed
+                break
+            record_fetch_task(db, list(result.fetched), list(result.failed))
+            downloaded += result.fetched
+            summary.failed += result.failed
+            streak = result.consecutive_transport_failures
+        summary.requests, summary.retries = client.stats.requests, client.stats.retries
+    summary.fetched = len(downloaded)
+    if not downloaded:
+        return summary
+    con = connect(db)
+    try:
+        ingest = sync.ingest_plan(downloaded, known_hashes(con), cache)
+    finally:
+        con.close()
+    summary.ingest = ingest_flow(ingest, db, batch_size=batch_size, report_format=report_format)
+    load_failures = mark_loaded_task(db, downloaded, summary.ingest.failed)
+    summary.failed += load_failures
+    summary.loaded = summary.fetched - len(load_failures)
+    return summary

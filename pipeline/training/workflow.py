@@ -1,0 +1,291 @@
+"""`lcd train`: prepare corpus -> train NER -> assemble -> train coverage classifier -> evaluate.
+
+Every step reads declared inputs and writes declared outputs under models/, so the committed metrics
+are what a rerun reproduces (seeds are fixed; spaCy's CPU training is deterministic for a given seed).
+Test documents (models/splits.json) are never used to train or tune anything; they are only scored.
+"""
+
+from __future__ import annotations
+
+import json
+import tempfile
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import spacy
+from sklearn.linear_model import LogisticRegression
+
+from pipeline.extract.coverage_model import CLASSES, CoverageModel, GroupEvidence, featurize, numeric_scale, save_model
+from pipeline.extract.extractor import extract_from_spacy
+from pipeline.extract.nlp import build_nlp
+from pipeline.ingest import read_document
+from pipeline.model import Document, Extraction
+from pipeline.quality import MODELS_DIR, RAW_DOCS, evaluate, latest_file, load_splits
+from pipeline.training.corpus import ANNOTATIONS_DIR, load_split
+from pipeline.training.ner import CONFIG_PATH, PIPELINE_DIR, assemble, train_ner, write_docbin
+
+METRICS_DIR = MODELS_DIR / "metrics"
+COVERAGE_MODEL = MODELS_DIR / "coverage" / "model.json"
+C_GRID = (0.1, 0.3, 1.0, 3.0, 10.0)
+
+
+@dataclass(frozen=True)
+class Paths:
+    """Where a training run reads and writes (tests point these at temp folders)."""
+
+    annotations: Path = ANNOTATIONS_DIR
+    config: Path = CONFIG_PATH
+    pipeline: Path = PIPELINE_DIR
+    coverage_model: Path = COVERAGE_MODEL
+    metrics: Path = METRICS_DIR
+
+
+# ---------------------------------------------------------------- labelled candidates for the classifier
+
+
+def annotated_indications(records: list[dict], document: Document) -> list[tuple[int, int, str]]:
+    """INDICATION spans of one document's records as document offsets, with their coverage."""
+    out = []
+    for record in records:
+        offset = record.get("offset", 0)
+        if document.text[offset : offset + len(record["text"])] != record["text"]:
+            found = document.text.find(record["text"])
+            if found < 0:
+                continue  # the reader's text changed since annotation; skip rather than mislabel
+            offset = found
+        for span in record["spans"]:
+            if span["label"] == "INDICATION":
+                out.append((offset + span["start"], offset + span["end"], span["coverage"]))
+    return out
+
+
+def label_candidates(collected: list, gold_spans: list[tuple[int, int, str]]) -> list[tuple[GroupEvidence, str]]:
+    """Each candidate group labelled with the majority coverage of the annotated spans it overlaps, or none."""
+    examples = []
+    for group, evidence in collected:
+        votes: Counter[str] = Counter()
+        for mention in group.mentions:
+            for start, end, coverage in gold_spans:
+                if start < mention.end and mention.start < end:
+                    votes[coverage] += 1
+        examples.append((evidence, votes.most_common(1)[0][0] if votes else "none"))
+    return examples
+
+
+def candidates_for(doc_ids: list[str], records: list[dict], nlp) -> list[tuple[GroupEvidence, str]]:
+    """Labelled candidate indications of the given documents, as the assembled pipeline proposes them."""
+    by_doc: dict[str, list[dict]] = {}
+    for record in records:
+        by_doc.setdefault(record["doc"], []).append(record)
+    examples = []
+    for doc_id in doc_ids:
+        if doc_id not in by_doc:
+            continue
+        document = read_document(latest_file(doc_id), root=RAW_DOCS)
+        collected: list = []
+        extract_from_spacy(document, nlp(document.text), coverage_model=None, collected=collected)
+        examples += label_candidates(collected, annotated_indications(by_doc[doc_id], document))
+    return examples
+
+
+def fit_coverage(train: list[tuple[GroupEvidence, str]], dev: list[tuple[GroupEvidence, str]]) -> tuple[CoverageModel, dict]:
+    """Fit the logistic regression, choosing C by dev accuracy (train+dev refit with the chosen C)."""
+    scale = numeric_scale([e for e, _ in train + dev])
+    X_train, y_train = featurize([e for e, _ in train], scale), [y for _, y in train]
+    X_dev, y_dev = featurize([e for e, _ in dev], scale), [y for _, y in dev]
+    scores = {}
+    for c in C_GRID:
+        model = LogisticRegression(C=c, max_iter=2000, class_weight="balanced", random_state=0)
+        model.fit(X_train, y_train)
+        scores[c] = float(np.mean(model.predict(X_dev) == np.array(y_dev))) if y_dev else 0.0
+    best_c = max(C_GRID, key=lambda c: (scores[c], -abs(np.log(c))))
+    final = LogisticRegression(C=best_c, max_iter=2000, class_weight="balanced", random_state=0)
+    final.fit(featurize([e for e, _ in train + dev], scale), y_train + y_dev)
+    classes = tuple(final.classes_)
+    coef = np.zeros((len(CLASSES), final.coef_.shape[1]))
+    intercept = np.full(len(CLASSES), -30.0)  # a class never seen in training is never predicted
+    for i, label in enumerate(classes):
+        coef[CLASSES.index(label)] = final.coef_[i] if len(classes) > 2 else (final.coef_[0] if i == 1 else -final.coef_[0])
+        intercept[CLASSES.index(label)] = final.intercept_[i] if len(classes) > 2 else (final.intercept_[0] if i == 1 else -final.intercept_[0])
+    from scipy import sparse
+
+    fitted = CoverageModel(CLASSES, sparse.csr_matrix(coef), intercept, scale, {"C": best_c, "dev_accuracy_by_C": scores})
+    report = {
+        "C": best_c,
+        "dev_accuracy_by_C": scores,
+        "train_examples": Counter(y for _, y in train),
+        "dev_examples": Counter(y for _, y in dev),
+    }
+    return fitted, report
+
+
+# ---------------------------------------------------------------- evaluation
+
+
+def predicted_spans(document: Document, extraction: Extraction, collected: list) -> set[tuple[int, int, str]]:
+    """The spans a pipeline marks: every mention of a reported indication, every dose and threshold."""
+    reported = {i.char_start for i in extraction.indications}
+    spans = set()
+    for group, _evidence in collected:
+        if any(m.start in reported for m in group.mentions):
+            spans |= {(m.start, m.end, "INDICATION") for m in group.mentions}
+    spans |= {(d.char_start, d.char_end, "DOSE") for d in extraction.doses}
+    spans |= {(t.char_start, t.char_end, "THRESHOLD") for t in extraction.thresholds}
+    return spans
+
+
+def span_scores(gold: set[tuple[int, int, str]], predicted: set[tuple[int, int, str]]) -> dict:
+    """Per-label precision/recall/F1, a predicted span matching a gold span of the same label when they overlap."""
+    out = {}
+    for label in ("INDICATION", "DOSE", "THRESHOLD"):
+        g = [s for s in gold if s[2] == label]
+        p = [s for s in predicted if s[2] == label]
+        tp_gold = sum(any(a < d and c < b for c, d, _ in p) for a, b, _ in g)
+        tp_pred = sum(any(a < d and c < b for c, d, _ in g) for a, b, _ in p)
+        recall = tp_gold / len(g) if g else 1.0
+        precision = tp_pred / len(p) if p else 1.0
+        f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+        out[label] = {"gold": len(g), "predicted": len(p), "precision": round(precision, 4), "recall": round(recall, 4), "f1": round(f1, 4)}
+    return out
+
+
+def span_evaluation(doc_ids: list[str], records: list[dict], nlp, coverage_model) -> dict:
+    """Span-level scores of a pipeline on annotated documents (micro over all their spans)."""
+    by_doc: dict[str, list[dict]] = {}
+    for record in records:
+        by_doc.setdefault(record["doc"], []).append(record)
+    gold_all: set = set()
+    pred_all: set = set()
+    for n, doc_id in enumerate(doc_ids):
+        if doc_id not in by_doc:
+            continue
+        document = read_document(latest_file(doc_id), root=RAW_DOCS)
+        collected: list = []
+        extraction = extract_from_spacy(document, nlp(document.text), coverage_model=coverage_model, collected=collected)
+        for record in by_doc[doc_id]:
+            offset = record.get("offset", 0)
+            for span in record["spans"]:
+                gold_all.add((n, offset + span["start"], offset + span["end"], span["label"]))
+        pred_all |= {(n, s, e, label) for s, e, label in predicted_spans(document, extraction, collected)}
+    flat = lambda spans: {(n * 10_000_000 + s, n * 10_000_000 + e, label) for n, s, e, label in spans}  # noqa: E731
+    return span_scores(flat(gold_all), flat(pred_all))
+
+
+def calibration(extract_fn, doc_ids: list[str]) -> dict:
+    """On gold documents: does sorting indications by confidence put the wrong coverage labels at the bottom?"""
+    from pipeline.evaluate import load_gold, score_extraction
+
+    pairs = []
+    for doc_id in doc_ids:
+        gold_path = MODELS_DIR / "gold" / f"{doc_id}.json"
+        if not gold_path.exists():
+            continue
+        document = read_document(latest_file(doc_id), root=RAW_DOCS)
+        extraction = extract_fn(document)
+        score = score_extraction(extraction, document.text, load_gold(gold_path))
+        wrong = {(e["extracted"]) for e in score["indications"]["coverage_errors"]}
+        matched = {m["extracted"] for m in score["indications"]["matches"]}
+        for indication in extraction.indications:
+            if indication.name in matched:
+                pairs.append((indication.confidence, indication.name not in wrong))
+    if not pairs:
+        return {"matched": 0}
+    pairs.sort(key=lambda p: -p[0])
+    half = len(pairs) // 2
+    correct = [c for c, ok in pairs if ok]
+    wrong = [c for c, ok in pairs if not ok]
+    auc = (
+        sum((cw < cc) + 0.5 * (cw == cc) for cc in correct for cw in wrong) / (len(correct) * len(wrong))
+        if correct and wrong
+        else None
+    )
+    return {
+        "matched": len(pairs),
+        "accuracy_top_half": round(sum(ok for _, ok in pairs[:half]) / max(half, 1), 4),
+        "accuracy_bottom_half": round(sum(ok for _, ok in pairs[half:]) / max(len(pairs) - half, 1), 4),
+        "mean_confidence_correct": round(float(np.mean(correct)), 4) if correct else None,
+        "mean_confidence_wrong": round(float(np.mean(wrong)), 4) if wrong else None,
+        "auroc_confidence_vs_correct": round(auc, 4) if auc is not None else None,
+    }
+
+
+# ---------------------------------------------------------------- the workflow
+
+
+def train_all(paths: Paths = Paths(), ner_overrides: dict | None = None, log=print) -> dict:
+    """Run the whole workflow and write the metrics; returns the summary."""
+    splits = load_splits()
+    records = {split: load_split(split, paths.annotations) for split in ("train", "dev", "test")}
+    if not records["train"]:
+        raise RuntimeError(f"no corrected annotations under {paths.annotations}/train: nothing to train on")
+    with tempfile.TemporaryDirectory(prefix="lcd-train-") as tmp:
+        tmp_dir = Path(tmp)
+        log("1/5 corpus")
+        corpus = {
+            split: write_docbin(records[split], tmp_dir / f"{split}.spacy") for split in ("train", "dev")
+        }
+        log(f"    train {corpus['train']}, dev {corpus['dev']}")
+        log("2/5 train NER")
+        best = train_ner(tmp_dir / "train.spacy", tmp_dir / "dev.spacy", tmp_dir / "ner", paths.config, ner_overrides)
+        log("3/5 assemble")
+        assemble(best, paths.pipeline)
+    trained_nlp = spacy.load(paths.pipeline)
+    log("4/5 coverage classifier")
+    train_examples = candidates_for(splits["train"], records["train"], trained_nlp)
+    dev_examples = candidates_for(splits["dev"], records["dev"], trained_nlp)
+    model, coverage_report = fit_coverage(train_examples, dev_examples)
+    save_model(model, paths.coverage_model)
+    log("5/5 evaluate")
+    rules_nlp = build_nlp()
+    rules_extract = lambda d: extract_from_spacy(d, rules_nlp(d.text), coverage_model=None)  # noqa: E731
+    trained_extract = lambda d: extract_from_spacy(d, trained_nlp(d.text), coverage_model=model)  # noqa: E731
+    results = {
+        "rules": {
+            "facts": evaluate(rules_extract, "lcd_rules.v1"),
+            "spans_test": span_evaluation(splits["test"], records["test"], rules_nlp, None),
+        },
+        "ner_rules": {
+            "facts": evaluate(trained_extract, "lcd_ner_rules.v1"),
+            "spans_test": span_evaluation(splits["test"], records["test"], trained_nlp, model),
+        },
+        "coverage": {
+            **coverage_report,
+            "calibration_test_rules": calibration(rules_extract, splits["test"]),
+            "calibration_test_ner_rules": calibration(trained_extract, splits["test"]),
+        },
+    }
+    paths.metrics.mkdir(parents=True, exist_ok=True)
+    for name, payload in results.items():
+        (paths.metrics / f"{name}.json").write_text(json.dumps(payload, indent=2, sort_keys=True, default=_jsonable) + "\n")
+    summary = summarize(results)
+    (paths.metrics / "summary.json").write_text(json.dumps(summary, indent=2, sort_keys=True) + "\n")
+    return summary
+
+
+def _jsonable(value):
+    if isinstance(value, Counter):
+        return dict(value)
+    if isinstance(value, (np.floating, np.integer)):
+        return value.item()
+    raise TypeError(f"not JSON serialisable: {type(value)}")
+
+
+def summarize(results: dict) -> dict:
+    """The headline numbers: held-out test facts and spans for rules vs NER + rules, and calibration."""
+    out = {}
+    for name in ("rules", "ner_rules"):
+        micro = results[name]["facts"]["test_gold"]["micro"]
+        out[name] = {
+            "test_indication_recall": round(micro["indication_recall"], 4),
+            "test_indication_precision": round(micro["indication_precision"], 4),
+            "test_indication_f1": round(micro["indication_f1"], 4),
+            "test_coverage_accuracy": round(micro["coverage_accuracy"], 4),
+            "test_dose_policy_f1": round(micro["dose_policy_f1"], 4),
+            "test_threshold_policy_f1": round(micro["threshold_policy_f1"], 4),
+            "test_span_f1": {label: v["f1"] for label, v in results[name]["spans_test"].items()},
+            "train_dev_expectations": results[name]["facts"]["train_dev_expectations"]["passed"],
+        }
+    out["calibration_test"] = results["coverage"]["calibration_test_ner_rules"]
+    return out
