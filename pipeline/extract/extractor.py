@@ -213,6 +213,26 @@ def group_evidence(ctx: _Context, group: IndicationGroup, has_quantity) -> Group
     return evidence
 
 
+DROP_RULE_INDICATION_AT = 0.9  # the classifier must be this sure to drop an indication the rules report
+DROP_NON_RULE_AT = 0.5  # ... and this sure to drop a candidate the rules alone would not report
+
+
+def _decide(evidence: GroupEvidence, probs: dict[str, float]) -> tuple[str, float]:
+    """Coverage and confidence from the classifier's probabilities.
+
+    Candidates the rules report are dropped only when the classifier is very sure they are no indication;
+    candidates the rules alone would not report (NER-only, passing mentions) need P(none) < 0.5 to stay.
+    Confidence is the probability of the chosen label among the three coverage labels.
+    """
+    drop_at = DROP_RULE_INDICATION_AT if evidence.rules_keep else DROP_NON_RULE_AT
+    if probs.get("none", 0.0) >= drop_at:
+        return "none", probs["none"]
+    coverage = {label: probs.get(label, 0.0) for label in ("covered", "not_covered", "unclear")}
+    total = sum(coverage.values()) or 1.0
+    best = max(coverage, key=coverage.get)
+    return best, coverage[best] / total
+
+
 def _indications(
     ctx: _Context,
     groups: list[IndicationGroup],
@@ -228,7 +248,7 @@ def _indications(
     if collected is not None:
         collected.extend(zip(ordered, evidence))
     if coverage_model is not None:
-        decisions = [(label, probability) for label, probability, _ in coverage_model.predict(evidence)]
+        decisions = [_decide(e, probs) for e, (_label, _p, probs) in zip(evidence, coverage_model.predict(evidence))]
     else:
         decisions = [coverage_from_vote(e.vote) if e.rules_keep else ("none", 1.0) for e in evidence]
     indications: list[Indication] = []

@@ -214,23 +214,30 @@ def calibration(extract_fn, doc_ids: list[str]) -> dict:
 # ---------------------------------------------------------------- the workflow
 
 
-def train_all(paths: Paths = Paths(), ner_overrides: dict | None = None, log=print) -> dict:
-    """Run the whole workflow and write the metrics; returns the summary."""
-    splits = load_splits()
-    records = {split: load_split(split, paths.annotations) for split in ("train", "dev", "test")}
-    if not records["train"]:
-        raise RuntimeError(f"no corrected annotations under {paths.annotations}/train: nothing to train on")
+def _train_and_assemble(paths: Paths, records: dict, ner_overrides: dict | None, log) -> None:
+    """Steps 1-3: DocBins of the train/dev annotations, NER training, assembly into paths.pipeline."""
     with tempfile.TemporaryDirectory(prefix="lcd-train-") as tmp:
         tmp_dir = Path(tmp)
         log("1/5 corpus")
-        corpus = {
-            split: write_docbin(records[split], tmp_dir / f"{split}.spacy") for split in ("train", "dev")
-        }
+        corpus = {split: write_docbin(records[split], tmp_dir / f"{split}.spacy") for split in ("train", "dev")}
         log(f"    train {corpus['train']}, dev {corpus['dev']}")
         log("2/5 train NER")
         best = train_ner(tmp_dir / "train.spacy", tmp_dir / "dev.spacy", tmp_dir / "ner", paths.config, ner_overrides)
         log("3/5 assemble")
         assemble(best, paths.pipeline)
+
+
+def train_all(paths: Paths = Paths(), ner_overrides: dict | None = None, log=print, reuse_pipeline: bool = False) -> dict:
+    """Run the whole workflow and write the metrics; returns the summary.
+
+    `reuse_pipeline` keeps the assembled NER pipeline at paths.pipeline and retrains only the classifier.
+    """
+    splits = load_splits()
+    records = {split: load_split(split, paths.annotations) for split in ("train", "dev", "test")}
+    if not records["train"]:
+        raise RuntimeError(f"no corrected annotations under {paths.annotations}/train: nothing to train on")
+    if not reuse_pipeline:
+        _train_and_assemble(paths, records, ner_overrides, log)
     trained_nlp = spacy.load(paths.pipeline)
     log("4/5 coverage classifier")
     train_examples = candidates_for(splits["train"], records["train"], trained_nlp)
