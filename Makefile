@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed-stamp
 export PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS ?= 120
 export PREFECT_SERVER_ANALYTICS_ENABLED ?= false
 
-.PHONY: install run test clean
+.PHONY: install run test clean chromium bench-pdf
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -19,8 +19,18 @@ install: $(STAMP)
 run: $(STAMP)
 	$(VENV)/bin/lcd ingest raw_docs
 
-test: $(STAMP)
+test: $(STAMP) chromium
 	$(PY) -m pytest -q
+
+# Debian's chromium renders the HTML change report in the browser test (tests/test_report_browser.py).
+chromium:
+	@command -v chromium >/dev/null || { \
+	  SUDO=$$( [ "$$(id -u)" -eq 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
+
+# PDF reader speed (pages/s, peak memory) on a generated 50-page LCD-like PDF; not part of `make test`.
+bench-pdf: $(STAMP)
+	$(PY) bench/pdf_speed.py
 
 clean:
 	rm -rf $(VENV) warehouse/lcd.duckdb warehouse/lcd.duckdb.wal warehouse/reports

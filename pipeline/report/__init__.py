@@ -9,6 +9,7 @@ import duckdb
 
 from pipeline.report.html import render_html
 from pipeline.report.markdown import md_escape, render_markdown
+from pipeline.report.revisions import RevisionNote, revision_notes
 from pipeline.report.rows import ChangeRow, LcdChanges, VersionPairChanges, changes_since, group_by_lcd
 from pipeline.report.text import format_changes_text
 from pipeline.report.versions import VersionPoint, version_points, with_links
@@ -37,7 +38,7 @@ def write_report(
     path = Path(out) if out else default_report_path(fmt)
     path.parent.mkdir(parents=True, exist_ok=True)
     if fmt == "md":
-        text = render_markdown(rows, since)
+        text = render_markdown(rows, since, revision_notes(con, {row.to_version_key for row in rows}))
     else:
         text = render_html(rows, since, linked_versions(con, {row.lcd_id for row in rows}, path.parent))
     path.write_text(text, encoding="utf-8")
@@ -58,6 +59,7 @@ __all__ = [
     "FORMATS",
     "ChangeRow",
     "LcdChanges",
+    "RevisionNote",
     "VersionPoint",
     "VersionPairChanges",
     "changes_since",
@@ -68,5 +70,6 @@ __all__ = [
     "md_escape",
     "render_html",
     "render_markdown",
+    "revision_notes",
     "write_report",
 ]

@@ -83,9 +83,11 @@ def timeline_html(lcd: LcdChanges, points: Sequence[VersionPoint]) -> str:
     reported = {change.to_version_key for pair in lcd.pairs for change in pair.changes}
     label = f"Versions of {lcd.lcd_id} and the number of policy changes into each"
     svg = timeline_svg(points, reported, label)
+    faded = any(p.change_total and p.version_key not in reported for p in points)
     caption = (
         f"{count(len(points), 'stored version')} of {escape(lcd.lcd_id)}, oldest first; each bar counts the "
-        "policy changes from the previous version, by kind. Versions outside this report are faded."
+        "policy changes from the previous version, by kind."
+        + (" Versions outside this report are faded." if faded else "")
     )
     return f'<figure class="plot">\n{svg}\n<figcaption>{caption}</figcaption>\n</figure>'
 

@@ -3,14 +3,20 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import date
 
+from pipeline.report.revisions import RevisionNote
 from pipeline.report.rows import ChangeRow, LcdChanges, VersionPairChanges, context, group_by_lcd, transition
 
 
-def render_markdown(rows: Sequence[ChangeRow], since: date | None = None) -> str:
-    """The Markdown report of `rows`, grouped by LCD and version pair, sentences quoted."""
+def render_markdown(
+    rows: Sequence[ChangeRow], since: date | None = None, notes: Mapping[int, RevisionNote] | None = None
+) -> str:
+    """The Markdown report of `rows`, grouped by LCD and version pair, sentences quoted.
+
+    `notes` (by to_version_key) adds a version's revision explanation and reasons under its header.
+    """
     scope = f" since {since.isoformat()}" if since else ""
     lines = [f"# LCD policy changes{scope}", ""]
     groups = group_by_lcd(list(rows))
@@ -19,11 +25,11 @@ def render_markdown(rows: Sequence[ChangeRow], since: date | None = None) -> str
         return "\n".join(lines) + "\n"
     lines += [f"{_count(len(rows), 'change')} in {_count(len(groups), 'LCD')}.", ""]
     for lcd in groups:
-        lines += _lcd_section(lcd)
+        lines += _lcd_section(lcd, notes or {})
     return "\n".join(lines).rstrip("\n") + "\n"
 
 
-def _lcd_section(lcd: LcdChanges) -> list[str]:
+def _lcd_section(lcd: LcdChanges, notes: Mapping[int, RevisionNote]) -> list[str]:
     """The heading and version pairs of one LCD."""
     title = f" — {md_escape(lcd.title)}" if lcd.title else ""
     lines = [f"## {md_escape(lcd.lcd_id)}{title}", ""]
@@ -31,10 +37,18 @@ def _lcd_section(lcd: LcdChanges) -> list[str]:
         lines += [f"Contractor: {md_escape(lcd.contractor)}", ""]
     for pair in lcd.pairs:
         lines += [f"### {version_span(pair)}", ""]
+        lines += revision_note_lines(notes.get(pair.changes[0].to_version_key))
         for change in pair.changes:
             lines += _change_item(change)
         lines.append("")
     return lines
+
+
+def revision_note_lines(note: RevisionNote | None) -> list[str]:
+    """A version's revision explanation and reasons for change as Markdown paragraphs (none without a note)."""
+    if note is None:
+        return []
+    return [line for text in note.lines() for line in (md_escape(text), "")]
 
 
 def _change_item(change: ChangeRow) -> list[str]:

@@ -16,7 +16,7 @@ from pipeline.report.versions import VersionPoint
 FAMILIES: tuple[tuple[str, str, str], ...] = (
     ("indication", "indications / coverage", "#3b6fb6"),
     ("dose", "doses", "#c8553d"),
-    ("threshold", "thresholds", "#d9a21b"),
+    ("threshold", "thresholds", "#b8860b"),
     ("criterion", "criteria", "#2a9d8f"),
 )
 _MUTED = 0.35  # opacity of versions outside the report's window
