@@ -1,0 +1,103 @@
+"""The trained extraction: corpus validation, the JSON coverage model, the committed pipeline, and one
+tiny end-to-end training run (slow)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from pipeline.extract import NER_EXTRACTOR_VERSION, extract
+from pipeline.extract.coverage_model import MODEL_PATH, CoverageModel, GroupEvidence, load_model
+from pipeline.extract.nlp import TRAINED_PIPELINE, build_nlp, load_trained
+from pipeline.ingest import read_document
+from pipeline.training.corpus import AnnotationError, load_file, load_split, validate_record
+from tests.conftest import RAW_DOCS, REPO
+
+
+def test_annotation_with_a_span_text_that_does_not_match_is_refused():
+    record = {"doc": "X", "text": "IgG < 400 mg/dL", "spans": [{"start": 0, "end": 3, "label": "INDICATION", "text": "IgA", "coverage": "covered"}]}
+    with pytest.raises(AnnotationError, match="IgA"):
+        validate_record(record, "x.jsonl:1")
+
+
+def test_annotation_indication_without_coverage_is_refused():
+    record = {"doc": "X", "text": "chronic pain", "spans": [{"start": 0, "end": 12, "label": "INDICATION"}]}
+    with pytest.raises(AnnotationError, match="coverage"):
+        validate_record(record, "x.jsonl:1")
+
+
+def test_every_committed_annotation_file_is_valid_and_hand_checked():
+    files = sorted((REPO / "models" / "annotations").glob("[tdv]*/*.jsonl"))
+    assert {f.parent.name for f in files} == {"train", "dev", "test"}
+    for path in files:
+        for record in load_file(path):
+            assert record.get("checked") is True and record.get("source") == "rules+hand", path
+
+
+def test_annotation_splits_follow_the_document_split():
+    splits = json.loads((REPO / "models" / "splits.json").read_text())
+    for split in ("train", "dev", "test"):
+        docs = {r["doc"] for r in load_split(split)}
+        assert docs <= set(splits[split]), split
+
+
+def test_coverage_model_round_trips_through_json(tmp_path):
+    model = load_model()
+    assert model is not None
+    copy = CoverageModel.from_json(json.loads(json.dumps(model.to_json())))
+    evidence = [GroupEvidence(vote=2.0, positive=2.0, list_vote=1.0, mentions=2, policy_mentions=2, kinds={"item"}, text="chronic pain is covered")]
+    assert copy.predict(evidence) == model.predict(evidence)
+
+
+def test_coverage_model_from_other_features_is_refused():
+    data = json.loads(MODEL_PATH.read_text())
+    data["numeric_features"] = data["numeric_features"][:-1]
+    with pytest.raises(ValueError, match="retrain"):
+        CoverageModel.from_json(data)
+
+
+def test_committed_pipeline_is_small_and_loads_from_the_repo():
+    size = sum(p.stat().st_size for p in TRAINED_PIPELINE.rglob("*") if p.is_file())
+    assert size < 25 * 1024 * 1024
+    nlp = load_trained()
+    assert nlp is not None and nlp.pipe_names == ["lcd_sentencizer", "tok2vec", "ner", "coverage_cues"]
+    doc = nlp("IVIG may be used in patients with severe active systemic lupus erythematosus.")
+    assert all(ent.label_ == "INDICATION" for ent in doc.ents)
+
+
+def test_extraction_uses_the_trained_pipeline_by_default():
+    document = read_document(RAW_DOCS / "IVIG-OFFLABEL" / "2.txt", root=RAW_DOCS)
+    extraction = extract(document)
+    assert extraction.extractor_version == NER_EXTRACTOR_VERSION
+    assert all(0.0 <= i.confidence <= 1.0 for i in extraction.indications)
+
+
+def test_rules_only_extraction_needs_no_model():
+    document = read_document(RAW_DOCS / "IVIG-OFFLABEL" / "2.txt", root=RAW_DOCS)
+    extraction = extract(document, nlp=build_nlp(), coverage_model=None)
+    assert extraction.extractor_version == "lcd_rules.v1"
+    assert len(extraction.doses) == 13
+
+
+@pytest.mark.slow
+def test_tiny_training_runs_end_to_end(tmp_path):
+    """The whole `lcd train` workflow on a few documents with a tiny step budget, into temp folders."""
+    from pipeline.training.workflow import Paths, train_all
+
+    source = REPO / "models" / "annotations"
+    annotations = tmp_path / "annotations"
+    for split, docs in {"train": ["IVIG-OFFLABEL", "L34544"], "dev": ["L40257"], "test": ["L34084"]}.items():
+        (annotations / split).mkdir(parents=True)
+        for doc in docs:
+            shutil.copy(source / split / f"{doc}.jsonl", annotations / split / f"{doc}.jsonl")
+    paths = Paths(annotations=annotations, pipeline=tmp_path / "pipeline", coverage_model=tmp_path / "coverage.json", metrics=tmp_path / "metrics")
+    summary = train_all(paths, ner_overrides={"training.max_steps": 20, "training.eval_frequency": 10}, log=lambda *_: None)
+    assert (tmp_path / "pipeline" / "ner").is_dir()
+    assert CoverageModel.from_json(json.loads((tmp_path / "coverage.json").read_text())).classes
+    for name in ("rules", "ner_rules", "coverage", "summary"):
+        assert (tmp_path / "metrics" / f"{name}.json").exists()
+    assert set(summary) == {"rules", "ner_rules", "calibration_test"}
+    assert 0.0 <= summary["ner_rules"]["test_indication_recall"] <= 1.0
