@@ -169,10 +169,17 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
     """Score the extractor on the held-out gold documents and the train/dev expectations."""
-    from pipeline.extract import EXTRACTOR_VERSION, extract
+    from pipeline.extract import EXTRACTOR_VERSION, NER_EXTRACTOR_VERSION, extract
+    from pipeline.extract.nlp import build_nlp, get_nlp
     from pipeline.quality import evaluate, format_report
 
-    result = evaluate(extract, EXTRACTOR_VERSION)
+    if args.rules_only:
+        nlp, name = build_nlp(), EXTRACTOR_VERSION
+        result = evaluate(lambda d: extract(d, nlp=nlp, coverage_model=None), name)
+    else:
+        nlp = get_nlp()
+        name = NER_EXTRACTOR_VERSION if "ner" in nlp.pipe_names else EXTRACTOR_VERSION
+        result = evaluate(lambda d: extract(d, nlp=nlp), name)
     print(format_report(result))
     if args.out:
         out = Path(args.out)
@@ -227,6 +234,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("evaluate", help="measure extraction quality", description="Score the extractor on the held-out test documents (models/gold, split in models/splits.json) and on the hand-checked train/dev expectations.\n\nExample: lcd evaluate --out models/metrics/rules.json", formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--out", metavar="FILE", help="also write every figure as JSON")
+    p.add_argument("--rules-only", action="store_true", help="score the rules without the trained NER and classifier")
     p.set_defaults(func=cmd_evaluate)
 
     p = sub.add_parser("train", help="retrain the models and write their metrics", description="Retrain from models/: corpus (models/annotations) -> spaCy NER (models/ner/config.cfg) -> assembled pipeline (models/lcd_pipeline) -> coverage classifier (models/coverage/model.json) -> metrics on the held-out test documents (models/metrics/).\n\nExample: lcd train", formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -236,6 +244,10 @@ def build_parser() -> argparse.ArgumentParser:
     from pipeline import cli_sync  # `lcd sync` lives in its own module; imported here to avoid a cycle
 
     cli_sync.add_parser(sub, db_help)
+
+    from pipeline import cli_analyst  # `lcd query`, `lcd export`, `lcd compare`
+
+    cli_analyst.add_parsers(sub, db_help)
     return parser
 
 

@@ -173,8 +173,11 @@ def fetch_batch(
     consecutive_transport_failures: int = 0,
     breaker_threshold: int = DEFAULT_BREAKER_THRESHOLD,
 ) -> BatchResult:
-    """Fetch each version of a batch; once `breaker_threshold` versions in a row failed on transport
-    (timeouts, connection errors), the rest fail as 'source_unavailable' without a request."""
+    """Fetch each version of a batch, failures returned; after `breaker_threshold` transport failures in a row, stop trying.
+
+    Versions after the breaker opens fail as 'source_unavailable' without a request: a server that is
+    down would otherwise cost every remaining version its full retry budget. The next sync retries them.
+    """
     fetched: list[FetchedVersion] = []
     failed: list[SyncFailure] = []
     streak = consecutive_transport_failures

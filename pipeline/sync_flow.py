@@ -18,14 +18,24 @@ from pipeline import runner, sync
 from pipeline.flows import DEFAULT_BATCH_SIZE, ingest_flow
 from pipeline.sources.coverage_api import ApiError, ApiSettings, CoverageApiClient
 from pipeline.sources.records import ReportEntry
-from pipeline.warehouse import connect, known_hashes, version_key_for_hash
+from pipeline.warehouse import connect, known_hashes, record_error, version_key_for_hash
 from pipeline.warehouse.sync_state import loaded_versions, record_download, record_loaded, record_sync_failure
 
 
-@task(name="fetch-report", cache_policy=NO_CACHE, retries=2, retry_delay_seconds=[10, 60])
+@task(name="fetch-report", cache_policy=NO_CACHE)
 def report_task(client: CoverageApiClient) -> list[ReportEntry]:
     """Fetch the list of current LCD versions (every report page)."""
     return client.report()
+
+
+@task(name="record-report-failure", cache_policy=NO_CACHE)
+def report_failure_task(db: str, url: str, error_type: str, message: str) -> None:
+    """Note in ingest_errors that the report list could not be fetched."""
+    con = connect(db)
+    try:
+        record_error(con, url, error_type, f"LCD report: {message}")
+    finally:
+        con.close()
 
 
 @task(name="plan-sync", cache_policy=NO_CACHE)
@@ -53,6 +63,16 @@ def record_fetch_task(db: str, fetched: list[sync.FetchedVersion], failed: list[
             record_download(con, item.entry, item.source_url, item.path, item.sha256, item.revisions, item.reasons)
         for failure in failed:
             record_sync_failure(con, failure.entry, failure.source, failure.error_type, failure.message)
+    finally:
+        con.close()
+
+
+@task(name="plan-ingest", cache_policy=NO_CACHE)
+def ingest_plan_task(db: str, fetched: list[sync.FetchedVersion], cache_dir: str) -> runner.Plan:
+    """The ingestion plan of the downloaded records (bytes already in the warehouse are skipped)."""
+    con = connect(db)
+    try:
+        return sync.ingest_plan(fetched, known_hashes(con), cache_dir)
     finally:
         con.close()
 
@@ -97,11 +117,17 @@ def sync_flow(
     fetches the report itself (scheduled runs).
     """
     cache = cache_dir or str(sync.default_cache_dir(db))
-    fetch = fetch_task.with_options(retries=task_retries, retry_delay_seconds=task_retry_delay_seconds or [10, 60])
+    retrying = {"retries": task_retries, "retry_delay_seconds": task_retry_delay_seconds or [10, 60]}
+    fetch = fetch_task.with_options(**retrying)
     summary = sync.SyncSummary()
     with CoverageApiClient(api) as client:
         if plan is None:
-            plan = plan_task(db, report_task(client), since)
+            try:
+                entries = report_task.with_options(**retrying)(client)
+            except ApiError as exc:
+                report_failure_task(db, exc.url, f"api_{exc.kind}", str(exc))
+                raise
+            plan = plan_task(db, entries, since)
         summary.listed, summary.have = plan.listed, plan.have
         downloaded: list[sync.FetchedVersion] = []
         streak = 0
@@ -123,12 +149,7 @@ def sync_flow(
     summary.fetched = len(downloaded)
     if not downloaded:
         return summary
-    con = connect(db)
-    try:
-        ingest = sync.ingest_plan(downloaded, known_hashes(con), cache)
-    finally:
-        con.close()
-    summary.ingest = ingest_flow(ingest, db, batch_size=batch_size, report_format=report_format)
+    summary.ingest = ingest_flow(ingest_plan_task(db, downloaded, cache), db, batch_size=batch_size, report_format=report_format)
     load_failures = mark_loaded_task(db, downloaded, summary.ingest.failed)
     summary.failed += load_failures
     summary.loaded = summary.fetched - len(load_failures)

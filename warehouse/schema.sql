@@ -177,3 +177,45 @@ create table if not exists ingest_errors (
     -- extras
     source_sha256 varchar
 );
+
+
+-- CMS Coverage API sync (`lcd sync`): one row per LCD version the API's report listed and the sync
+-- tried to fetch. A version is fetched again by every sync until its status is 'loaded'.
+create table if not exists sync_state (
+    lcd_id         varchar not null,      -- 'L34648'
+    version        varchar not null,      -- '31'
+    status         varchar not null check (status in ('downloaded', 'loaded', 'failed')),
+    source_url     varchar not null,      -- the /v1/data/lcd call
+    cache_path     varchar,               -- the saved record, <cache>/<LCD_ID>/<VERSION>.json
+    sha256         varchar,               -- of the saved record; = lcd_versions.source_sha256 once loaded
+    version_key    integer,               -- the lcd_versions row, once loaded
+    title          varchar,               -- as the report listed it
+    contractor     varchar,
+    updated_on     date,
+    effective_date date,
+    attempts       integer not null,      -- syncs that fetched (or tried to fetch) this version
+    error_type     varchar,               -- last failure: 'api_<kind>', 'no_such_version', 'source_unavailable', or a reader's type
+    error          varchar,               -- its one-line reason; null once loaded
+    first_seen_at  timestamp not null,
+    fetched_at     timestamp,             -- last successful download
+    updated_at     timestamp not null,
+    primary key (lcd_id, version)
+);
+
+
+-- Why each version was revised: the revision history and reasons for change a source gives for it
+-- (`lcd sync`: /v1/data/lcd/revision-history and /reason-change; an MCD bundle:
+-- lcd_x_revision_history.csv and lcd_x_reason_change.csv). The history is a change log: the rows of
+-- one version describe that revision and earlier ones, so the version's reasons for change sit on its
+-- latest row (by rev_hist_date, then rev_hist_num) and older rows carry []; a version with reasons but
+-- no history gets one row with null history fields. Rows of a version are replaced when it is fetched again.
+create table if not exists lcd_revision_history (
+    lcd_id             varchar not null,  -- 'L34648'
+    version            varchar not null,  -- the version the rows were served for
+    rev_hist_date      date,
+    rev_hist_num       varchar,           -- 'R16'
+    explanation        varchar,           -- plain text ('R16 Revision Effective: ... Revision Explanation: ...')
+    reasons_for_change varchar[],         -- e.g. ['Revisions Due to Code Removal']
+    source             varchar,           -- 'coverage_api', 'mcd_bundle'
+    loaded_at          timestamp          -- UTC
+);

@@ -11,7 +11,9 @@ Every request goes through one loop (`_request`) with one policy, in or out of P
 
 from __future__ import annotations
 
+import functools
 import logging
+import ssl
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -66,6 +68,10 @@ class ApiError(Exception):
         self.message = " ".join(str(message).split())
         tries = f" ({attempts} attempts)" if attempts > 1 else ""
         super().__init__(f"{self.message}: GET {url}{tries}")
+
+    def __reduce__(self) -> tuple:
+        """Pickle by constructor arguments (Prefect may persist a failed task's exception)."""
+        return (type(self), (self.kind, self.message, self.url, self.status, self.attempts))
 
     @property
     def transient(self) -> bool:
@@ -135,6 +141,7 @@ class CoverageApiClient:
             headers={"Accept": "application/json", "User-Agent": f"lcd-pipeline/{__version__}"},
             follow_redirects=True,
             transport=transport,
+            verify=_ssl_context(),
         )
 
     def __enter__(self) -> CoverageApiClient:
@@ -252,7 +259,7 @@ class CoverageApiClient:
             if outcome.kind not in TRANSIENT_KINDS or attempt >= policy.attempts:
                 raise ApiError(outcome.kind, outcome.message, url, outcome.status, attempt)
             delay = policy.delay(attempt) if outcome.wait is None else min(outcome.wait, policy.retry_after_max)
-            log.warning("Coverage API %s (try %d of %d), retrying in %.2fs: %s", outcome.message, attempt, policy.attempts, delay, url)
+            log.info("Coverage API %s (try %d of %d), retrying in %.2fs: %s", outcome.message, attempt, policy.attempts, delay, url)
             self.stats.retries += 1
             self._sleep(delay)
 
@@ -286,6 +293,14 @@ class CoverageApiClient:
             what = "response envelope" if isinstance(exc, EnvelopeError) else "JSON body"
             reason = getattr(exc, "msg", None) or str(exc)
             return _Fault("invalid_response", f"invalid {what} ({len(response.content)} bytes): {reason}", status)
+
+
+@functools.cache
+def _ssl_context() -> ssl.SSLContext:
+    """One verifying TLS context (certifi's CA bundle) per process: building it costs ~0.1 s per client."""
+    import certifi
+
+    return ssl.create_default_context(cafile=certifi.where())
 
 
 @dataclass(frozen=True)

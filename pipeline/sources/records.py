@@ -215,6 +215,38 @@ def parse_reason(record: dict[str, Any]) -> ChangeReason | None:
     )
 
 
+@dataclass(frozen=True)
+class RevisionRow:
+    """One lcd_revision_history row: a history entry, with the version's reasons on its latest entry."""
+
+    rev_hist_date: date | None
+    rev_hist_num: str | None
+    explanation: str | None
+    reasons_for_change: tuple[str, ...] = ()
+
+
+def revision_order(rev_hist_date: date | None, rev_hist_num: str | None) -> tuple[date, int]:
+    """Sort key of history entries: by date, then by the number in 'R16' (R10 after R9)."""
+    digits = re.sub(r"\D", "", rev_hist_num or "")
+    return (rev_hist_date or date.min, int(digits) if digits else -1)
+
+
+def revision_rows(revisions: list[RevisionEntry], reasons: list[ChangeReason]) -> list[RevisionRow]:
+    """The rows to store for one version: its history entries, its reasons on the latest one.
+
+    With reasons but no history, one row with null history fields carries the reasons.
+    """
+    texts = tuple(dict.fromkeys(reason.description for reason in reasons))
+    rows = [RevisionRow(r.rev_hist_date, r.rev_hist_num, r.explanation or None) for r in revisions]
+    if not texts:
+        return rows
+    if not rows:
+        return [RevisionRow(None, None, None, texts)]
+    latest = max(range(len(rows)), key=lambda i: revision_order(rows[i].rev_hist_date, rows[i].rev_hist_num))
+    rows[latest] = RevisionRow(rows[latest].rev_hist_date, rows[latest].rev_hist_num, rows[latest].explanation, texts)
+    return rows
+
+
 def revision_summary(explanation: str) -> str:
     """The 'Revision Explanation: ...' part of a revision-history text, or the whole text, on one line."""
     found = _REV_EXPLANATION.search(explanation)

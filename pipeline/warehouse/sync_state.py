@@ -1,7 +1,7 @@
 """Coverage API sync state in the warehouse: which versions are loaded, fetched or failed, and their revisions.
 
-Tables (warehouse/schema.sql): `sync_state` (one row per listed lcd_id + version), `lcd_revision_history`
-and `lcd_reasons_for_change`. Every function writes in one transaction, so a crash leaves either the
+Tables (warehouse/schema.sql): `sync_state` (one row per listed lcd_id + version) and
+`lcd_revision_history` (revision history and reasons for change per version). Every function writes in one transaction, so a crash leaves either the
 old row or the new one.
 """
 
@@ -13,7 +13,7 @@ from datetime import datetime
 
 import duckdb
 
-from pipeline.sources.records import ChangeReason, ReportEntry, RevisionEntry
+from pipeline.sources.records import ChangeReason, ReportEntry, RevisionEntry, RevisionRow, revision_rows
 from pipeline.warehouse.db import transaction, utc_now
 from pipeline.warehouse.load import record_error
 
@@ -186,42 +186,39 @@ def replace_revisions(
     version: str,
     revisions: Iterable[RevisionEntry],
     reasons: Iterable[ChangeReason],
-    fetched_at: datetime,
+    loaded_at: datetime,
+    source: str = "coverage_api",
 ) -> None:
-    """Replace the stored revision history and reasons for change of one version (call inside a transaction)."""
+    """Replace the stored revision history (reasons on the latest row) of one version; call inside a transaction."""
+    replace_revision_rows(con, lcd_id, version, revision_rows(list(revisions), list(reasons)), source, loaded_at)
+
+
+def replace_revision_rows(
+    con: duckdb.DuckDBPyConnection,
+    lcd_id: str,
+    version: str,
+    rows: Iterable[RevisionRow],
+    source: str,
+    loaded_at: datetime,
+) -> None:
+    """Replace the lcd_revision_history rows of one version with `rows` (any source; inside a transaction)."""
     con.execute("delete from lcd_revision_history where lcd_id = ? and version = ?", [lcd_id, version])
-    con.execute("delete from lcd_reasons_for_change where lcd_id = ? and version = ?", [lcd_id, version])
-    for rev in revisions:
+    for row in rows:
         con.execute(
             """
             insert into lcd_revision_history (
                 lcd_id,
                 version,
-                rev_hist_num,
                 rev_hist_date,
+                rev_hist_num,
                 explanation,
-                record_version,
-                last_updated,
-                fetched_at
+                reasons_for_change,
+                source,
+                loaded_at
             )
             values (?, ?, ?, ?, ?, ?, ?, ?)
             """,
-            [lcd_id, version, rev.rev_hist_num, rev.rev_hist_date, rev.explanation, rev.record_version, rev.last_updated, fetched_at],
-        )
-    for reason in reasons:
-        con.execute(
-            """
-            insert into lcd_reasons_for_change (
-                lcd_id,
-                version,
-                description,
-                record_version,
-                last_updated,
-                fetched_at
-            )
-            values (?, ?, ?, ?, ?, ?)
-            """,
-            [lcd_id, version, reason.description, reason.record_version, reason.last_updated, fetched_at],
+            [lcd_id, version, row.rev_hist_date, row.rev_hist_num, row.explanation, list(row.reasons_for_change), source, loaded_at],
         )
 
 
