@@ -1,0 +1,55 @@
+"""`lcd serve`: a Prefect deployment that runs sync -> ingest -> report on a cron schedule.
+
+The flow is thin: the Coverage API sync (pipeline/sync_flow.py) and the ingestion of watched folders
+(pipeline/flows.py) as subflows; each writes its own change report when something new arrived.
+Scheduling needs a real Prefect server (`prefect server start`) and PREFECT_API_URL pointing at it:
+the temporary API Prefect starts on its own schedules nothing.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from pathlib import Path
+
+from prefect import flow
+
+DEFAULT_CRON = "0 6 * * 1"  # weekly, Mondays 06:00 (server time zone): CMS publishes LCD changes weekly
+DEFAULT_DEPLOYMENT = "lcd-weekly-update"
+
+
+@flow(name="lcd-scheduled-update")
+def scheduled_update(db: str, api_url: str | None = None, watch: list[str] | None = None, report_format: str = "md") -> dict:
+    """One scheduled run: new versions from the Coverage API, then new files in the watched folders."""
+    from pipeline import runner
+    from pipeline.flows import ingest_flow
+    from pipeline.sources.coverage_api import ApiSettings
+    from pipeline.sync_flow import sync_flow
+    from pipeline.warehouse import connect, known_hashes
+
+    result: dict = {"started_at": datetime.now(timezone.utc).isoformat()}
+    if api_url:
+        summary = sync_flow(ApiSettings(base_url=api_url), db, report_format=report_format)
+        result["sync"] = {"listed": summary.listed, "failed": len(summary.failed)}
+    if watch:
+        con = connect(db)
+        try:
+            plan = runner.plan_ingest([Path(p) for p in watch], known_hashes(con))
+        finally:
+            con.close()
+        if plan.new or plan.failures:
+            ingested = ingest_flow(plan, db, report_format=report_format)
+            result["ingest"] = {"new": ingested.new_versions, "failed": len(ingested.failed), "report": ingested.report_path}
+        else:
+            result["ingest"] = {"new": 0, "failed": 0, "report": None}
+    return result
+
+
+def serve(cron: str, db: str, api_url: str | None, watch: list[str], name: str = DEFAULT_DEPLOYMENT) -> None:
+    """Serve the deployment until interrupted: Prefect creates runs on the schedule, this process runs them."""
+    scheduled_update.serve(
+        name=name,
+        cron=cron,
+        parameters={"db": db, "api_url": api_url, "watch": watch},
+        description="Sync new LCD versions from the CMS Coverage API, ingest watched folders, write the change report.",
+        tags=["lcd"],
+    )
