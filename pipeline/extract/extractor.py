@@ -9,6 +9,7 @@ from dataclasses import dataclass, replace
 
 from pipeline.extract import facts as F
 from pipeline.extract.coverage_model import CoverageModel, GroupEvidence, load_model
+from pipeline.extract.icd10 import link_codes
 from pipeline.extract.indications import (
     SECTION_WEIGHT,
     IndicationGroup,
@@ -213,6 +214,14 @@ def group_evidence(ctx: _Context, group: IndicationGroup, has_quantity) -> Group
     return evidence
 
 
+def _icd10_codes(name: str, aliases: list[str], sentence: str) -> tuple[str, ...]:
+    """Codes the policy writes next to the condition, else the nearest ICD-10-CM description (if close enough)."""
+    explicit = tuple(dict.fromkeys(ICD10_RE.findall(sentence))) if "ICD" in sentence else ()
+    if explicit or os.environ.get("LCD_NO_ICD10_LINKING") == "1":
+        return explicit
+    return link_codes(name, aliases)
+
+
 DROP_RULE_INDICATION_AT = 0.9  # the classifier must be this sure to drop an indication the rules report
 DROP_NON_RULE_AT = 0.5  # ... and this sure to drop a candidate the rules alone would not report
 
@@ -276,7 +285,7 @@ def _indications(
                 char_start=best.start,
                 char_end=best.start + len(best.name) if ctx.doc.text.startswith(best.name, best.start) else best.end,
                 confidence=round(float(confidence), 3),
-                icd10_codes=tuple(dict.fromkeys(ICD10_RE.findall(sentence_text))) if "ICD" in sentence_text else (),
+                icd10_codes=_icd10_codes(best.name, aliases, sentence_text),
                 aliases=tuple(aliases),
             )
         )

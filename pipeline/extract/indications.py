@@ -115,7 +115,7 @@ def normalize_name(name: str, abbreviations: dict[str, str]) -> str:
     text = "".join(expanded).lower()
     text = re.sub(r"\bvs\.?(?=\s)", "versus", text)
     text = text.replace("hematopoetic", "hematopoietic").replace("haematopoietic", "hematopoietic")
-    text = re.sub(r"[’'`]s\b", "s", text)
+    text = re.sub(r"[’'`]s\b", "", text)  # "Clarkson’s disease" == "Clarkson disease"
     text = re.sub(r"[^a-z0-9]+", " ", text)
     return " ".join(text.split())
 
@@ -581,6 +581,7 @@ def group_mentions(mentions: list[Mention], abbreviations: dict[str, str]) -> li
 
     keys = [normalize_name(m.name, abbreviations) for m in mentions]
     content = [content_key(k) for k in keys]
+    stems = [frozenset(_stem(w) for w in c) for c in content]
     alias_keys = [{normalize_name(a, abbreviations) for a in m.aliases} | {keys[i]} for i, m in enumerate(mentions)]
     abbrs = [m.abbreviation or _abbreviation_of(keys[i], abbreviations) for i, m in enumerate(mentions)]
     index = {id(m): i for i, m in enumerate(mentions)}
@@ -594,6 +595,8 @@ def group_mentions(mentions: list[Mention], abbreviations: dict[str, str]) -> li
             elif abbrs[i] and abbrs[i] == abbrs[j]:
                 union(i, j)
             elif _contains(keys[i], keys[j]) or _contains(keys[j], keys[i]):
+                union(i, j)
+            elif _prose_restates_head(mentions[i], mentions[j], stems[i], stems[j]):
                 union(i, j)
     groups: dict[int, list[Mention]] = {}
     for i, mention in enumerate(mentions):
@@ -610,6 +613,23 @@ _CONNECTOR_WORDS = frozenset(
 def content_key(normalized: str) -> frozenset[str]:
     """The content words of a canonical name: "hypercalcemia of malignancy" == "hypercalcemia associated with malignancy"."""
     return frozenset(w for w in normalized.split() if w not in _CONNECTOR_WORDS)
+
+
+def _stem(word: str) -> str:
+    """A crude stem so "transplant" == "transplantation" and "fractures" == "fracture"."""
+    for suffix in ("ation", "ations", "s"):
+        if word.endswith(suffix) and len(word) - len(suffix) >= 4:
+            return word[: -len(suffix)]
+    return word
+
+
+def _prose_restates_head(a: Mention, b: Mention, stems_a: frozenset[str], stems_b: frozenset[str]) -> bool:
+    """A prose mention whose words all appear in a list item or heading names that same indication
+    ("stem cell transplant" in "Hematopoetic Stem Cell Transplantation")."""
+    if (a.kind in PROSE_KINDS) == (b.kind in PROSE_KINDS):
+        return False
+    prose, head = (stems_a, stems_b) if a.kind in PROSE_KINDS else (stems_b, stems_a)
+    return len(prose) >= 2 and prose <= head
 
 
 def _abbreviation_of(key: str, abbreviations: dict[str, str]) -> str | None:

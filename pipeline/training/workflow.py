@@ -263,6 +263,9 @@ def train_all(paths: Paths = Paths(), ner_overrides: dict | None = None, log=pri
             "calibration_test_ner_rules": calibration(trained_extract, splits["test"]),
         },
     }
+    from pipeline.training.icd10_eval import evaluate_linker
+
+    results["icd10"] = evaluate_linker()
     paths.metrics.mkdir(parents=True, exist_ok=True)
     for name, payload in results.items():
         (paths.metrics / f"{name}.json").write_text(json.dumps(payload, indent=2, sort_keys=True, default=_jsonable) + "\n")
@@ -295,4 +298,6 @@ def summarize(results: dict) -> dict:
             "train_dev_expectations": results[name]["facts"]["train_dev_expectations"]["passed"],
         }
     out["calibration_test"] = results["coverage"]["calibration_test_ner_rules"]
+    if "icd10" in results:
+        out["icd10_test_top1"] = results["icd10"].get("splits", {}).get("test", {}).get("top1_accuracy")
     return out

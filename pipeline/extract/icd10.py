@@ -1,0 +1,527 @@
+"""ICD-10-CM linking: an indication name (and its aliases) -> the ICD-10-CM codes to store.
+
+A character n-gram TF-IDF nearest-neighbour index over the code descriptions and inclusion terms shipped
+by `simple-icd-10-cm`: every category and subcategory (chapters and blocks are ranges, not codes), less
+by default the 7th-character extensions (M80.08XA "..., initial encounter for fracture"), whose parent
+is indexed and always the better answer for a condition name. A query is normalised like the
+descriptions (plus the spelling and synonym DATA of `models/icd10/synonyms.json`), vectorised with the
+same vocabulary and idf, and scored by cosine similarity (a sparse dot product: rows are L2-normalised).
+Among near-ties the most general code wins: each level below the 3-character category costs
+`depth_penalty`, so "Systemic lupus erythematosus" gives M32, not M32.9 or M32.19.
+
+`link_codes` stores a code only when its score reaches the calibrated `min_similarity` of
+`models/icd10/linker.json` (tuned on train + dev gold pairs only): no code is better than a wrong one.
+
+The index takes ~8 CPU-seconds to build, so it is built lazily on first use and cached on disk in plain
+formats (`scipy.sparse.save_npz` for the matrix, JSON for the vocabulary, idf, codes and parameters),
+keyed by the simple-icd-10-cm version and INDEX_VERSION; loading the cache takes well under a second.
+Nothing is pickled.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.metadata
+import importlib.util
+import json
+import logging
+import os
+import re
+import tempfile
+import threading
+import unicodedata
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+import scipy.sparse as sp
+
+log = logging.getLogger(__name__)
+
+# Bump when the rows, their text or the file layout change: old caches are then ignored (and pruned).
+INDEX_VERSION = "icd10_tfidf.v1"
+MODEL_DIR = Path(__file__).resolve().parents[2] / "models" / "icd10"
+CONFIG_PATH = MODEL_DIR / "linker.json"
+SYNONYMS_PATH = MODEL_DIR / "synonyms.json"
+CACHE_PREFIX = "icd10-index-"
+
+# Row kinds: the official description, a variant of it without bracketed or "unspecified"/"NOS"
+# qualifiers, an inclusion term (another name the classification files under the code), one half of a
+# "Syncope and collapse" description (the code covers each of the two conditions).
+DESCRIPTION, VARIANT, INCLUSION, PART = 0, 1, 2, 3
+
+Link = tuple[str, str, float]  # (code with dot, official description, score)
+
+
+class ICD10DataError(ValueError):
+    """A data file of the linker (synonyms, config, gold list) is malformed."""
+
+
+# --- text normalisation: shared by the index rows and the queries ------------------------------------
+
+_QUOTES = str.maketrans({"\u2019": "'", "\u2018": "'", "\u00b4": "'", "`": "'"})
+_POSSESSIVE = re.compile(r"(?<=[a-z])'s\b")
+_VERSUS = re.compile(r"\bvs\b\.?")
+_NON_ALNUM = re.compile(r"[^a-z0-9]+")
+_BRACKETED = re.compile(r"\s*[\(\[][^\)\]]*[\)\]]")
+# Qualifiers that say "nothing more specific": a variant without them lets a category tie with its
+# ", unspecified" child, and the depth penalty then picks the category.
+_UNSPECIFIED = re.compile(r",?\s*\b(?:unspecified|not elsewhere classified|NOS)\b\s*$", re.IGNORECASE)
+# "Other osteoporosis without current pathological fracture": in ICD-10-CM the "without" code is the one
+# for a condition named with nothing more, so the name alone should reach it.
+_WITHOUT = re.compile(r"\s+without\b[^,]*")
+# Only "Word and word": longer coordinations are mostly adjectives ("Abdominal and pelvic pain").
+_WORD_AND_WORD = re.compile(r"([A-Za-z'-]+) and ([A-Za-z'-]+)")
+
+
+def normalize_text(text: str) -> str:
+    """Lower-case ASCII words separated by single spaces: 'Sjögren's vs. Behçet' -> 'sjogren versus behcet'.
+
+    Possessives go ("Raynaud's" and "Raynaud" must meet), hyphens and slashes become spaces
+    ("graft-versus-host" meets "graft versus host").
+    """
+    text = unicodedata.normalize("NFKD", text.translate(_QUOTES))
+    text = text.encode("ascii", "ignore").decode("ascii").lower()
+    text = _POSSESSIVE.sub("", text)
+    text = _VERSUS.sub("versus", text)
+    return _NON_ALNUM.sub(" ", text).strip()
+
+
+def description_variants(description: str) -> list[str]:
+    """The description without bracketed asides, trailing "unspecified"/"NOS", and "without ..." clauses.
+
+    "Systemic sclerosis [scleroderma]" -> ["Systemic sclerosis"];
+    "Anal fissure, unspecified" -> ["Anal fissure"];
+    "Other osteoporosis without current pathological fracture" -> ["Other osteoporosis"].
+    """
+    plain = _UNSPECIFIED.sub("", _BRACKETED.sub("", description).strip()).strip(" ,")
+    shorter = _UNSPECIFIED.sub("", _WITHOUT.sub("", plain)).strip(" ,")
+    return [v for v in dict.fromkeys([plain, shorter]) if v and v != description]
+
+
+def description_parts(description: str) -> list[str]:
+    """The two conditions of a "Syncope and collapse" description, else nothing."""
+    match = _WORD_AND_WORD.fullmatch(description)
+    return [match.group(1), match.group(2)] if match else []
+
+
+def code_depth(code: str) -> int:
+    """0 for a 3-character category, +1 per further character (M32 -> 0, M32.19 -> 2, M80.08XA -> 4)."""
+    return max(0, len(code.replace(".", "")) - 3)
+
+
+# --- data files ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Synonyms:
+    """Query rewrites, as data: spellings (substrings), phrases (whole words), patterns, words to drop."""
+
+    spellings: tuple[tuple[str, str], ...]
+    phrases: tuple[tuple[str, str], ...]
+    patterns: tuple[tuple[re.Pattern, str], ...]
+    drop: tuple[str, ...]
+
+    def rewrite(self, normalized: str) -> str:
+        """Apply spellings, phrase synonyms, then patterns, and drop the non-clinical qualifiers."""
+        text = f" {normalized} "
+        for old, new in self.spellings:
+            text = text.replace(old, new)
+        for old, new in self.phrases:
+            text = text.replace(f" {old} ", f" {new} ")
+        text = " ".join(text.split())
+        for pattern, replacement in self.patterns:
+            text = pattern.sub(replacement, text)
+        text = f" {text} "
+        for word in self.drop:
+            text = text.replace(f" {word} ", " ")
+        return " ".join(text.split())
+
+
+def _string_map(data: dict, key: str, path: Path) -> tuple[tuple[str, str], ...]:
+    mapping = data.get(key)
+    if not isinstance(mapping, dict):
+        raise ICD10DataError(f"{path}: '{key}' must be an object of string -> string")
+    out = []
+    for old, new in mapping.items():
+        if not isinstance(new, str) or not old.strip() or not new.strip():
+            raise ICD10DataError(f"{path}: {key}[{old!r}] must map a non-empty string to a non-empty string")
+        if key == "phrases" and (normalize_text(old) != old or normalize_text(new) != new):
+            # A phrase is matched on normalised text: one written otherwise could never match.
+            raise ICD10DataError(
+                f"{path}: phrases[{old!r}] -> {new!r} must be normalised text "
+                f"(expected {normalize_text(old)!r} -> {normalize_text(new)!r})"
+            )
+        if key == "spellings" and (old != old.lower() or not old.replace(" ", "").isalnum()):
+            raise ICD10DataError(f"{path}: spellings[{old!r}] must be lower-case letters")
+        out.append((old, new))
+    return tuple(out)  # applied in file order: a later entry may rely on an earlier rewrite
+
+
+def load_synonyms(path: Path | str = SYNONYMS_PATH) -> Synonyms:
+    """Read and validate the synonym data file; a malformed file raises ICD10DataError naming the entry."""
+    path = Path(path)
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as exc:
+        raise ICD10DataError(f"{path}: cannot read synonym data: {exc}") from exc
+    if not isinstance(data, dict):
+        raise ICD10DataError(f"{path}: expected a JSON object with 'spellings', 'phrases' and 'drop'")
+    unknown = set(data) - {"about", "version", "spellings", "phrases", "patterns", "drop"}
+    if unknown:
+        raise ICD10DataError(f"{path}: unknown keys {sorted(unknown)}")
+    drop = data.get("drop", [])
+    if not isinstance(drop, list) or not all(isinstance(w, str) and w and normalize_text(w) == w for w in drop):
+        raise ICD10DataError(f"{path}: 'drop' must be a list of normalised words or phrases")
+    return Synonyms(
+        _string_map(data, "spellings", path),
+        _string_map(data, "phrases", path),
+        _patterns(data.get("patterns", []), path),
+        tuple(drop),
+    )
+
+
+def _patterns(items, path: Path) -> tuple[tuple[re.Pattern, str], ...]:
+    """[[regex, replacement], ...]: each regex must compile and its replacement refer only to its groups."""
+    if not isinstance(items, list):
+        raise ICD10DataError(f"{path}: 'patterns' must be a list of [regex, replacement] pairs")
+    out = []
+    for item in items:
+        if not (isinstance(item, list) and len(item) == 2 and all(isinstance(x, str) and x for x in item)):
+            raise ICD10DataError(f"{path}: patterns entry {item!r} must be [regex, replacement]")
+        try:
+            pattern = re.compile(item[0])
+            refs = [int(n) for n in re.findall(r"\\(\d+)", item[1])]
+        except re.error as exc:
+            raise ICD10DataError(f"{path}: patterns entry {item[0]!r} is not a valid regex: {exc}") from exc
+        if any(n > pattern.groups or n == 0 for n in refs):
+            raise ICD10DataError(f"{path}: patterns entry {item!r} refers to a group the regex does not have")
+        out.append((pattern, item[1]))
+    return tuple(out)
+
+
+@dataclass(frozen=True)
+class LinkerConfig:
+    """Index parameters (part of the cache key) and query parameters (tuned on train + dev)."""
+
+    analyzer: str
+    ngram_range: tuple[int, int]
+    sublinear_tf: bool
+    include_extended_codes: bool  # 7th-character codes (encounter, fetus, ...): their parents are indexed too
+    depth_penalty: float  # subtracted per level below the category
+    inclusion_penalty: float  # subtracted when the best row is an inclusion term, not the description
+    part_penalty: float  # subtracted when the best row is one half of a "Syncope and collapse" description
+    alias_penalty: float  # subtracted when the best query is an alias, not the name itself
+    min_similarity: float  # link_codes stores nothing below this score
+    max_abbreviation_length: int  # aliases in capitals up to this length are skipped (SLE, CD, MS)
+
+    def index_params(self) -> dict:
+        return {
+            "analyzer": self.analyzer,
+            "ngram_range": list(self.ngram_range),
+            "sublinear_tf": self.sublinear_tf,
+            "include_extended_codes": self.include_extended_codes,
+        }
+
+
+def load_config(path: Path | str = CONFIG_PATH) -> LinkerConfig:
+    """Read and validate models/icd10/linker.json."""
+    path = Path(path)
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        config = LinkerConfig(
+            analyzer=str(data["analyzer"]),
+            ngram_range=(int(data["ngram_range"][0]), int(data["ngram_range"][1])),
+            sublinear_tf=bool(data["sublinear_tf"]),
+            include_extended_codes=bool(data["include_extended_codes"]),
+            depth_penalty=float(data["depth_penalty"]),
+            inclusion_penalty=float(data["inclusion_penalty"]),
+            part_penalty=float(data["part_penalty"]),
+            alias_penalty=float(data["alias_penalty"]),
+            min_similarity=float(data["min_similarity"]),
+            max_abbreviation_length=int(data["max_abbreviation_length"]),
+        )
+    except (OSError, json.JSONDecodeError, KeyError, TypeError, ValueError, IndexError) as exc:
+        raise ICD10DataError(f"{path}: malformed linker config: {exc!r}") from exc
+    if config.analyzer not in ("char", "char_wb") or not 1 <= config.ngram_range[0] <= config.ngram_range[1]:
+        raise ICD10DataError(f"{path}: analyzer must be char/char_wb with a valid ngram_range")
+    return config
+
+
+# --- the index -------------------------------------------------------------------------------------
+
+
+def _icd_data_identity() -> str:
+    """simple-icd-10-cm's version and data files, found without importing it (its import parses 10 MB of XML)."""
+    version = importlib.metadata.version("simple_icd_10_cm")
+    spec = importlib.util.find_spec("simple_icd_10_cm")
+    files = []
+    for location in spec.submodule_search_locations or []:
+        data_dir = Path(location) / "data"
+        if data_dir.is_dir():
+            files += sorted(f"{p.name}:{p.stat().st_size}" for p in data_dir.iterdir() if p.suffix in (".txt", ".xml"))
+    return f"simple_icd_10_cm=={version};" + ";".join(files)
+
+
+def cache_dir() -> Path:
+    """$LCD_CACHE_DIR/icd10, else $XDG_CACHE_HOME (or ~/.cache)/lcd-pipeline/icd10."""
+    if os.environ.get("LCD_CACHE_DIR"):
+        return Path(os.environ["LCD_CACHE_DIR"]) / "icd10"
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "lcd-pipeline" / "icd10"
+
+
+def cache_key(config: LinkerConfig) -> str:
+    """Names the cache files: changes with INDEX_VERSION, the index parameters and the ICD-10-CM data."""
+    identity = json.dumps([INDEX_VERSION, config.index_params(), _icd_data_identity()], sort_keys=True)
+    return f"{CACHE_PREFIX}{INDEX_VERSION}-{hashlib.sha256(identity.encode()).hexdigest()[:12]}"
+
+
+def _index_rows(include_extended_codes: bool = True) -> tuple[list[str], list[str], list[int], list[int], list[str]]:
+    """(codes, descriptions, row_code, row_kind, row_text) for every category and subcategory."""
+    with warnings.catch_warnings():  # its import reads its data with deprecated importlib.resources calls
+        warnings.simplefilter("ignore", DeprecationWarning)
+        import simple_icd_10_cm as cm  # slow (~2 s: it parses the XML tables): only when the index is built
+
+    codes, descriptions = [], []
+    row_code, row_kind, row_text = [], [], []
+    for code in dict.fromkeys(cm.get_all_codes(with_dots=True)):
+        # Not is_chapter_or_block: a one-category block (C50, B20, ...) shares its name with the
+        # category, which must stay; get_all_codes lists such names twice, hence the dict.
+        if not cm.is_category_or_subcategory(code):
+            continue
+        if not include_extended_codes and cm.is_extended_subcategory(code):
+            continue
+        index = len(codes)
+        description = cm.get_description(code)
+        codes.append(code)
+        descriptions.append(description)
+        seen: set[str] = set()
+        variants = description_variants(description)
+        texts = [(DESCRIPTION, description)] + [(VARIANT, v) for v in variants]
+        texts += [(PART, p) for text in [description, *variants] for p in description_parts(text)]
+        for term in cm.get_inclusion_term(code):
+            texts += [(INCLUSION, term)] + [(INCLUSION, v) for v in description_variants(term)]
+        for kind, text in texts:
+            normalized = normalize_text(text)
+            if normalized and normalized not in seen:
+                seen.add(normalized)
+                row_code.append(index)
+                row_kind.append(kind)
+                row_text.append(normalized)
+    return codes, descriptions, row_code, row_kind, row_text
+
+
+def _vectorizer(config: LinkerConfig, vocabulary=None):
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    return TfidfVectorizer(
+        analyzer=config.analyzer,
+        ngram_range=config.ngram_range,
+        sublinear_tf=config.sublinear_tf,
+        lowercase=False,  # texts are normalised before they get here
+        dtype=np.float32,
+        vocabulary=vocabulary,
+    )
+
+
+def _atomic_write(path: Path, write) -> None:
+    """Write through a temporary file in the same directory, then rename: readers never see half a file."""
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            write(handle)
+        os.chmod(tmp, 0o644)  # mkstemp makes 0600; a cache may be shared by the users of one machine
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _write_cache(directory: Path, key: str, meta: dict, matrix: sp.csc_matrix) -> None:
+    """Store one index (uncompressed npz: compression would triple the load time) and prune older ones."""
+    directory.mkdir(parents=True, exist_ok=True)
+    # Matrix first, metadata last: the JSON is what marks the cache entry as complete.
+    _atomic_write(directory / f"{key}.npz", lambda f: sp.save_npz(f, matrix, compressed=False))
+    _atomic_write(directory / f"{key}.json", lambda f: f.write(json.dumps(meta, separators=(",", ":")).encode()))
+    for old in directory.glob(f"{CACHE_PREFIX}*"):
+        if old.stem != key:
+            old.unlink(missing_ok=True)  # an index of another version or configuration: dead weight
+
+
+class Linker:
+    """The loaded index plus the query settings; `link` and `link_codes` are its whole API."""
+
+    def __init__(self, config: LinkerConfig, synonyms: Synonyms, meta: dict, matrix: sp.csc_matrix):
+        self.config = config
+        self.synonyms = synonyms
+        self.index_version: str = meta["index_version"]
+        self.codes: list[str] = meta["codes"]
+        self.descriptions: list[str] = meta["descriptions"]
+        self.row_code = np.asarray(meta["row_code"], dtype=np.int32)
+        self.row_kind = np.asarray(meta["row_kind"], dtype=np.int8)
+        depth = np.array([code_depth(c) for c in self.codes], dtype=np.float32)
+        # Everything about a row that does not depend on the query, folded into one offset.
+        self.row_offset = -(
+            config.depth_penalty * depth[self.row_code]
+            + config.inclusion_penalty * (self.row_kind == INCLUSION)
+            + config.part_penalty * (self.row_kind == PART)
+        ).astype(np.float32)
+        # Stored as CSC (rows x features), so its transpose is CSR (features x rows): a query's
+        # similarities are then the sum of the posting lists of its n-grams, not a pass over all rows.
+        self.postings = sp.csc_matrix(matrix).T
+        self.vectorizer = _vectorizer(config, vocabulary={t: i for i, t in enumerate(meta["vocabulary"])})
+        self.vectorizer.idf_ = np.asarray(meta["idf"], dtype=np.float64)
+        self._code_index = {code: i for i, code in enumerate(self.codes)}
+
+    # -- building and caching --
+
+    @classmethod
+    def build(cls, config: LinkerConfig, synonyms: Synonyms) -> tuple["Linker", dict, sp.csc_matrix]:
+        """Vectorise every row of the ICD-10-CM tables (the slow path)."""
+        codes, descriptions, row_code, row_kind, row_text = _index_rows(config.include_extended_codes)
+        vectorizer = _vectorizer(config)
+        matrix = vectorizer.fit_transform(row_text).tocsc()
+        vocabulary = [None] * len(vectorizer.vocabulary_)
+        for term, column in vectorizer.vocabulary_.items():
+            vocabulary[column] = term
+        meta = {
+            "index_version": INDEX_VERSION,
+            "icd_data": _icd_data_identity(),
+            "params": config.index_params(),
+            "shape": list(matrix.shape),
+            "codes": codes,
+            "descriptions": descriptions,
+            "row_code": row_code,
+            "row_kind": row_kind,
+            "vocabulary": vocabulary,
+            "idf": [float(x) for x in vectorizer.idf_],
+        }
+        return cls(config, synonyms, meta, matrix), meta, matrix
+
+    @classmethod
+    def load_or_build(cls, config: LinkerConfig, synonyms: Synonyms, directory: Path | None = None) -> "Linker":
+        """Load the cached index for this configuration, building and caching it first if it is missing."""
+        directory = Path(directory) if directory is not None else cache_dir()
+        key = cache_key(config)
+        matrix_path, meta_path = directory / f"{key}.npz", directory / f"{key}.json"
+        if matrix_path.exists() and meta_path.exists():
+            try:
+                meta = json.loads(meta_path.read_text(encoding="utf-8"))
+                matrix = sp.load_npz(matrix_path)
+                if meta.get("index_version") == INDEX_VERSION and list(matrix.shape) == meta["shape"]:
+                    return cls(config, synonyms, meta, matrix)
+                log.warning("ICD-10 index cache %s does not match its metadata: rebuilding", matrix_path)
+            except (OSError, ValueError, KeyError) as exc:
+                log.warning("ICD-10 index cache %s is unreadable (%s): rebuilding", matrix_path, exc)
+        linker, meta, matrix = cls.build(config, synonyms)
+        try:
+            _write_cache(directory, key, meta, matrix)
+        except OSError as exc:  # a read-only home or a full disk: link anyway, rebuild next time
+            log.warning("cannot cache the ICD-10 index in %s (%s): it will be rebuilt next time", directory, exc)
+        return linker
+
+    # -- querying --
+
+    def queries(self, name: str, aliases: Sequence[str] = ()) -> list[tuple[str, float]]:
+        """(normalised query, penalty) for the name and each usable alias, without duplicates.
+
+        Short all-capital aliases (SLE, CD, MS) are skipped: their few character n-grams match
+        unrelated descriptions, unless the synonym data spells them out.
+        """
+        out: dict[str, float] = {}
+        for i, text in enumerate([name, *aliases]):
+            normalized = normalize_text(text)
+            if not normalized:
+                continue
+            rewritten = self.synonyms.rewrite(normalized)
+            is_abbreviation = text.strip().isupper() and len(text.strip()) <= self.config.max_abbreviation_length
+            if is_abbreviation and rewritten == normalized:
+                continue
+            if len(rewritten) < 3:
+                continue
+            penalty = 0.0 if i == 0 else self.config.alias_penalty
+            out[rewritten] = min(out.get(rewritten, penalty), penalty)
+        return list(out.items())
+
+    def scores(self, name: str, aliases: Sequence[str] = ()) -> np.ndarray:
+        """The best score of every row over the name and its aliases (similarity minus penalties)."""
+        queries = self.queries(name, aliases)
+        best = np.full(self.row_code.shape[0], -np.inf, dtype=np.float32)
+        if not queries:
+            return best
+        vectors = self.vectorizer.transform([q for q, _ in queries])
+        similarities = (vectors @ self.postings).toarray()
+        for row, (_, penalty) in zip(similarities, queries):
+            np.maximum(best, row - penalty, out=best)
+        return best + self.row_offset
+
+    def link(self, name: str, aliases: Sequence[str] = (), top_k: int = 1) -> list[Link]:
+        """The top_k codes for a condition name, best first: (code, description, score)."""
+        scores = self.scores(name, aliases)
+        if not np.isfinite(scores).any():
+            return []
+        out: list[Link] = []
+        seen: set[int] = set()
+        # The top rows, enough of them to find top_k distinct codes (a code has several rows).
+        n = min(len(scores), max(8, 4 * top_k))
+        while True:
+            candidates = np.argpartition(-scores, n - 1)[:n]
+            for row in candidates[np.argsort(-scores[candidates], kind="stable")]:
+                code = int(self.row_code[row])
+                if code in seen or not np.isfinite(scores[row]):
+                    continue
+                seen.add(code)
+                out.append((self.codes[code], self.descriptions[code], round(float(scores[row]), 4)))
+                if len(out) == top_k:
+                    return out
+            if n == len(scores):
+                return out
+            n, out, seen = min(len(scores), n * 4), [], set()
+
+    def link_codes(self, name: str, aliases: Sequence[str] = ()) -> tuple[str, ...]:
+        """The code to store for a condition: the best one if it reaches min_similarity, else nothing."""
+        best = self.link(name, aliases, top_k=1)
+        if best and best[0][2] >= self.config.min_similarity:
+            return (best[0][0],)
+        return ()
+
+    def has_code(self, code: str) -> bool:
+        """Whether the index knows this code (with its dot, as simple-icd-10-cm writes it)."""
+        return code in self._code_index
+
+
+_lock = threading.Lock()
+
+
+@lru_cache(maxsize=1)
+def _default_linker(directory: str) -> Linker:
+    return Linker.load_or_build(load_config(), load_synonyms(), Path(directory))
+
+
+def get_linker() -> Linker:
+    """The process-wide linker for the current cache directory, loaded (or built) on first use."""
+    with _lock:
+        return _default_linker(str(cache_dir()))
+
+
+def reset_linker() -> None:
+    """Forget the process-wide linker (after its config, synonyms or cache directory changed)."""
+    with _lock:
+        _default_linker.cache_clear()
+
+
+def link(name: str, aliases: Sequence[str] = (), top_k: int = 1) -> list[Link]:
+    """The top_k ICD-10-CM codes for an indication name and its aliases: [(code, description, score)].
+
+    Example: link("Systemic lupus erythematosus") -> [("M32", "Systemic lupus erythematosus (SLE)", 1.0)]
+    """
+    return get_linker().link(name, aliases, top_k)
+
+
+def link_codes(name: str, aliases: Sequence[str] = ()) -> tuple[str, ...]:
+    """The codes to store in `indications.icd10_codes`: () when nothing scores above the calibrated minimum."""
+    return get_linker().link_codes(name, aliases)

@@ -1,0 +1,276 @@
+"""ICD-10-CM linking (pipeline/extract/icd10.py), its data files and its gold list (models/icd10/).
+
+Tests that need the index share ONE index, built once per session into a temporary LCD_CACHE_DIR by the
+`icd10_index` fixture: building it is the only slow step, budgeted at BUILD_BUDGET_SECONDS of CPU.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from pipeline.extract import icd10
+from pipeline.training import icd10_eval
+
+MODELS = Path(__file__).resolve().parents[1] / "models"
+BUILD_BUDGET_SECONDS = 15.0  # CPU seconds to build the full index (wall time doubles on a busy machine)
+
+
+@dataclasses.dataclass
+class BuiltIndex:
+    linker: icd10.Linker
+    directory: Path
+    build_cpu_seconds: float
+
+
+@pytest.fixture(scope="session")
+def icd10_index(tmp_path_factory) -> BuiltIndex:
+    """The process-wide linker, built lazily (as in production) into a temporary cache directory."""
+    root = tmp_path_factory.mktemp("lcd-cache")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("LCD_CACHE_DIR", str(root))
+        icd10.reset_linker()
+        started = time.process_time()
+        linker = icd10.get_linker()
+        yield BuiltIndex(linker, root / "icd10", time.process_time() - started)
+    icd10.reset_linker()
+
+
+@pytest.fixture()
+def synonyms_file(tmp_path):
+    """Write a synonym file from a dict (or raw text) and return its path."""
+
+    def write(content) -> Path:
+        path = tmp_path / "synonyms.json"
+        path.write_text(content if isinstance(content, str) else json.dumps(content), encoding="utf-8")
+        return path
+
+    return write
+
+
+# --- the index: build budget, real links, abstention -------------------------------------------------
+
+
+def test_icd10_index_builds_within_budget(icd10_index):
+    assert icd10_index.build_cpu_seconds < BUILD_BUDGET_SECONDS
+    assert len(icd10_index.linker.codes) > 40_000  # every category and subcategory of ICD-10-CM
+    assert not any("-" in code for code in icd10_index.linker.codes)  # no chapters or blocks
+
+
+def test_icd10_systemic_lupus_erythematosus_links_to_category_m32(icd10_index):
+    # M32.9 "Systemic lupus erythematosus, unspecified" ties; the depth penalty keeps the category.
+    code, description, score = icd10.link("Systemic lupus erythematosus")[0]
+    assert (code, description) == ("M32", "Systemic lupus erythematosus (SLE)")
+    assert score > 0.9
+    assert icd10.link_codes("Systemic lupus erythematosus", ["SLE"]) == ("M32",)
+
+
+def test_icd10_chronic_graft_versus_host_disease_links_to_d89_811(icd10_index):
+    assert icd10.link_codes("Chronic graft versus host disease", ["chronic GVHD"]) == ("D89.811",)
+    assert icd10.link_codes("Chronic Graft vs. Host Disease") == ("D89.811",)
+
+
+def test_icd10_stiff_person_syndrome_links_through_synonym_to_g25_82(icd10_index):
+    # ICD-10-CM still says "Stiff-man syndrome": the synonym data bridges the two.
+    assert icd10.link_codes("Stiff-person syndrome", ["SPS"]) == ("G25.82",)
+
+
+def test_icd10_british_spelling_links_like_us_spelling(icd10_index):
+    assert icd10.link_codes("Acquired haemophilia") == icd10.link_codes("Acquired hemophilia") == ("D68.311",)
+
+
+def test_icd10_syncope_links_to_syncope_and_collapse_not_heat_syncope(icd10_index):
+    assert icd10.link_codes("Syncope") == ("R55",)
+
+
+def test_icd10_nonsense_name_gets_no_code(icd10_index):
+    assert icd10.link_codes("qwzx frobnicated blorp") == ()
+    assert icd10.link_codes("") == ()
+    assert icd10.link("") == []
+
+
+def test_icd10_alias_can_supply_the_code(icd10_index):
+    best = icd10.link("qwzx blorp", ["Systemic lupus erythematosus"])[0]
+    assert best[0] == "M32"
+    assert best[2] == pytest.approx(1.0 - icd10_index.linker.config.alias_penalty, abs=0.01)
+
+
+def test_icd10_short_capital_aliases_are_not_queried(icd10_index):
+    queries = [q for q, _ in icd10_index.linker.queries("Multiple sclerosis", ["MS", "CD", "COPD"])]
+    assert queries == ["multiple sclerosis", "chronic obstructive pulmonary disease"]  # COPD is spelled out
+
+
+def test_icd10_top_k_gives_distinct_codes_best_first(icd10_index):
+    links = icd10.link("Systemic lupus erythematosus", top_k=5)
+    codes = [code for code, _, _ in links]
+    scores = [score for _, _, score in links]
+    assert len(links) == 5 and len(set(codes)) == 5
+    assert scores == sorted(scores, reverse=True)
+    assert codes[0] == "M32" and "M32.9" in codes
+
+
+# --- the cache: plain files, round trip, invalidation ----------------------------------------------
+
+
+def test_icd10_cache_round_trips_without_pickle(icd10_index):
+    files = sorted(p.suffix for p in icd10_index.directory.iterdir())
+    assert files == [".json", ".npz"]
+    npz = next(icd10_index.directory.glob("*.npz"))
+    with np.load(npz, allow_pickle=False) as arrays:  # fails on any pickled member
+        assert set(arrays.files) >= {"data", "indices", "indptr", "shape"}
+    config, synonyms = icd10.load_config(), icd10.load_synonyms()
+    started = time.perf_counter()
+    loaded = icd10.Linker.load_or_build(config, synonyms, icd10_index.directory)
+    assert time.perf_counter() - started < 5  # a load, not a build (a build takes ~10 s)
+    names = ["Systemic lupus erythematosus", "Stiff-person syndrome", "Gastrointestinal hemorrhage", "qwzx"]
+    for name in names:
+        assert loaded.link(name, top_k=3) == icd10_index.linker.link(name, top_k=3)
+
+
+def test_icd10_unreadable_cache_is_rebuilt(icd10_index, tmp_path, monkeypatch):
+    for path in icd10_index.directory.iterdir():
+        (tmp_path / path.name).write_bytes(path.read_bytes())
+    next(tmp_path.glob("*.json")).write_text("{truncated", encoding="utf-8")
+
+    class Rebuilt(Exception):
+        pass
+
+    def build(*args):
+        raise Rebuilt
+
+    monkeypatch.setattr(icd10.Linker, "build", classmethod(lambda cls, *args: build(*args)))
+    with pytest.raises(Rebuilt):
+        icd10.Linker.load_or_build(icd10.load_config(), icd10.load_synonyms(), tmp_path)
+
+
+def test_icd10_cache_key_follows_index_version_and_parameters():
+    config = icd10.load_config()
+    key = icd10.cache_key(config)
+    assert key.startswith(f"{icd10.CACHE_PREFIX}{icd10.INDEX_VERSION}-")
+    assert icd10.cache_key(dataclasses.replace(config, ngram_range=(2, 4))) != key
+    assert icd10.cache_key(dataclasses.replace(config, min_similarity=0.1)) == key  # a query setting
+
+
+def test_icd10_cache_dir_honours_lcd_cache_dir(monkeypatch, tmp_path):
+    monkeypatch.setenv("LCD_CACHE_DIR", str(tmp_path))
+    assert icd10.cache_dir() == tmp_path / "icd10"
+    monkeypatch.delenv("LCD_CACHE_DIR")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    assert icd10.cache_dir() == tmp_path / "xdg" / "lcd-pipeline" / "icd10"
+
+
+# --- normalisation and data files --------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Sjögren’s syndrome", "sjogren syndrome"),
+        ("Graft vs. Host Disease", "graft versus host disease"),
+        ("Raynaud's phenomenon", "raynaud phenomenon"),
+        ("Stiff-Person  Syndrome", "stiff person syndrome"),
+    ],
+)
+def test_icd10_normalize_text(text, expected):
+    assert icd10.normalize_text(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("description", "variants"),
+    [
+        ("Systemic sclerosis [scleroderma]", ["Systemic sclerosis"]),
+        ("Anal fissure, unspecified", ["Anal fissure"]),
+        ("Other osteoporosis without current pathological fracture", ["Other osteoporosis"]),
+        ("Hypogammaglobulinemia NOS", ["Hypogammaglobulinemia"]),
+        ("Chronic anal fissure", []),
+    ],
+)
+def test_icd10_description_variants(description, variants):
+    assert icd10.description_variants(description) == variants
+
+
+def test_icd10_code_depth_counts_characters_below_the_category():
+    assert [icd10.code_depth(c) for c in ("M32", "M32.9", "M32.19", "D89.811", "M80.08XA")] == [0, 1, 2, 3, 4]
+
+
+def test_icd10_shipped_synonyms_load_and_rewrite():
+    synonyms = icd10.load_synonyms()
+    assert synonyms.rewrite("stiff person syndrome") == "stiff man syndrome"
+    assert synonyms.rewrite("acquired haemophilia") == "acquired hemophilia"
+    assert synonyms.rewrite("breast cancer") == "malignant neoplasm of breast"
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ("{not json", "cannot read synonym data"),
+        ({"spellings": {}, "phrases": ["stiff person"]}, "'phrases' must be an object"),
+        ({"spellings": {}, "phrases": {"Stiff-Person": "stiff man"}}, "must be normalised text"),
+        ({"spellings": {}, "phrases": {"stiff person": ""}}, "non-empty string"),
+        ({"spellings": {"Haem": "hem"}, "phrases": {}}, "lower-case letters"),
+        ({"spellings": {}, "phrases": {}, "synonyms": {}}, "unknown keys"),
+        ({"spellings": {}, "phrases": {}, "patterns": [["(unclosed", "x"]]}, "not a valid regex"),
+        ({"spellings": {}, "phrases": {}, "patterns": [["^(\\w+) cancer$", "\\2"]]}, "refers to a group"),
+        ({"spellings": {}, "phrases": {}, "drop": "severe"}, "'drop' must be a list"),
+    ],
+)
+def test_icd10_malformed_synonyms_raise_a_clear_error(synonyms_file, content, message):
+    path = synonyms_file(content)
+    with pytest.raises(icd10.ICD10DataError, match=message) as error:
+        icd10.load_synonyms(path)
+    assert str(path) in str(error.value)
+
+
+def test_icd10_malformed_config_raises_a_clear_error(tmp_path):
+    path = tmp_path / "linker.json"
+    config = json.loads(icd10.CONFIG_PATH.read_text(encoding="utf-8"))
+    del config["min_similarity"]
+    path.write_text(json.dumps(config), encoding="utf-8")
+    with pytest.raises(icd10.ICD10DataError, match="min_similarity"):
+        icd10.load_config(path)
+
+
+# --- the gold list and its metrics ------------------------------------------------------------------
+
+
+def test_icd10_gold_codes_exist_in_simple_icd_10_cm():
+    import simple_icd_10_cm as cm
+
+    gold = json.loads(icd10_eval.GOLD_PATH.read_text(encoding="utf-8"))
+    assert len(gold["pairs"]) >= 40
+    for pair in gold["pairs"]:
+        for code, description in pair["codes"].items():
+            assert cm.is_valid_item(code) and cm.is_category_or_subcategory(code), (pair["name"], code)
+            assert cm.get_description(code) == description, (pair["name"], code)
+
+
+def test_icd10_gold_pairs_take_the_least_held_out_split_of_their_documents():
+    splits = json.loads((MODELS / "splits.json").read_text(encoding="utf-8"))
+    split_of = {doc: split for split in icd10_eval.SPLITS for doc in splits[split]}
+    for pair in icd10_eval.load_gold():
+        doc_splits = {split_of[doc] for doc in pair.documents}
+        assert pair.split == min(doc_splits, key=icd10_eval.SPLITS.index), pair.name
+
+
+def test_icd10_committed_metrics_are_reproduced(icd10_index):
+    metrics = icd10_eval.evaluate_linker(icd10_eval.GOLD_PATH, icd10_index.linker)
+    committed = json.loads(icd10_eval.METRICS_PATH.read_text(encoding="utf-8"))
+    assert metrics["splits"] == committed["splits"]
+    assert metrics["min_similarity"] == committed["min_similarity"]
+    for split in icd10_eval.SPLITS:
+        assert set(metrics["splits"][split]) >= {"top1_accuracy", "coverage", "accuracy_when_coded"}
+
+
+def test_icd10_calibration_prefers_no_code_to_a_wrong_one():
+    def result(score, correct):
+        pair = icd10_eval.GoldPair("x", (), ("A00",), "train", ("L1",))
+        return icd10_eval.Result(pair, ("A00" if correct else "B00", "", score))
+
+    results = [result(0.95, True), result(0.9, True), result(0.8, False), result(0.7, True), result(0.6, False)]
+    # Keeping 0.8 and 0.7 would add one right and one wrong code: not worth it at a cost of 2.
+    assert icd10_eval.calibrate_min_similarity(results) == pytest.approx(0.85)
