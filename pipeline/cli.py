@@ -245,6 +245,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     cli_sync.add_parser(sub, db_help)
 
+    from pipeline import cli_serve  # `lcd serve`
+
+    cli_serve.add_parser(sub, db_help)
+
     from pipeline import cli_analyst  # `lcd query`, `lcd export`, `lcd compare`
 
     cli_analyst.add_parsers(sub, db_help)

@@ -1,18 +1,28 @@
--- Which LCDs (latest version) put an IgG threshold on an indication, and what is it?
-with latest as (
-    select *
-    from lcd_versions
-    qualify version_order = max(version_order) over (partition by lcd_id)
+-- Every IgG threshold across LCDs: which LCDs (latest version) put an IgG limit on an indication, and what is it?
+-- (Policy sections only; drop the section filter to also see the limits the evidence sections quote.)
+with
+
+policy as (
+    select * from current_policy
+),
+
+final as (
+    select
+        lcd_id,
+        indication,
+        coverage,
+        comparator,
+        value,
+        unit,
+        contractor,
+        sentence
+    from policy
+    where fact_type = 'threshold'
+        and regexp_matches(normalized_measure, '\bigg\b')
+        and section = 'policy'
 )
-select
-    latest.lcd_id,
-    i.name as indication,
-    i.coverage,
-    t.comparator,
-    t.value,
-    t.unit
-from thresholds as t
-join latest using (version_key)
-join indications as i using (indication_key)
-where t.measure ilike '%igg%'
-    and t.section = 'policy';
+
+select * from final
+order by
+    lcd_id,
+    indication;

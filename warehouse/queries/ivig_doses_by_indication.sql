@@ -1,15 +1,24 @@
--- IVIG doses by indication in the current off-label policy
-select
-    i.name as indication,
-    d.amount_low as low,
-    d.amount_high as high,
-    d.unit,
-    d.frequency,
-    d.phase
-from doses as d
-join lcd_versions as v using (version_key)
-left join indications as i using (indication_key)
-where v.lcd_id = 'IVIG-OFFLABEL'
-    and v.version = '2'
-    and d.section = 'policy'
-order by d.char_start;
+-- What IVIG doses does the current off-label IVIG policy give, by indication (in document order)?
+with
+
+policy as (
+    select * from current_policy
+),
+
+final as (
+    select
+        indication,
+        value as low,
+        value_high as high,
+        unit,
+        frequency,
+        phase,
+        char_start
+    from policy
+    where lcd_id = 'IVIG-OFFLABEL'
+        and fact_type = 'dose'
+        and section = 'policy'
+)
+
+select * exclude (char_start) from final
+order by char_start;
