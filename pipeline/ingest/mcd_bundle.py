@@ -8,7 +8,7 @@ like a `.json` record. Identity: lcd_id "L" + lcd_id, version lcd_version; sourc
 `<zip>!lcd.csv#L33610v70`; source_sha256 the hash of the row's content (so an unchanged row is skipped
 on re-ingest and a changed row is a new version).
 
-Nothing is ever extracted to disk: members are streamed from the archive in memory. A bundle is
+Nothing is ever extracted to disk: members are streamed in memory through `safezip`. A bundle is
 refused as a whole (one ReadError, one `ingest_errors` row) when it is not a zip, a member path is
 unsafe (`..`, absolute, drive letter), it nests zips deeper than the one documented inner zip, it
 expands past `BundleLimits` (declared sizes AND bytes actually read are counted; compression ratio), or
@@ -21,7 +21,6 @@ import csv
 import hashlib
 import io
 import json
-import os
 import re
 import threading
 import zipfile
@@ -38,7 +37,20 @@ from pipeline.ingest.assemble import assemble
 from pipeline.ingest.base import Parsed
 from pipeline.ingest.errors import ReadError
 from pipeline.ingest.meta import clean_value, parse_date
+from pipeline.ingest.safezip import Budget, BundleLimits, SafeArchive, human_size, open_zip
 from pipeline.model import Document
+
+__all__ = [  # BundleLimits is re-exported: callers configure a bundle read with it
+    "BundleEntry",
+    "BundleFailure",
+    "BundleLimits",
+    "BundleRow",
+    "is_bundle",
+    "read_bundle",
+    "read_entries",
+    "revision_history",
+    "scan_bundle",
+]
 
 SOURCE_FORMAT = "mcd_csv"
 LCD_TABLE = "lcd.csv"
@@ -61,43 +73,9 @@ _ROW_HASH_PREFIX = b"mcd-lcd-row/1\n"
 
 _LCD_NUMBER = re.compile(r"[Ll]?(\d{1,9})")
 _VERSION = re.compile(r"\d{1,6}(?:\.\d{1,6})?")
-_DRIVE = re.compile(r"[A-Za-z]:")
-_GIB = 1 << 30
-_MIB = 1 << 20
+_SURROGATE = re.compile("[\udc80-\udcff]")  # bytes that were not UTF-8, kept by errors="surrogateescape"
 # csv.field_size_limit is process-wide: raise it once, under a lock, never lower it.
 _CSV_LIMIT_LOCK = threading.Lock()
-
-
-@dataclass(frozen=True)
-class BundleLimits:
-    """How much a bundle may make us read. Every number is configurable via the environment."""
-
-    max_archive_bytes: int = _GIB  # the .zip file itself (LCD_BUNDLE_MAX_ARCHIVE_BYTES)
-    max_total_bytes: int = _GIB  # uncompressed bytes, declared and actually read (LCD_BUNDLE_MAX_BYTES)
-    max_ratio: float = 200.0  # uncompressed / compressed, per member read (LCD_BUNDLE_MAX_RATIO)
-    ratio_floor: int = _MIB  # members smaller than this are too small to be a bomb: ratio not checked
-    max_members: int = 10_000  # entries per archive level (LCD_BUNDLE_MAX_MEMBERS)
-    max_field_bytes: int = 64 * _MIB  # one CSV field (LCD_BUNDLE_MAX_FIELD_BYTES)
-
-    @classmethod
-    def from_env(cls, environ: dict[str, str] | None = None) -> "BundleLimits":
-        """Defaults overridden by LCD_BUNDLE_* variables; a bad value is a usage error (ValueError)."""
-        env = os.environ if environ is None else environ
-        names = {
-            "max_archive_bytes": ("LCD_BUNDLE_MAX_ARCHIVE_BYTES", int),
-            "max_total_bytes": ("LCD_BUNDLE_MAX_BYTES", int),
-            "max_ratio": ("LCD_BUNDLE_MAX_RATIO", float),
-            "max_members": ("LCD_BUNDLE_MAX_MEMBERS", int),
-            "max_field_bytes": ("LCD_BUNDLE_MAX_FIELD_BYTES", int),
-        }
-        values: dict[str, Any] = {}
-        for field_name, (variable, kind) in names.items():
-            if env.get(variable):
-                value = kind(env[variable])
-                if value <= 0:
-                    raise ValueError(f"{variable} must be positive, got {env[variable]!r}")
-                values[field_name] = value
-        return cls(**values)
 
 
 @dataclass(frozen=True)
@@ -150,154 +128,10 @@ def row_source_path(bundle: Path, row: int) -> str:
     return f"{Path(bundle).as_posix()}!{LCD_TABLE}#row{row}"
 
 
-def _size(n: float) -> str:
-    """1073741824 -> '1.0 GiB'."""
-    for unit in ("bytes", "KiB", "MiB", "GiB"):
-        if n < 1024 or unit == "GiB":
-            return f"{n:.0f} {unit}" if unit == "bytes" else f"{n:.1f} {unit}"
-        n /= 1024
-    return f"{n} bytes"  # pragma: no cover
-
-
-def unsafe_member_reason(name: str) -> str | None:
-    """Why a member path could escape an extraction folder (`..`, absolute, drive letter), else None.
-
-    We never extract, but such a member only exists to attack tools that do: refuse the whole bundle.
-    """
-    if "\x00" in name:
-        return "contains a NUL byte"
-    posix = name.replace("\\", "/")
-    if posix.startswith("/"):
-        return "is absolute"
-    if _DRIVE.match(posix):
-        return "starts with a drive letter"
-    if ".." in posix.split("/"):
-        return "contains '..'"
-    return None
-
-
-class _Budget:
-    """Uncompressed bytes actually read from one bundle, against the limit."""
-
-    def __init__(self, limits: BundleLimits) -> None:
-        self.limits = limits
-        self.used = 0
-
-    def spend(self, n: int, member: str) -> None:
-        self.used += n
-        if self.used > self.limits.max_total_bytes:
-            raise ReadError(
-                "too_large",
-                f"zip expanded past the {_size(self.limits.max_total_bytes)} limit while reading {member!r} "
-                "(LCD_BUNDLE_MAX_BYTES)",
-            )
-
-
-class _Metered(io.RawIOBase):
-    """A member stream that counts what it yields: total budget and the member's real compression ratio."""
-
-    def __init__(self, raw: io.BufferedIOBase, info: zipfile.ZipInfo, budget: _Budget) -> None:
-        self._raw, self._info, self._budget, self._read = raw, info, budget, 0
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer: Any) -> int:
-        data = self._raw.read(len(buffer))
-        n = len(data)
-        buffer[:n] = data
-        self._read += n
-        self._budget.spend(n, self._info.filename)
-        limits = self._budget.limits
-        if self._read > limits.ratio_floor and self._read > limits.max_ratio * max(self._info.compress_size, 1):
-            raise ReadError("too_large", _ratio_message(self._info.filename, self._read, self._info.compress_size, limits))
-        return n
-
-    def close(self) -> None:
-        self._raw.close()
-        super().close()
-
-
-def _ratio_message(name: str, size: int, compressed: int, limits: BundleLimits) -> str:
-    ratio = size / max(compressed, 1)
-    return f"zip member {name!r} expands {ratio:.0f}:1, over the {limits.max_ratio:.0f}:1 limit (LCD_BUNDLE_MAX_RATIO)"
-
-
-class _Archive:
-    """One level of a bundle (the outer zip or the inner csv zip), checked member by member."""
-
-    def __init__(self, zf: zipfile.ZipFile, label: str, budget: _Budget) -> None:
-        self.zf, self.label, self.budget = zf, label, budget
-        limits = budget.limits
-        infos = [info for info in zf.infolist() if not info.is_dir()]
-        if len(zf.infolist()) > limits.max_members:
-            raise ReadError("too_large", f"{label} has {len(zf.infolist())} members, over the {limits.max_members} limit")
-        declared = 0
-        by_name: dict[str, zipfile.ZipInfo] = {}
-        for info in zf.infolist():
-            reason = unsafe_member_reason(info.filename)
-            if reason is not None:
-                raise ReadError("unsafe", f"zip member path {info.filename!r} in {label} {reason}: refused")
-        for info in infos:
-            declared += info.file_size
-            key = PurePath(info.filename.replace("\\", "/")).name.casefold()
-            if key in by_name:
-                raise ReadError("unsafe", f"{label} has two members named {PurePath(info.filename).name!r}: refused")
-            by_name[key] = info
-        if declared > limits.max_total_bytes:
-            raise ReadError(
-                "too_large",
-                f"{label} members declare {_size(declared)} uncompressed, over the {_size(limits.max_total_bytes)} "
-                "limit (LCD_BUNDLE_MAX_BYTES)",
-            )
-        self.members = by_name
-        self.declared = declared
-
-    def find(self, basename: str) -> zipfile.ZipInfo | None:
-        """The member with this file name (in any folder of the archive), or None."""
-        return self.members.get(basename.casefold())
-
-    def inner_zips(self) -> list[zipfile.ZipInfo]:
-        return [info for key, info in self.members.items() if key.endswith(".zip")]
-
-    @contextmanager
-    def open(self, info: zipfile.ZipInfo) -> Iterator[io.BufferedReader]:
-        """A metered binary stream of one member (refused first when its declared ratio is a bomb's)."""
-        limits = self.budget.limits
-        if info.flag_bits & 0x1:
-            raise ReadError("encrypted", f"zip member {info.filename!r} is encrypted")
-        if info.file_size > limits.ratio_floor and info.file_size > limits.max_ratio * max(info.compress_size, 1):
-            raise ReadError("too_large", _ratio_message(info.filename, info.file_size, info.compress_size, limits))
-        try:
-            raw = self.zf.open(info)
-        except (zipfile.BadZipFile, NotImplementedError, RuntimeError, OSError) as exc:
-            raise ReadError("parse", f"cannot read zip member {info.filename!r}: {exc}") from exc
-        stream = io.BufferedReader(_Metered(raw, info, self.budget), buffer_size=1 << 16)
-        try:
-            yield stream
-        except (zipfile.BadZipFile, EOFError, OSError, zipfile.LargeZipFile) as exc:
-            raise ReadError("parse", f"corrupt zip member {info.filename!r} ({type(exc).__name__}: {exc})") from exc
-        finally:
-            stream.close()
-
-    def read(self, info: zipfile.ZipInfo) -> bytes:
-        with self.open(info) as stream:
-            return stream.read()
-
-
-def _open_zip(source: Any, label: str) -> zipfile.ZipFile:
-    try:
-        return zipfile.ZipFile(source)
-    except zipfile.BadZipFile as exc:
-        raise ReadError("parse", f"{label} is not a valid zip file ({exc})") from exc
-    except (OSError, EOFError, ValueError) as exc:
-        raise ReadError("parse", f"{label} is a corrupt zip file ({type(exc).__name__}: {exc})") from exc
-
-
 class Tables:
     """The CSV tables of an opened bundle: lcd.csv and whichever companion tables are present."""
 
-    def __init__(self, archive: _Archive, limits: BundleLimits) -> None:
+    def __init__(self, archive: SafeArchive, limits: BundleLimits) -> None:
         self.archive, self.limits = archive, limits
 
     def has(self, name: str) -> bool:
@@ -322,7 +156,7 @@ class Tables:
                 except csv.Error as exc:
                     yield number, exc
                     continue
-                yield number, [_repair(value) for value in fields]
+                yield number, fields  # undecodable bytes still escaped: _repair() them when the row is used
 
     def records(self, name: str) -> Iterator[dict[str, str]]:
         """Companion table rows as dicts keyed by the header; records that do not fit the header are skipped."""
@@ -331,13 +165,14 @@ class Tables:
             if isinstance(fields, csv.Error):
                 continue
             if header is None:
-                header = [column.strip().casefold() for column in fields]
+                header = [_repair(column).strip().casefold() for column in fields]
                 continue
             if len(fields) == len(header):
-                yield dict(zip(header, fields))
+                yield dict(zip(header, map(_repair, fields)))
 
 
 def _raise_field_limit(limit: int) -> None:
+    """Let the csv module read fields up to `limit` (it is process-wide; rows check their own limit)."""
     with _CSV_LIMIT_LOCK:
         if csv.field_size_limit() < limit:
             csv.field_size_limit(limit)
@@ -345,7 +180,7 @@ def _raise_field_limit(limit: int) -> None:
 
 def _repair(value: str) -> str:
     """A field that was not UTF-8 (undecodable bytes kept as surrogates) decoded as Windows-1252 instead."""
-    if any("\udc80" <= ch <= "\udcff" for ch in value):
+    if _SURROGATE.search(value):
         return value.encode("utf-8", "surrogateescape").decode("cp1252", errors="replace")
     return value
 
@@ -362,24 +197,24 @@ def open_bundle(path: Path, limits: BundleLimits | None = None) -> Iterator[Tabl
     if size == 0:
         raise ReadError("empty", "empty file")
     if size > limits.max_archive_bytes:
-        raise ReadError("too_large", f"zip is {_size(size)}, over the {_size(limits.max_archive_bytes)} limit (LCD_BUNDLE_MAX_ARCHIVE_BYTES)")
-    budget = _Budget(limits)
+        raise ReadError("too_large", f"zip is {human_size(size)}, over the {human_size(limits.max_archive_bytes)} limit (LCD_BUNDLE_MAX_ARCHIVE_BYTES)")
+    budget = Budget(limits)
     with open(path, "rb") as handle:
-        with _open_zip(handle, path.name) as outer_zip:
-            outer = _Archive(outer_zip, path.name, budget)
+        with open_zip(handle, path.name, limits) as outer_zip:
+            outer = SafeArchive(outer_zip, path.name, budget)
             if outer.find(LCD_TABLE) is not None:
                 yield Tables(outer, limits)
                 return
             inner_info = _pick_inner(outer)
             inner_bytes = outer.read(inner_info)
             inner_name = PurePath(inner_info.filename).name
-            with _open_zip(io.BytesIO(inner_bytes), inner_name) as inner_zip:
-                inner = _Archive(inner_zip, inner_name, budget)
+            with open_zip(io.BytesIO(inner_bytes), inner_name, limits) as inner_zip:
+                inner = SafeArchive(inner_zip, inner_name, budget)
                 if outer.declared + inner.declared > limits.max_total_bytes:
                     raise ReadError(
                         "too_large",
-                        f"{path.name} and {inner_name} declare {_size(outer.declared + inner.declared)} uncompressed, "
-                        f"over the {_size(limits.max_total_bytes)} limit (LCD_BUNDLE_MAX_BYTES)",
+                        f"{path.name} and {inner_name} declare {human_size(outer.declared + inner.declared)} uncompressed, "
+                        f"over the {human_size(limits.max_total_bytes)} limit (LCD_BUNDLE_MAX_BYTES)",
                     )
                 nested = inner.inner_zips()
                 if nested:
@@ -393,7 +228,7 @@ def open_bundle(path: Path, limits: BundleLimits | None = None) -> Iterator[Tabl
                 yield Tables(inner, limits)
 
 
-def _pick_inner(outer: _Archive) -> zipfile.ZipInfo:
+def _pick_inner(outer: SafeArchive) -> zipfile.ZipInfo:
     """The inner csv zip: the only .zip member, else the one named like `*lcd*_csv.zip`."""
     candidates = outer.inner_zips()
     if len(candidates) > 1:
@@ -412,28 +247,37 @@ def _lcd_header(fields: list[str] | csv.Error | None) -> list[str]:
         raise ReadError("parse", f"{LCD_TABLE} is empty")
     if isinstance(fields, csv.Error):
         raise ReadError("parse", f"{LCD_TABLE} header is not valid CSV ({fields})")
-    header = [column.strip().casefold() for column in fields]
+    header = [_repair(column).strip().casefold() for column in fields]
     missing = [column for column in REQUIRED_COLUMNS if column not in header]
     if missing:
-        first = ",".join(fields)[:80]
+        first = _repair(",".join(fields))[:80]
         raise ReadError("parse", f"{LCD_TABLE} has no header with {', '.join(missing)} (first line: {first!r})")
     return header
 
 
 def row_sha256(record: dict[str, str]) -> tuple[bytes, str]:
-    """(canonical bytes, their sha256) of a row's content: every column but export bookkeeping, by name."""
-    content = {key: value for key, value in record.items() if key not in UNHASHED_COLUMNS}
+    """(canonical bytes, their sha256) of a row's content: the documented columns but export bookkeeping.
+
+    By name, not position, and only the 48 documented columns: a column CMS adds (or an older export's
+    extra `*_dt_type` columns) does not turn every row into a "new" version.
+    """
+    content = {key: record[key] for key in LCD_COLUMNS if key in record and key not in UNHASHED_COLUMNS}
     canonical = _ROW_HASH_PREFIX + json.dumps(content, sort_keys=True, ensure_ascii=False).encode("utf-8", "surrogatepass")
     return canonical, hashlib.sha256(canonical).hexdigest()
 
 
-def _row(bundle: Path, number: int, header: list[str], fields: list[str] | csv.Error) -> BundleRow | BundleFailure:
+def _row(bundle: Path, number: int, header: list[str], fields: list[str] | csv.Error, limits: BundleLimits) -> BundleRow | BundleFailure:
     """One data record as a BundleRow, or the reason it is malformed."""
     failure_path = row_source_path(bundle, number)
     if isinstance(fields, csv.Error):
         return BundleFailure(failure_path, "parse", f"{LCD_TABLE} row {number}: malformed CSV ({fields})", row=number)
     if len(fields) != len(header):
         return BundleFailure(failure_path, "parse", f"{LCD_TABLE} row {number}: {len(fields)} fields, expected {len(header)}", row=number)
+    fields = [_repair(value) for value in fields]
+    longest = max(range(len(fields)), key=lambda i: len(fields[i]), default=None)
+    if longest is not None and len(fields[longest]) > limits.max_field_bytes:
+        message = f"{LCD_TABLE} row {number}: field {header[longest]!r} has {len(fields[longest])} characters, over the {limits.max_field_bytes} limit (LCD_BUNDLE_MAX_FIELD_BYTES)"
+        return BundleFailure(failure_path, "too_large", message, row=number)
     record = dict(zip(header, fields))
     number_match = _LCD_NUMBER.fullmatch(record["lcd_id"].strip())
     if number_match is None:
@@ -460,7 +304,7 @@ def iter_rows(tables: Tables, bundle: Path, wanted: set[int] | None = None) -> I
             return  # batches read consecutive rows: stop at the last one asked for
         if wanted is not None and number not in wanted:
             continue
-        row = _row(bundle, number, header, fields)
+        row = _row(bundle, number, header, fields, tables.limits)
         yield row
         if isinstance(fields, csv.Error):
             yield BundleFailure(
@@ -569,8 +413,14 @@ def _sort_number(value: str) -> tuple[int, str]:
     return (int(digits) if digits else -1, value or "")
 
 
+def _revision_number(value: str | None) -> str | None:
+    """'16' -> 'R16' (the page and the API say R16); anything else as written."""
+    number = clean_value(value)
+    return f"R{number}" if number is not None and number.isdigit() else number
+
+
 def reasons_for_change(tables: Tables) -> dict[tuple[str, str], list[str]]:
-    """(lcd_id number, lcd_version) -> reason descriptions (lookup order), "Other" texts included."""
+    """(lcd_id number, lcd_version) -> reason descriptions in lookup order, "Other" texts in brackets."""
     lookup: dict[tuple[str, ...], tuple[str, str]] = {}
     for record in tables.records("reason_change_lookup.csv"):
         description = " ".join(record.get("description", "").split())
@@ -583,7 +433,8 @@ def reasons_for_change(tables: Tables) -> dict[tuple[str, str], list[str]]:
             _key(record, "reason_change_id"), ("", "")
         )
         other = " ".join(record.get("reason_change_other", "").split())
-        text = f"{description}: {other}" if description and other else description or other
+        # "Other (Please specify) (typo fixes)": the same wording `lcd sync` stores for the API's reasons.
+        text = f"{description} ({other})" if description and other and other.casefold() not in description.casefold() else description or other
         if text:
             found[_key(record, "lcd_id", "lcd_version")].append((_sort_number(order), text))
     return {key: list(dict.fromkeys(text for _, text in sorted(items))) for key, items in found.items()}
@@ -612,7 +463,7 @@ def revision_history(path: Path, limits: BundleLimits | None = None) -> list[dic
                     "lcd_id": f"L{int(number.group(1))}",
                     "version": version,
                     "rev_hist_date": parse_date(record.get("rev_hist_date")),
-                    "rev_hist_num": clean_value(record.get("rev_hist_num")),
+                    "rev_hist_num": _revision_number(record.get("rev_hist_num")),
                     "explanation": _plain(record.get("rev_hist_exp")),
                     "reasons": [],
                 }
