@@ -47,6 +47,17 @@ def load_task(db: str, documents: list[Document], extractions: list[Extraction],
         con.close()
 
 
+@task(name="store-bundle-history", cache_policy=NO_CACHE)
+def bundle_history_task(db: str, bundles: list[Path]) -> int:
+    """Store the revision history and reasons for change of the MCD zips this run loaded."""
+    con = connect(db)
+    try:
+        moment = datetime.now(timezone.utc).replace(tzinfo=None)
+        return sum(runner.store_bundle_history(con, bundle, moment) for bundle in bundles)
+    finally:
+        con.close()
+
+
 @task(name="diff-versions", cache_policy=NO_CACHE)
 def diff_task(db: str, version_keys: list[int]) -> int:
     """Diff each new version against the one before it (a version that arrived late also re-diffs its successor)."""
@@ -88,6 +99,9 @@ def ingest_flow(
             keys = load_task(db, documents, extractions, failures)
             summary.add_batch(keys, documents, extractions, failures)
             advance(len(batch))
+    bundles = runner.bundle_paths(plan)
+    if bundles:
+        bundle_history_task(db, bundles)
     summary.changes = diff_task(db, summary.version_keys) if summary.version_keys else 0
     # The report covers the changes this run detected; `lcd report --since` gives any other window.
     summary.report_path = report_task(db, report_since, report_format, None if report_since else started)

@@ -161,3 +161,28 @@ def progress_bar(total: int, enabled: bool) -> Iterator[Callable[[int], None]]:
     with Progress(*columns, console=Console(stderr=True), transient=True) as progress:
         task_id = progress.add_task("ingest", total=total)
         yield lambda n: progress.advance(task_id, n)
+
+
+def bundle_paths(plan: Plan) -> list[Path]:
+    """The MCD download zips whose rows a plan loads (their revision tables are stored alongside)."""
+    return list(dict.fromkeys(item.bundle for item, _digest in plan.new if isinstance(item, BundleEntry)))
+
+
+def store_bundle_history(con, bundle: Path, loaded_at) -> int:
+    """Store a bundle's revision history and reasons for change in lcd_revision_history; returns rows stored."""
+    from collections import defaultdict
+
+    from pipeline.ingest.mcd_bundle import revision_history
+    from pipeline.sources.records import RevisionRow
+    from pipeline.warehouse import transaction
+    from pipeline.warehouse.sync_state import replace_revision_rows
+
+    grouped: dict[tuple[str, str], list[RevisionRow]] = defaultdict(list)
+    for record in revision_history(bundle):
+        grouped[(record["lcd_id"], record["version"])].append(
+            RevisionRow(record["rev_hist_date"], record["rev_hist_num"], record["explanation"], tuple(record["reasons"]))
+        )
+    with transaction(con):
+        for (lcd_id, version), rows in grouped.items():
+            replace_revision_rows(con, lcd_id, version, rows, "mcd_bundle", loaded_at)
+    return sum(len(rows) for rows in grouped.values())

@@ -403,6 +403,12 @@ def test_lcd_ingest_zip_loads_every_lcd_then_skips_them_all(prefect_server, cms_
     assert len(rows) == 17 and {r[2] for r in rows} == {"mcd_csv"}
     assert ("L34648", "31", "mcd_csv", "WPS Insurance Corporation (MAC - Part A, MAC - Part B)", date(2024, 10, 1)) in rows
     assert _query(db_path, "select count(*) from indications")[0][0] > 50
+    history = _query(
+        db_path,
+        "select rev_hist_num, reasons_for_change from lcd_revision_history where lcd_id = 'L34648' and source = 'mcd_bundle' order by rev_hist_num",
+    )
+    assert [num for num, _ in history] == ["R30", "R31"]
+    assert history[0][1] == [] and len(history[1][1]) == 2  # the version's reasons sit on its latest entry
     assert main(["ingest", str(cms_zip), "--db", str(db_path), "--no-progress"]) == 0
     out, _ = capsys.readouterr()
     assert out.startswith("nothing new: 17 file(s) already loaded")

@@ -283,3 +283,19 @@ def test_maintenance_dose_widened_to_2_g_per_kg_is_one_dose_change(tmp_path, ivi
     change = changes[0]
     assert change.indication == "autoimmune retinopathy" and "maintenance" in change.subject
     assert change.before.startswith("0.4–1.5 g/kg") and change.after.startswith("0.4–2 g/kg")
+
+
+def test_withdrawn_coverage_in_a_list_item_is_a_coverage_change(tmp_path):
+    """A revision that says an indication is no longer medically necessary must read as not covered."""
+    text = (IVIG_V2).read_text(encoding="utf-8")
+    sentence = "IVIG therapy is considered medically necessary for severe, refractory anemia"
+    assert sentence in text
+    edited = tmp_path / "IVIG-OFFLABEL" / "3.txt"
+    edited.parent.mkdir()
+    edited.write_text(text.replace(sentence, sentence.replace("is considered", "is not considered")), encoding="utf-8")
+    before = read_document(IVIG_V2, root=RAW)
+    after = read_document(edited, root=tmp_path)
+    changes = diff_snapshots(snapshot_of(before, extract(before)), snapshot_of(after, extract(after)))
+    coverage = [c for c in changes if c.change_type == "coverage_changed"]
+    assert len(coverage) == 1 and "red cell aplasia" in coverage[0].subject.lower()
+    assert (coverage[0].before, coverage[0].after) == ("covered", "not_covered")

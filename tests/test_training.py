@@ -99,5 +99,5 @@ def test_tiny_training_runs_end_to_end(tmp_path):
     assert CoverageModel.from_json(json.loads((tmp_path / "coverage.json").read_text())).classes
     for name in ("rules", "ner_rules", "coverage", "summary"):
         assert (tmp_path / "metrics" / f"{name}.json").exists()
-    assert set(summary) == {"rules", "ner_rules", "calibration_test"}
+    assert {"rules", "ner_rules", "calibration_test"} <= set(summary)
     assert 0.0 <= summary["ner_rules"]["test_indication_recall"] <= 1.0

@@ -223,7 +223,8 @@ def _icd10_codes(name: str, aliases: list[str], sentence: str) -> tuple[str, ...
 
 
 DROP_RULE_INDICATION_AT = 0.9  # the classifier must be this sure to drop an indication the rules report
-DROP_NON_RULE_AT = 0.5  # ... and this sure to drop a candidate the rules alone would not report
+DROP_NON_RULE_AT = 0.5
+EXPLICIT_NEGATIVE = 2.0  # weighted negative cue votes that make "not_covered" final (one explicit policy statement)  # ... and this sure to drop a candidate the rules alone would not report
 
 
 def _decide(evidence: GroupEvidence, probs: dict[str, float]) -> tuple[str, float]:
@@ -236,6 +237,10 @@ def _decide(evidence: GroupEvidence, probs: dict[str, float]) -> tuple[str, floa
     drop_at = DROP_RULE_INDICATION_AT if evidence.rules_keep else DROP_NON_RULE_AT
     if probs.get("none", 0.0) >= drop_at:
         return "none", probs["none"]
+    if evidence.negative >= EXPLICIT_NEGATIVE and evidence.negative > evidence.positive:
+        # "X is not covered" / "not reasonable and necessary for X" in the policy text decides, whatever the
+        # words around it suggest: a withdrawn coverage must never read as covered.
+        return "not_covered", max(probs.get("not_covered", 0.0), 0.5)
     coverage = {label: probs.get(label, 0.0) for label in ("covered", "not_covered", "unclear")}
     total = sum(coverage.values()) or 1.0
     best = max(coverage, key=coverage.get)

@@ -231,6 +231,10 @@ def phase_near(text: str, start: int, windows: list[tuple[int, int]], lexicon: L
     return None
 
 
+_NOT_DRUG_WORDS = frozenset(
+    {"total", "daily", "a", "an", "the", "of", "and", "usual", "at", "in", "on", "is", "be", "given", "administered",
+     "recommended", "initial", "maximum", "minimum", "starting", "typical", "higher", "lower", "same", "this", "that"}
+)
 _PER_TIME_RE = re.compile(r"^(.+?)/(day|week|month|year)$")
 
 
@@ -250,7 +254,7 @@ def drug_near(text: str, q: Quantity, sentence_start: int, sentence_end: int, de
         text[max(sentence_start, q.start - 60) : q.start],
     )
     if intake:
-        words = [w for w in intake.group(1).split() if w.lower() not in ("total", "daily", "a", "the", "of", "and", "usual")]
+        words = [w for w in intake.group(1).split() if w.lower() not in _NOT_DRUG_WORDS]
         if words:
             return " ".join(words)
     after = re.match(r"\s+of\s+([A-Za-z][A-Za-z0-9\-]+(?:\s+[a-z]+)?)", text[q.end : q.end + 40])
