@@ -86,7 +86,7 @@ def test_compare_dme_lcds_shows_the_monthly_supply_limit_that_differs(con):
     ]
     assert "3-month quantity" in differing[0].a_sentence and "one (1) month quantity" in differing[0].b_sentence
     # The suction pump indications are L33612's own; L33610's transcription names no indication in policy.
-    assert {d.subject for d in comparison.select("indication", "only_a")} >= {"Tracheostomy", "WOUND SUCTION"}
+    assert {d.subject for d in comparison.select("indication", "only_a")} >= {"Tracheostomy", "Dysfunction of the swallowing muscles"}
     text = format_comparison(comparison)
     assert "Thresholds that differ:" in text
     assert "  - supplier dispense: A <= 3 months | B <= 1 months" in text

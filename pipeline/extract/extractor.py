@@ -145,6 +145,8 @@ def ner_mentions(spacy_doc, mentions: list[Mention], ctx: "_Context") -> list[Me
     return out
 
 
+# "denied for acute pain other than for post-operative pain": the condition after it is the exception
+_EXCEPTION_RE = re.compile(r"\b(?:other than|except|excluding|apart from)(?:\s+(?:for|in|with))?\s*$", re.I)
 _SUBORDINATE_RE = re.compile(r"\b(?:for whom|in whom|who|whose|when|if|unless|after|other (?:\w+ )?(?:interventions|treatments|therapies|therapy|options))\b", re.I)
 _CONDITIONAL_RE = re.compile(r"(?:^|[,;(]\s*|\b)(?:if|unless|when|where|in whom|for whom)\b[^,;.]*$", re.I)
 
@@ -196,6 +198,13 @@ def group_evidence(ctx: _Context, group: IndicationGroup, has_quantity) -> Group
                 if len(texts) < 6:
                     texts.append(ctx.text_of(sentence))
             i += 1
+    for mention in group.mentions:
+        own = ctx.sentence_at(mention.start)
+        exception = _EXCEPTION_RE.search(ctx.doc.text, max(0, mention.start - 30), mention.start)
+        if own is not None and mention.section_kind == "policy" and not exception:
+            own_vote = _sentence_vote(ctx, own, has_quantity(own))
+            if own_vote <= -EXPLICIT_NEGATIVE:
+                evidence.stated_not_covered = True
     best = group.best
     evidence.mentions = len(group.mentions)
     evidence.policy_mentions = sum(m.section_kind == "policy" for m in group.mentions)
@@ -237,7 +246,7 @@ def _decide(evidence: GroupEvidence, probs: dict[str, float]) -> tuple[str, floa
     drop_at = DROP_RULE_INDICATION_AT if evidence.rules_keep else DROP_NON_RULE_AT
     if probs.get("none", 0.0) >= drop_at:
         return "none", probs["none"]
-    if evidence.negative >= EXPLICIT_NEGATIVE and evidence.negative > evidence.positive:
+    if evidence.stated_not_covered:
         # "X is not covered" / "not reasonable and necessary for X" in the policy text decides, whatever the
         # words around it suggest: a withdrawn coverage must never read as covered.
         return "not_covered", max(probs.get("not_covered", 0.0), 0.5)

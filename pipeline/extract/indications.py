@@ -629,7 +629,8 @@ def _prose_restates_head(a: Mention, b: Mention, stems_a: frozenset[str], stems_
     if (a.kind in PROSE_KINDS) == (b.kind in PROSE_KINDS):
         return False
     prose, head = (stems_a, stems_b) if a.kind in PROSE_KINDS else (stems_b, stems_a)
-    return len(prose) >= 2 and prose <= head
+    # most of the head's words too: "acute pain" is not "acute post-operative pain"
+    return len(prose) >= 2 and prose <= head and len(prose) >= 0.7 * len(head)
 
 
 def _abbreviation_of(key: str, abbreviations: dict[str, str]) -> str | None:
