@@ -7,7 +7,7 @@ import os
 import sys
 from pathlib import Path
 
-from pipeline.serve import DEFAULT_CRON, DEFAULT_DEPLOYMENT
+from pipeline.schedule import DEFAULT_CRON, DEFAULT_DEPLOYMENT
 
 DESCRIPTION = f"""Serve a Prefect deployment that runs, on a cron schedule: lcd sync (when --api-url or
 $LCD_API_URL is given), lcd ingest of the --watch folders, and the change report. The default schedule

@@ -13,8 +13,7 @@ from pathlib import Path
 
 from prefect import flow
 
-DEFAULT_CRON = "0 6 * * 1"  # weekly, Mondays 06:00 (server time zone): CMS publishes LCD changes weekly
-DEFAULT_DEPLOYMENT = "lcd-weekly-update"
+from pipeline.schedule import DEFAULT_CRON, DEFAULT_DEPLOYMENT  # noqa: F401  (re-exported)
 
 
 @flow(name="lcd-scheduled-update")
