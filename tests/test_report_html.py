@@ -296,3 +296,15 @@ def test_html_report_is_self_contained(hostile_report):
     assert set(re.findall(r"url\((.)", hostile_report)) <= {"#"}  # only the plot's own clip paths
     hrefs = [attrs.get("href") or attrs.get("xlink:href") for _, attrs in tags]
     assert all(h.startswith(("#", "./", "../", "file:")) for h in hrefs if h)
+
+
+def test_html_report_shows_the_revision_explanation_and_reasons_escaped(revised, tmp_path):
+    revised.execute(
+        """
+        insert into lcd_revision_history (lcd_id, version, rev_hist_date, rev_hist_num, explanation, reasons_for_change, source, loaded_at)
+        values ('L35891', '3', date '2025-01-01', 'R3', 'GVHD <b>no longer</b> covered', ['Other (Annual Review)'], 'test', now())
+        """
+    )
+    html = write_report(revised, None, fmt="html", out=tmp_path / "r.html").read_text("utf-8")
+    assert '<p class="revision-note">Revision explanation (R3, 2025-01-01): GVHD &lt;b&gt;no longer&lt;/b&gt; covered</p>' in html
+    assert '<p class="revision-note">Reason for change: Other (Annual Review)</p>' in html

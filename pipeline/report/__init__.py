@@ -37,10 +37,11 @@ def write_report(
     rows = changes_since(con, since, detected_since)
     path = Path(out) if out else default_report_path(fmt)
     path.parent.mkdir(parents=True, exist_ok=True)
+    notes = revision_notes(con, {row.to_version_key for row in rows})
     if fmt == "md":
-        text = render_markdown(rows, since, revision_notes(con, {row.to_version_key for row in rows}))
+        text = render_markdown(rows, since, notes)
     else:
-        text = render_html(rows, since, linked_versions(con, {row.lcd_id for row in rows}, path.parent))
+        text = render_html(rows, since, linked_versions(con, {row.lcd_id for row in rows}, path.parent), notes)
     path.write_text(text, encoding="utf-8")
     return path
 

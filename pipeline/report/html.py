@@ -21,6 +21,7 @@ def render_html(
     rows: Sequence[ChangeRow],
     since: date | None = None,
     versions: Mapping[str, Sequence[VersionPoint]] | None = None,
+    notes: Mapping | None = None,
 ) -> str:
     """The HTML report of `rows`, grouped by LCD; `versions` (per LCD id) feed the timelines and links.
 
@@ -32,7 +33,7 @@ def render_html(
     if not groups:
         body.append(f"<p>No policy changes{escape(scope)}.</p>")
     sections = (
-        lcd_section(lcd, (versions or {}).get(lcd.lcd_id) or points_from_changes(lcd), f"lcd-{i}")
+        lcd_section(lcd, (versions or {}).get(lcd.lcd_id) or points_from_changes(lcd), f"lcd-{i}", notes)
         for i, lcd in enumerate(groups, 1)
     )
     body.append("<main>\n" + "\n".join(sections) + "\n</main>")

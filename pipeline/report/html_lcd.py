@@ -17,8 +17,8 @@ from pipeline.report.rows import ChangeRow, LcdChanges, VersionPairChanges, cont
 from pipeline.report.versions import VersionPoint
 
 
-def lcd_section(lcd: LcdChanges, points: Sequence[VersionPoint], anchor: str) -> str:
-    """The <section> of one LCD."""
+def lcd_section(lcd: LcdChanges, points: Sequence[VersionPoint], anchor: str, notes: Mapping | None = None) -> str:
+    """The <section> of one LCD (`notes`: revision explanations / reasons for change by to-version key)."""
     by_key = {p.version_key: p for p in points}
     title = f' <span class="title">— {escape(lcd.title)}</span>' if lcd.title else ""
     contractor = escape(lcd.contractor) if lcd.contractor else "not stated in the document"
@@ -28,7 +28,7 @@ def lcd_section(lcd: LcdChanges, points: Sequence[VersionPoint], anchor: str) ->
         f'<p class="meta">Contractor: {contractor}</p>',
         summary_html(lcd, by_key),
         timeline_html(lcd, points),
-        *(pair_html(pair, by_key) for pair in lcd.pairs),
+        *(pair_html(pair, by_key, notes) for pair in lcd.pairs),
         "</section>",
     ]
     return "\n".join(parts)
@@ -92,12 +92,14 @@ def timeline_html(lcd: LcdChanges, points: Sequence[VersionPoint]) -> str:
     return f'<figure class="plot">\n{svg}\n<figcaption>{caption}</figcaption>\n</figure>'
 
 
-def pair_html(pair: VersionPairChanges, by_key: Mapping[int, VersionPoint]) -> str:
-    """The heading of one revision and its changes."""
+def pair_html(pair: VersionPairChanges, by_key: Mapping[int, VersionPoint], notes: Mapping | None = None) -> str:
+    """The heading of one revision, what the contractor said about it, and its changes."""
     start = version_label(pair.from_version, pair.from_effective_date) if pair.from_version else "(none)"
     end = version_label(pair.to_version, pair.to_effective_date)
     items = "\n".join(change_html(change) for change in pair.changes)
-    return f'<h3>{start} → {end}</h3>\n<ol class="changes">\n{items}\n</ol>'
+    note = (notes or {}).get(pair.changes[0].to_version_key) if pair.changes else None
+    said = "".join(f'<p class="revision-note">{escape(line)}</p>\n' for line in note.lines()) if note else ""
+    return f'<h3>{start} → {end}</h3>\n{said}<ol class="changes">\n{items}\n</ol>'
 
 
 def change_html(change: ChangeRow) -> str:

@@ -28,6 +28,7 @@ section.lcd { margin: 0 0 2.5rem; }
 section.lcd > h2 { margin: 0; font-size: 1.4rem; border-bottom: 1px solid var(--line); padding-bottom: .3rem; }
 .lcd-id { font-family: ui-monospace, "DejaVu Sans Mono", monospace; }
 .meta { color: var(--muted); margin: .4rem 0 .8rem; }
+.revision-note { color: var(--muted); font-style: italic; margin: .2rem 0 .6rem; }
 table.versions { border-collapse: collapse; width: 100%; margin: .5rem 0 1rem; font-size: .92rem; }
 table.versions th, table.versions td { border: 1px solid var(--line); padding: .35rem .6rem; text-align: left;
                                         vertical-align: top; }
