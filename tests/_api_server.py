@@ -182,6 +182,8 @@ class FakeCoverageApi:
         self._lock = threading.Lock()
         self._httpd: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
+        self._vanish: tuple[str, int] | None = None  # (path, answered calls) after which the server goes away
+        self.gone = False
 
     # --- control ----------------------------------------------------------------------------------
 
@@ -196,6 +198,23 @@ class FakeCoverageApi:
         with self._lock:
             self.faults.append(rule)
         return rule
+
+    def disappear_after(self, calls: int, path: str = LCD_PATH) -> None:
+        """Answer `calls` more requests to `path`, then go away mid-sync: that request and every later one
+        on an open connection is dropped unanswered, and the listener is closed (new connections refused)."""
+        with self._lock:
+            self._vanish = (path, calls)
+
+    def _vanishes_on(self, path: str) -> bool:
+        """Whether this request finds the server gone (and make it go when its call budget is spent)."""
+        with self._lock:
+            if not self.gone and self._vanish is not None and path == self._vanish[0]:
+                remaining = self._vanish[1]
+                self._vanish = (path, remaining - 1)
+                if remaining <= 0:
+                    self.gone = True
+                    threading.Thread(target=self.stop, daemon=True).start()  # not from this handler's own thread
+            return self.gone
 
     def expire_tokens(self) -> None:
         """Invalidate every token issued so far (the next token call issues a fresh one)."""
@@ -219,10 +238,12 @@ class FakeCoverageApi:
         host, port = self._httpd.server_address[:2]
         return f"http://{host}:{port}"
 
-    def start(self) -> FakeCoverageApi:
-        """Listen on an ephemeral 127.0.0.1 port in a daemon thread."""
+    def start(self, port: int = 0) -> FakeCoverageApi:
+        """Listen on 127.0.0.1 (an ephemeral port, or `port` to come back where it was) in a daemon thread."""
         handler = type("Handler", (_Handler,), {"api": self})
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        with self._lock:
+            self.gone, self._vanish = False, None
+        self._httpd = ThreadingHTTPServer(("127.0.0.1", port), handler)
         self._httpd.daemon_threads = True
         self._thread = threading.Thread(target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
         self._thread.start()
@@ -230,10 +251,10 @@ class FakeCoverageApi:
 
     def stop(self) -> None:
         """Stop listening."""
-        if self._httpd is not None:
-            self._httpd.shutdown()
-            self._httpd.server_close()
-            self._httpd = None
+        httpd, self._httpd = self._httpd, None
+        if httpd is not None:
+            httpd.shutdown()
+            httpd.server_close()
 
     def __enter__(self) -> FakeCoverageApi:
         return self.start()
@@ -330,6 +351,9 @@ class _Handler(BaseHTTPRequestHandler):
         logged = LoggedRequest(parts.path.rstrip("/"), params, time.monotonic())
         with self.api._lock:
             self.api.requests.append(logged)
+        if self.api._vanishes_on(logged.path):
+            self.close_connection = True  # dropped unanswered: the client sees the connection close
+            return
         status, headers, body, fault = self.api.answer(parts.path, parts.query, params, self.headers.get("Authorization"))
         logged.status, logged.fault = status, fault
         try:

@@ -225,3 +225,41 @@ def test_cache_path_refuses_ids_that_could_escape_the_folder(tmp_path):
     assert cache_path(tmp_path, ReportEntry("L34544", "34544", "47")) == tmp_path / "L34544" / "47.json"
     with pytest.raises(ValueError):
         cache_path(tmp_path, ReportEntry("L1", "1", "../../etc"))
+
+
+def test_server_that_disappears_mid_sync_fails_the_rest_and_the_next_sync_picks_up(prefect_server, db_path, capsys):
+    with FakeCoverageApi() as api:
+        port = int(api.url.rsplit(":", 1)[1])
+        api.disappear_after(5)  # the report and five versions' data calls are answered, then the server is gone
+        assert sync(api, db_path) == 1
+        out, err = capsys.readouterr()
+        assert api.gone
+        assert "versions: 5 new, 0 skipped, 0 failed" in out
+        assert "lcd sync: 12 LCD version(s) failed" in err
+        states = dict(query(db_path, "select status, count(*) from sync_state group by status"))
+        assert states == {"loaded": 5, "failed": 12}
+        failed_types = {t for (t,) in query(db_path, "select error_type from sync_state where status = 'failed'")}
+        assert failed_types == {"api_connection", "source_unavailable"}, failed_types
+        # the warehouse holds exactly the versions fetched before the server went, each one complete
+        loaded = set(query(db_path, "select lcd_id, version from sync_state where status = 'loaded'"))
+        assert set(query(db_path, "select lcd_id, version from lcd_versions")) == loaded
+        assert query(
+            db_path,
+            """
+            select count(*) from lcd_versions as v
+            where not exists (select 1 from version_texts as t where t.version_key = v.version_key)
+               or not exists (select 1 from version_sections as s where s.version_key = v.version_key)
+            """,
+        ) == [(0,)]
+        assert query(db_path, "select count(*) from ingest_errors")[0][0] == 12
+
+        api.clear_log()
+        api.start(port)  # back at the same address
+        assert sync(api, db_path) == 0
+        out = capsys.readouterr().out
+        assert "17 LCD version(s) listed, 5 already in the warehouse, 12 to fetch" in out
+        assert "versions: 12 new, 0 skipped, 0 failed" in out
+        fetched = {(f"L{c.params['lcdid']}", c.params["ver"]) for c in api.calls(LCD_PATH)}
+        assert len(fetched) == 12 and not fetched & loaded  # only what the first sync lacked
+        assert query(db_path, "select count(*) from lcd_versions")[0][0] == 17
+        assert query(db_path, "select status, count(*) from sync_state group by status") == [("loaded", 17)]

@@ -712,7 +712,8 @@ def _right_reject(text: str, tok: _Tok, has_unit: bool) -> bool:
         return False
     if nxt.isalpha():
         # "15headaches": a lost space before a word; "60th", "0232T", "3D", "1990s": not quantities.
-        word = re.match(r"[A-Za-z]+", text[e : e + 40]).group(0)
+        # Any letter, not just ASCII: str.isalpha() above is true for "À" too (found by tests/test_fuzz_numbers.py).
+        word = re.match(r"[^\W\d_]*", text[e : e + 40]).group(0) or nxt
         return not (word.islower() and len(word) >= 4)
     if nxt in _DASHES and after.isupper():
         return True  # "5-FU", "5-HT3"

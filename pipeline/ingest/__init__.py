@@ -9,6 +9,8 @@ The normalised-text conventions are in `pipeline.ingest.normalize`, the section 
 
 from __future__ import annotations
 
+import os
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Callable
 
@@ -33,6 +35,8 @@ __all__ = [
     "SUPPORTED_EXTENSIONS",
     "ReadError",
     "discover",
+    "DEFAULT_MAX_FILE_BYTES",
+    "max_file_bytes",
     "read_document",
     "resolve_identity",
     "sha256_file",
@@ -48,12 +52,38 @@ _READERS: dict[str, tuple[Callable[[bytes], Parsed], str]] = {
 }
 
 
+DEFAULT_MAX_FILE_BYTES = 50 << 20  # the largest real LCD source is well under 5 MiB
+
+
+def max_file_bytes(env: Mapping[str, str] | None = None) -> int:
+    """The size limit for one source file: LCD_MAX_FILE_BYTES, default 50 MiB; ValueError when malformed."""
+    raw = (os.environ if env is None else env).get("LCD_MAX_FILE_BYTES", "").strip()
+    if not raw:
+        return DEFAULT_MAX_FILE_BYTES
+    value = int(raw)
+    if value <= 0:
+        raise ValueError(f"LCD_MAX_FILE_BYTES must be a positive number of bytes, got {raw!r}")
+    return value
+
+
 def _read_bytes(path: Path) -> bytes:
-    """The file's bytes; ReadError("io") when it cannot be read."""
+    """The file's bytes; ReadError("io") when it cannot be read, "too_large" (checked before reading) when
+    it is over LCD_MAX_FILE_BYTES, so one huge file never sits in memory."""
     try:
-        return path.read_bytes()
+        limit = max_file_bytes()
+    except ValueError as exc:  # a bad setting fails each file with the reason instead of crashing the run
+        raise ReadError("unsupported", f"bad LCD_MAX_FILE_BYTES setting: {exc}") from exc
+    try:
+        with open(path, "rb") as handle:
+            size = os.fstat(handle.fileno()).st_size
+            if size > limit:
+                raise ReadError("too_large", f"file is {size} bytes, over the {limit} bytes limit (LCD_MAX_FILE_BYTES)")
+            data = handle.read(limit + 1)  # bounded even if the file grows after the size check
     except OSError as exc:
         raise ReadError("io", f"cannot read file ({exc.strerror or type(exc).__name__})") from exc
+    if len(data) > limit:
+        raise ReadError("too_large", f"file grew past the {limit} bytes limit (LCD_MAX_FILE_BYTES) while being read")
+    return data
 
 
 def read_document(path: Path, root: Path | None = None) -> Document:
