@@ -14,6 +14,7 @@ from dataclasses import asdict
 from datetime import date
 from pathlib import Path
 
+from pipeline.cli_lock import add_lock_option, writes_warehouse
 from pipeline.warehouse.db import REPO_ROOT
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
@@ -39,8 +40,10 @@ def _quiet_prefect(show_logs: bool) -> None:
         os.environ.setdefault("PREFECT_LOGGING_LOGGERS_PREFECT_TASK_RUNS_LEVEL", "WARNING")
 
 
+@writes_warehouse
 def cmd_ingest(args: argparse.Namespace) -> int:
     """Ingest files and folders into the warehouse through the Prefect ingestion flow."""
+    from pipeline.diff.store import pending_pairs
     from pipeline.runner import plan_ingest
     from pipeline.warehouse import connect, known_hashes
 
@@ -49,9 +52,10 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     con = connect(db)
     try:
         plan = plan_ingest(paths, known_hashes(con))
+        undiffed = pending_pairs(con)  # versions a killed run loaded but never diffed
     finally:
         con.close()
-    if not plan.new and not plan.failures:
+    if not plan.new and not plan.failures and not undiffed:
         print(f"nothing new: {len(plan.skipped)} file(s) already loaded, warehouse {db}")
         return EXIT_OK
     _quiet_prefect(args.prefect_logs)
@@ -211,6 +215,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--report-format", choices=("md", "html"), default="md", help="change report format")
     p.add_argument("--prefect-logs", action="store_true", help="show Prefect's own log output")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    add_lock_option(p)
     p.set_defaults(func=cmd_ingest)
 
     p = sub.add_parser("extract", help="extract one document (no warehouse)", description="Extract indications, doses, thresholds and criteria from one document without touching the warehouse.\n\nExample: lcd extract raw_docs/L34648/31.json --json", formatter_class=argparse.RawDescriptionHelpFormatter)

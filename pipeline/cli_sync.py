@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from pipeline.cli import EXIT_FAILED, EXIT_OK, CliError, _db_path, _quiet_prefect
+from pipeline.cli_lock import add_lock_option, writes_warehouse
 from pipeline.sources import DEFAULT_BASE_URL
 
 if TYPE_CHECKING:
@@ -49,6 +50,7 @@ def add_parser(sub: argparse._SubParsersAction, db_help: str) -> None:
     p.add_argument("--batch-size", type=int, default=25, help="versions per Prefect task (default 25)")
     p.add_argument("--report-format", choices=("md", "html"), default="md", help="change report format")
     p.add_argument("--prefect-logs", action="store_true", help="show Prefect's own log output")
+    add_lock_option(p)
     p.set_defaults(func=cmd_sync)
 
 
@@ -66,8 +68,22 @@ def _settings(args: argparse.Namespace) -> ApiSettings:
     )
 
 
+def _finish_diffs(args: argparse.Namespace, db: Path, pairs: int) -> int:
+    """Diff (and report) the version pairs an interrupted run loaded but never diffed."""
+    from pipeline.runner import Plan
+
+    _quiet_prefect(args.prefect_logs)
+    from pipeline.flows import ingest_flow
+
+    summary = ingest_flow(Plan((), (), None), str(db), report_format=args.report_format)
+    print(f"diffed {pairs} version pair(s) an interrupted run left undiffed: {summary.changes} policy change(s)\nchange report: {summary.report_path}")
+    return EXIT_OK
+
+
+@writes_warehouse
 def cmd_sync(args: argparse.Namespace) -> int:
     """Sync new LCD versions from the Coverage API into the warehouse."""
+    from pipeline.diff.store import pending_pairs
     from pipeline.sources.coverage_api import ApiError, CoverageApiClient
     from pipeline.sync import default_cache_dir, plan_sync
     from pipeline.warehouse import connect, record_error
@@ -96,11 +112,14 @@ def cmd_sync(args: argparse.Namespace) -> int:
     con = connect(db)
     try:
         plan = plan_sync(entries, loaded_versions(con), since)
+        undiffed = pending_pairs(con)  # versions a killed run loaded but never diffed
     finally:
         con.close()
     scope = f", {plan.older_than_since} older than {since.isoformat()}" if since else ""
     if not plan.fetch:
         print(f"nothing new: {plan.listed} LCD version(s) listed, {plan.have} already in the warehouse{scope}; warehouse {db}")
+        if undiffed:
+            return _finish_diffs(args, db, len(undiffed))
         return EXIT_OK
     print(f"report: {plan.listed} LCD version(s) listed, {plan.have} already in the warehouse{scope}, {len(plan.fetch)} to fetch")
     _quiet_prefect(args.prefect_logs)

@@ -60,10 +60,12 @@ def bundle_history_task(db: str, bundles: list[Path]) -> int:
 
 @task(name="diff-versions", cache_policy=NO_CACHE)
 def diff_task(db: str, version_keys: list[int]) -> int:
-    """Diff each new version against the one before it (a version that arrived late also re-diffs its successor)."""
+    """Diff each new version against the one before it, then any pair a killed run loaded but never diffed."""
+    from pipeline.diff.store import diff_pending
+
     con = connect(db)
     try:
-        return sum(len(diff_version(con, key)) for key in version_keys)
+        return sum(len(diff_version(con, key)) for key in version_keys) + diff_pending(con)
     finally:
         con.close()
 
@@ -102,7 +104,7 @@ def ingest_flow(
     bundles = runner.bundle_paths(plan)
     if bundles:
         bundle_history_task(db, bundles)
-    summary.changes = diff_task(db, summary.version_keys) if summary.version_keys else 0
+    summary.changes = diff_task(db, summary.version_keys)  # always: also repairs pairs a killed run left undiffed
     # The report covers the changes this run detected; `lcd report --since` gives any other window.
     summary.report_path = report_task(db, report_since, report_format, None if report_since else started)
     return summary

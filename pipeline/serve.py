@@ -19,7 +19,17 @@ from pipeline.schedule import DEFAULT_CRON, DEFAULT_DEPLOYMENT  # noqa: F401  (r
 @flow(name="lcd-scheduled-update")
 def scheduled_update(db: str, api_url: str | None = None, watch: list[str] | None = None, report_format: str = "md") -> dict:
     """One scheduled run: new versions from the Coverage API, then new files in the watched folders."""
+    from pipeline.warehouse.lock import lock_timeout, warehouse_lock
+
+    # The same lock as `lcd ingest` / `lcd sync`: a scheduled run waits for a manual one, and back.
+    with warehouse_lock(db, lock_timeout(None)):
+        return _update(db, api_url, watch, report_format)
+
+
+def _update(db: str, api_url: str | None, watch: list[str] | None, report_format: str) -> dict:
+    """The body of scheduled_update, run while holding the warehouse lock."""
     from pipeline import runner
+    from pipeline.diff.store import pending_pairs
     from pipeline.flows import ingest_flow
     from pipeline.sources.coverage_api import ApiSettings
     from pipeline.sync_flow import sync_flow
@@ -33,9 +43,10 @@ def scheduled_update(db: str, api_url: str | None = None, watch: list[str] | Non
         con = connect(db)
         try:
             plan = runner.plan_ingest([Path(p) for p in watch], known_hashes(con))
+            undiffed = pending_pairs(con)  # versions an interrupted run loaded but never diffed
         finally:
             con.close()
-        if plan.new or plan.failures:
+        if plan.new or plan.failures or undiffed:
             ingested = ingest_flow(plan, db, report_format=report_format)
             result["ingest"] = {"new": ingested.new_versions, "failed": len(ingested.failed), "report": ingested.report_path}
         else:

@@ -167,6 +167,18 @@ create table if not exists policy_changes (
 );
 
 
+-- Which consecutive version pairs have been diffed (policy_changes has no row for a pair whose diff
+-- found nothing). Written in the same transaction as the pair's policy_changes, so a run killed
+-- between loading a version and diffing it leaves a pair without a row here, and the next
+-- `lcd ingest` / `lcd sync` diffs it (pipeline.diff.store.pending_pairs).
+create table if not exists diff_state (
+    lcd_id           varchar not null,
+    from_version_key integer not null,
+    to_version_key   integer not null,
+    diffed_at        timestamp not null  -- one row per pair (no key: deleted and re-inserted per diff)
+);
+
+
 -- Documents that could not be ingested; the operator's to-do list.
 create table if not exists ingest_errors (
     error_key     integer primary key default nextval('ingest_errors_seq'),

@@ -219,6 +219,8 @@ def _replace_changes(
         [lcd_id, from_key, to_key],
     )
     moment = as_utc_naive(detected_at) if detected_at else utc_now()
+    if from_key is not None:
+        _mark_diffed(con, lcd_id, from_key, to_key, moment)
     count = len(changes)
     return insert_arrow(
         con,
@@ -242,8 +244,78 @@ def _replace_changes(
     )
 
 
+def pending_pairs(con: duckdb.DuckDBPyConnection) -> list[tuple[str, int, int]]:
+    """Consecutive version pairs (lcd_id, from_key, to_key) never diffed: a run was killed after loading.
+
+    A pair counts as diffed when diff_state has it, or when policy_changes has rows for it (warehouses
+    built before diff_state existed; changes are written in one transaction, so rows mean done).
+    """
+    return con.execute(
+        """
+        with pairs as (
+            select
+                older.lcd_id,
+                older.version_key as from_version_key,
+                newer.version_key as to_version_key
+            from lcd_versions as older
+            join lcd_versions as newer
+                on newer.lcd_id = older.lcd_id
+                and newer.version_order = older.version_order + 1
+        ),
+        final as (
+            select * from pairs
+            where not exists (
+                    select 1 from diff_state as d
+                    where d.from_version_key = pairs.from_version_key
+                        and d.to_version_key = pairs.to_version_key
+                )
+                and not exists (
+                    select 1 from policy_changes as c
+                    where c.from_version_key = pairs.from_version_key
+                        and c.to_version_key = pairs.to_version_key
+                )
+        )
+        select * from final
+        order by lcd_id, from_version_key
+        """
+    ).fetchall()
+
+
+def diff_pending(con: duckdb.DuckDBPyConnection) -> int:
+    """Diff every pending pair (see pending_pairs) and store the changes; returns how many were found."""
+    count = 0
+    for lcd_id, from_key, to_key in pending_pairs(con):
+        count += write_changes(con, lcd_id, from_key, to_key, diff_between(con, from_key, to_key))
+    return count
+
+
+def _mark_diffed(con: duckdb.DuckDBPyConnection, lcd_id: str, from_key: int, to_key: int, moment: datetime) -> None:
+    """Record in diff_state that the pair has been diffed, inside the caller's transaction."""
+    con.execute("delete from diff_state where from_version_key = ? and to_version_key = ?", [from_key, to_key])
+    con.execute(
+        "insert into diff_state (lcd_id, from_version_key, to_version_key, diffed_at) values (?, ?, ?, ?)",
+        [lcd_id, from_key, to_key, moment],
+    )
+
+
 def _drop_stale_pairs(con: duckdb.DuckDBPyConnection, lcd_id: str) -> None:
     """Delete stored changes whose versions are no longer neighbours (a version arrived in between)."""
+    con.execute(
+        """
+        delete from diff_state
+        where lcd_id = ?
+            and not exists (
+                select 1
+                from lcd_versions as older
+                join lcd_versions as newer
+                    on newer.lcd_id = older.lcd_id
+                    and newer.version_order = older.version_order + 1
+                where older.version_key = diff_state.from_version_key
+                    and newer.version_key = diff_state.to_version_key
+            )
+        """,
+        [lcd_id],
+    )
     con.execute(
         """
         delete from policy_changes
