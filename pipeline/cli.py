@@ -68,14 +68,7 @@ def cmd_ingest(args: argparse.Namespace) -> int:
         report_format=args.report_format,
         progress=not args.no_progress and sys.stderr.isatty(),
     )
-    print(
-        f"versions: {summary.new_versions} new, {summary.skipped} skipped, {len(summary.failed)} failed\n"
-        f"facts: {summary.indications} indications, {summary.doses} doses, {summary.thresholds} thresholds, "
-        f"{summary.criteria} criteria\n"
-        f"policy changes detected: {summary.changes}\n"
-        f"warehouse: {db}\n"
-        f"change report: {summary.report_path}"
-    )
+    print(summary.format(db))
     for failure in summary.failed:
         print(f"failed: {failure.source_path}: {failure.message}", file=sys.stderr)
     if summary.failed:

@@ -137,14 +137,7 @@ def cmd_sync(args: argparse.Namespace) -> int:
     print(f"downloaded: {summary.fetched} of {len(plan.fetch)} ({summary.requests} requests, {summary.retries} retries) into {cache_dir}")
     ingest = summary.ingest
     if ingest is not None:
-        print(
-            f"versions: {ingest.new_versions} new, {ingest.skipped} skipped, {len(ingest.failed)} failed\n"
-            f"facts: {ingest.indications} indications, {ingest.doses} doses, {ingest.thresholds} thresholds, "
-            f"{ingest.criteria} criteria\n"
-            f"policy changes detected: {ingest.changes}\n"
-            f"warehouse: {db}\n"
-            f"change report: {ingest.report_path}"
-        )
+        print(ingest.format(db))
     for failure in summary.failed:
         print(f"failed: {failure.entry.lcd_id} version {failure.entry.version}: {failure.message}", file=sys.stderr)
     if summary.failed:

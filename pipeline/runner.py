@@ -54,6 +54,17 @@ class Summary:
     lcd_ids: list[str] = field(default_factory=list)
     report_path: str | None = None
 
+    def format(self, db: object) -> str:
+        """The run summary the CLI prints: versions, facts, changes, and where the warehouse and report are."""
+        return (
+            f"versions: {self.new_versions} new, {self.skipped} skipped, {len(self.failed)} failed\n"
+            f"facts: {self.indications} indications, {self.doses} doses, {self.thresholds} thresholds, "
+            f"{self.criteria} criteria\n"
+            f"policy changes detected: {self.changes}\n"
+            f"warehouse: {db}\n"
+            f"change report: {self.report_path}"
+        )
+
     def add_batch(self, keys: list[int], documents: list[Document], extractions: list[Extraction], failures: list[Failure]) -> None:
         """Count what one loaded batch contributed."""
         self.new_versions += len(set(keys) - set(self.version_keys))
