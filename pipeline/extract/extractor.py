@@ -101,7 +101,7 @@ def extract_from_spacy(
     quantities = find_quantities(document.text)
     indications, mention_to_indication = _indications(ctx, groups, abbreviations, quantities, coverage_model, collected)
     scopes = _scopes(groups, mention_to_indication)
-    doses, thresholds = _numeric_facts(ctx, quantities, scopes, mentions, mention_to_indication)
+    doses, thresholds = _numeric_facts(ctx, quantities, scopes)
     criteria = _criteria(ctx, criteria_items, mentions, mention_to_indication)
     version = pipeline_version_of(spacy_doc)
     return Extraction(tuple(indications), tuple(doses), tuple(thresholds), tuple(criteria), version)
@@ -353,7 +353,8 @@ def _phase_windows(ctx: _Context, sentence: Sentence, offset: int, scopes, indic
     return windows
 
 
-def _numeric_facts(ctx: _Context, quantities: list[Quantity], scopes, mentions, mention_to_indication):
+def _numeric_facts(ctx: _Context, quantities: list[Quantity], scopes):
+    """Doses and thresholds of the document's quantities, each attached to the indication governing it."""
     text = ctx.doc.text
     drug = _document_drug(ctx)
     doses: list[Dose] = []

@@ -9,7 +9,6 @@ days") are context, not limits, and are skipped.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 
 from pipeline.extract.lexicon import Lexicon
 from pipeline.extract.numbers import Quantity
@@ -17,26 +16,11 @@ from pipeline.extract.numbers import Quantity
 DOSE_UNITS = frozenset({"g/kg", "mg/kg", "mcg/kg", "units/kg", "IU/kg", "mg", "g", "mcg", "units", "IU", "mg/m2", "g/kg/day", "mg/kg/day", "mg/day", "mcg/day", "IU/day", "units/day", "mL", "mg/week", "mg/month"})
 # Units that count services or supplies: a covered count is a maximum.
 COUNTED_UNITS = frozenset({"visits", "sessions", "treatments", "injections", "procedures", "tests", "units", "count", "catheters", "devices"})
-COUNT_RE = re.compile(r"^\s*(?:\(\d+\)\s*)?(?:[a-z][a-z\-]+\s*){1,6}", re.I)
-
-
-@dataclass(frozen=True)
-class FactContext:
-    """The sentence a quantity sits in and what the sentence says around it."""
-
-    sentence_start: int
-    sentence_end: int
-    section_kind: str
-    negative: bool  # the sentence or its list says "not covered", "not indicated", ...
 
 
 def is_dose(q: Quantity) -> bool:
     """A drug amount stated as a value, not a limit."""
-    return q.unit in DOSE_UNITS and q.comparator in (None, "between", "=") and not _is_per_time_limit(q)
-
-
-def _is_per_time_limit(q: Quantity) -> bool:
-    return False
+    return q.unit in DOSE_UNITS and q.comparator in (None, "between", "=")
 
 
 _STUDY_WORDS_RE = re.compile(

@@ -15,10 +15,8 @@ import sys
 from pathlib import Path
 
 from pipeline.extract.extractor import extract_from_spacy
-from pipeline.extract.indications import find_mentions, group_mentions
-from pipeline.extract.lexicon import load_lexicon
-from pipeline.extract.nlp import cue_spans, get_nlp
-from pipeline.extract.structure import find_abbreviations, sentences_from_doc, split_lines
+from pipeline.extract.nlp import get_nlp
+from pipeline.extract.structure import sentences_from_doc, split_lines
 from pipeline.ingest import read_document
 from pipeline.quality import MODELS_DIR, RAW_DOCS, latest_file, load_splits
 
@@ -30,37 +28,22 @@ def preannotate(doc_id: str) -> list[dict]:
     document = read_document(latest_file(doc_id), root=RAW_DOCS)
     nlp = get_nlp()
     spacy_doc = nlp(document.text)
-    extraction = extract_from_spacy(document, spacy_doc)
-    lexicon = load_lexicon()
-    lines = split_lines(document)
-    sentences = sentences_from_doc(spacy_doc, lines)
-    cues = sorted(cue_spans(spacy_doc, lexicon.negators))
-
-    def cue_vote(start: int, end: int) -> float:
-        return sum(w for s, _e, w in cues if start <= s < end)
-
-    mentions, _criteria, _votes = find_mentions(document.text, lines, sentences, cue_vote, lexicon)
-    groups = group_mentions(mentions, find_abbreviations(document.text))
-    coverage_of = {}
-    by_name = {i.normalized_name: i for i in extraction.indications}
-    for indication in extraction.indications:
-        coverage_of[(indication.char_start, indication.char_end)] = indication.coverage
+    collected: list = []
+    extraction = extract_from_spacy(document, spacy_doc, collected=collected)
+    coverage_of = {i.char_start: i.coverage for i in extraction.indications}
     spans: list[tuple[int, int, str, str | None]] = []
-    kept = {(i.char_start, i.char_end) for i in extraction.indications}
-    for group in groups:
-        label = None
-        for m in group.mentions:
-            if (m.start, m.end) in kept or (m.start, m.start + len(m.name)) in kept:
-                label = coverage_of.get((m.start, m.end)) or coverage_of.get((m.start, m.start + len(m.name)))
+    for group, _evidence in collected:
+        label = next((coverage_of[m.start] for m in group.mentions if m.start in coverage_of), None)
         if label is None:
-            continue  # a group the extractor dropped
+            continue  # a candidate the extractor did not report
         for m in group.mentions:
             start = document.text.find(m.name, m.start, m.end + 1)
             start = m.start if start < 0 else start
             spans.append((start, start + len(m.name), "INDICATION", label))
     spans += [(d.char_start, d.char_end, "DOSE", None) for d in extraction.doses]
     spans += [(t.char_start, t.char_end, "THRESHOLD", None) for t in extraction.thresholds]
-    del by_name
+    lines = split_lines(document)
+    sentences = sentences_from_doc(spacy_doc, lines)
     records = []
     seen_text: set[str] = set()
     for sentence in sentences:
