@@ -43,10 +43,19 @@ def _quiet_prefect(show_logs: bool) -> None:
 @writes_warehouse
 def cmd_ingest(args: argparse.Namespace) -> int:
     """Ingest files and folders into the warehouse through the Prefect ingestion flow."""
+    from pipeline.cluster import ClusterError, normalize_address, plan_execution, resolve_workers
     from pipeline.diff.store import pending_pairs
     from pipeline.runner import plan_ingest
     from pipeline.warehouse import connect, known_hashes
 
+    if args.batch_size < 1:
+        raise CliError(f"--batch-size must be 1 or more, got {args.batch_size}")
+    try:  # bad options fail before any work, even when there is nothing new
+        resolve_workers(args.workers, 0)
+        if args.dask_address:
+            normalize_address(args.dask_address)
+    except ClusterError as exc:
+        raise CliError(str(exc)) from None
     db = _db_path(args.db)
     paths = [Path(p) for p in (args.paths or [REPO_ROOT / "raw_docs"])]
     con = connect(db)
@@ -58,17 +67,26 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     if not plan.new and not plan.failures and not undiffed:
         print(f"nothing new: {len(plan.skipped)} file(s) already loaded, warehouse {db}")
         return EXIT_OK
-    _quiet_prefect(args.prefect_logs)
+    _quiet_prefect(args.prefect_logs)  # before prefect_dask imports Prefect and reads its settings
+    try:
+        execution = plan_execution(args.dask_address, args.workers, -(-len(plan.new) // args.batch_size))
+    except ClusterError as exc:
+        raise CliError(str(exc)) from None
     from pipeline.flows import ingest_flow
 
-    summary = ingest_flow(
+    flow = ingest_flow if execution.task_runner is None else ingest_flow.with_options(task_runner=execution.task_runner)
+    summary = flow(
         plan,
         str(db),
         batch_size=args.batch_size,
         report_format=args.report_format,
         progress=not args.no_progress and sys.stderr.isatty(),
+        in_flight=execution.in_flight,
     )
     print(summary.format(db))
+    print(f"extraction ran in: {execution.description}")
+    if args.timings:
+        print(summary.format_stages())
     for failure in summary.failed:
         print(f"failed: {failure.source_path}: {failure.message}", file=sys.stderr)
     if summary.failed:
@@ -205,6 +223,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("paths", nargs="*", metavar="PATH", help="files or folders laid out as <LCD_ID>/<VERSION>.<ext>")
     p.add_argument("--db", help=db_help)
     p.add_argument("--batch-size", type=int, default=25, help="documents per Prefect task (default 25)")
+    p.add_argument("--workers", default="auto", metavar="N", help="extract on a local Dask cluster of N processes; 0: in this process; auto (default): every core when there are 100+ new documents, else 0")
+    p.add_argument("--dask-address", metavar="tcp://HOST:PORT", help="extract on an existing Dask cluster (default: $LCD_DASK_ADDRESS); the warehouse is still written here")
+    p.add_argument("--timings", action="store_true", help="print seconds and throughput per stage (read, extract, load, diff, report)")
     p.add_argument("--report-format", choices=("md", "html"), default="md", help="change report format")
     p.add_argument("--prefect-logs", action="store_true", help="show Prefect's own log output")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")

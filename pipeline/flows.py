@@ -7,11 +7,14 @@ writer of the warehouse file during a run.
 
 from __future__ import annotations
 
+import time
+from collections import deque
 from datetime import date, datetime, timezone
 from pathlib import Path
 
 from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
+from prefect.futures import PrefectFuture
 
 from pipeline import runner
 from pipeline.diff import diff_version
@@ -22,16 +25,10 @@ from pipeline.warehouse import connect, load_version, record_error
 DEFAULT_BATCH_SIZE = 25
 
 
-@task(name="read-batch", cache_policy=NO_CACHE)
-def read_task(batch: list[tuple[Path, str]], root: Path | None) -> tuple[list[Document], list[runner.Failure]]:
-    """Read a batch of source files into Documents."""
-    return runner.read_batch(batch, root)
-
-
-@task(name="extract-batch", cache_policy=NO_CACHE)
-def extract_task(documents: list[Document]) -> list[Extraction]:
-    """Extract facts from a batch of Documents."""
-    return runner.extract_batch(documents)
+@task(name="process-batch", cache_policy=NO_CACHE)
+def process_task(items: list[runner.Source | Document]) -> runner.BatchResult:
+    """Parse and extract a batch of collected sources; runs wherever the flow's task runner puts it."""
+    return runner.process_batch(items)
 
 
 @task(name="load-batch", cache_policy=NO_CACHE)
@@ -88,23 +85,51 @@ def ingest_flow(
     report_since: date | None = None,
     report_format: str = "md",
     progress: bool = False,
+    in_flight: int = 1,
 ) -> runner.Summary:
-    """discover -> read -> extract -> load -> diff -> report over a planned set of new files."""
+    """discover -> read -> extract -> load -> diff -> report over a planned set of new files.
+
+    Batches are read here and submitted to the task runner (threads, or Dask workers), at most
+    `in_flight` at a time so memory stays flat; results are loaded here, in submission order, while
+    the next batches are being extracted: this process is the warehouse's only writer.
+    """
     started = datetime.now(timezone.utc)
+    clock = time.perf_counter()
     summary = runner.Summary(skipped=len(plan.skipped), failed=list(plan.failures))
     if plan.failures:
         load_task(db, [], [], list(plan.failures))
+    pending: deque[tuple[PrefectFuture, list[runner.Failure], int, float]] = deque()
+
+    def load_next(advance) -> None:
+        future, failures, size, collect_seconds = pending.popleft()
+        result: runner.BatchResult = future.result()
+        load_started = time.perf_counter()
+        keys = load_task(db, result.documents, result.extractions, failures + result.failures)
+        summary.stages["load"].add(runner.StageStats(time.perf_counter() - load_started, len(result.documents)))
+        result.read.seconds += collect_seconds
+        summary.stages["read"].add(result.read)
+        summary.stages["extract"].add(result.extract)
+        summary.add_batch(keys, result.documents, result.extractions, failures + result.failures)
+        advance(size)
+
     with runner.progress_bar(len(plan.new), enabled=progress) as advance:
         for batch in runner.batches(list(plan.new), batch_size):
-            documents, failures = read_task(batch, plan.root)
-            extractions = extract_task(documents) if documents else []
-            keys = load_task(db, documents, extractions, failures)
-            summary.add_batch(keys, documents, extractions, failures)
-            advance(len(batch))
+            collect_started = time.perf_counter()
+            items, failures = runner.collect_batch(batch, plan.root)
+            pending.append((process_task.submit(items), failures, len(batch), time.perf_counter() - collect_started))
+            while len(pending) > max(1, in_flight):
+                load_next(advance)
+        while pending:
+            load_next(advance)
+    stage = time.perf_counter()
     bundles = runner.bundle_paths(plan)
     if bundles:
         bundle_history_task(db, bundles)
     summary.changes = diff_task(db, summary.version_keys)  # always: also repairs pairs a killed run left undiffed
+    summary.stages["diff"] = runner.StageStats(time.perf_counter() - stage, len(summary.version_keys))
+    stage = time.perf_counter()
     # The report covers the changes this run detected; `lcd report --since` gives any other window.
     summary.report_path = report_task(db, report_since, report_format, None if report_since else started)
+    summary.stages["report"] = runner.StageStats(time.perf_counter() - stage)
+    summary.wall_seconds = time.perf_counter() - clock
     return summary

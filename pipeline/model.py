@@ -58,6 +58,7 @@ class Document:
     source_format: str  # "txt" | "html" | "json" | "pdf"
     lcd_id: str  # resolved identity: metadata wins over the path for nothing but title/contractor/dates
     version: str
+    pages: int | None = None  # PDF page count; None for other formats
 
     def section_at(self, offset: int) -> Section | None:
         """The section containing character `offset`, if any."""

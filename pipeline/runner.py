@@ -6,6 +6,7 @@ directly. Files whose bytes are already in the warehouse are skipped by hash bef
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -13,7 +14,7 @@ from pathlib import Path
 
 from pipeline.extract.extractor import extract_from_spacy
 from pipeline.extract.nlp import get_nlp
-from pipeline.ingest import ReadError, discover, read_document, sha256_file
+from pipeline.ingest import ReadError, convention_parts, discover, load_source, parse_document, sha256_file
 from pipeline.ingest.mcd_bundle import BundleEntry, BundleFailure, is_bundle, read_entries, scan_bundle
 from pipeline.model import Document, Extraction
 
@@ -39,6 +40,49 @@ class Plan:
 
 
 @dataclass
+class StageStats:
+    """Work done by one stage of a run: seconds spent in it (summed over worker processes), documents,
+    words of their normalised text, and PDF pages."""
+
+    seconds: float = 0.0
+    documents: int = 0
+    words: int = 0
+    pages: int = 0
+
+    def add(self, other: StageStats) -> None:
+        """Add another batch's figures to these."""
+        self.seconds += other.seconds
+        self.documents += other.documents
+        self.words += other.words
+        self.pages += other.pages
+
+
+STAGES = ("read", "extract", "load", "diff", "report")
+
+
+@dataclass(frozen=True)
+class Source:
+    """One planned file's bytes, read where the plan was made so that any machine can parse it;
+    `convention` is its (lcd_id, version) from the `<LCD_ID>/<VERSION>.<ext>` path, if it follows it."""
+
+    path: str
+    sha256: str
+    data: bytes
+    convention: tuple[str, str] | None
+
+
+@dataclass
+class BatchResult:
+    """One batch read and extracted: documents, their extractions, failures, and the time each stage took."""
+
+    documents: list[Document]
+    extractions: list[Extraction]
+    failures: list[Failure]
+    read: StageStats
+    extract: StageStats
+
+
+@dataclass
 class Summary:
     """What an ingestion run did, for the CLI and the flow's return value."""
 
@@ -53,6 +97,8 @@ class Summary:
     version_keys: list[int] = field(default_factory=list)
     lcd_ids: list[str] = field(default_factory=list)
     report_path: str | None = None
+    stages: dict[str, StageStats] = field(default_factory=lambda: {name: StageStats() for name in STAGES})
+    wall_seconds: float = 0.0
 
     def format(self, db: object) -> str:
         """The run summary the CLI prints: versions, facts, changes, and where the warehouse and report are."""
@@ -64,6 +110,15 @@ class Summary:
             f"warehouse: {db}\n"
             f"change report: {self.report_path}"
         )
+
+    def format_stages(self) -> str:
+        """Per-stage throughput: seconds (summed over workers), documents/s, words/s and PDF pages/s."""
+        lines = [f"{'stage':<8} {'seconds':>8} {'docs':>6} {'docs/s':>8} {'words/s':>9} {'pages/s':>8}"]
+        for name, st in self.stages.items():
+            rate = (lambda n: f"{n / st.seconds:.1f}" if st.seconds > 0 and n else "-")
+            lines.append(f"{name:<8} {st.seconds:>8.2f} {st.documents:>6} {rate(st.documents):>8} {rate(st.words):>9} {rate(st.pages):>8}")
+        lines.append(f"wall: {self.wall_seconds:.1f} s")
+        return "\n".join(lines)
 
     def add_batch(self, keys: list[int], documents: list[Document], extractions: list[Extraction], failures: list[Failure]) -> None:
         """Count what one loaded batch contributed."""
@@ -132,24 +187,49 @@ def _failure(failure: BundleFailure) -> Failure:
     return Failure(failure.source_path, failure.error_type, failure.message, failure.sha256)
 
 
-def read_batch(batch: list[tuple[Path | BundleEntry, str]], root: Path | None) -> tuple[list[Document], list[Failure]]:
-    """Read every file of a batch; unreadable files become Failures, the rest Documents."""
-    documents: list[Document] = []
+def collect_batch(batch: list[tuple[Path | BundleEntry, str]], root: Path | None) -> tuple[list[Source | Document], list[Failure]]:
+    """The bytes of a batch's files (rows of MCD zips are read into Documents here, each zip opened once);
+    files that cannot be read become Failures. Cheap: parsing happens in `process_batch`."""
+    items: list[Source | Document] = []
     failures: list[Failure] = []
     rows = [(entry, digest) for entry, digest in batch if isinstance(entry, BundleEntry)]
-    for item in read_entries(rows):  # each bundle is opened once per batch
+    for item in read_entries(rows):
         if isinstance(item, BundleFailure):
             failures.append(_failure(item))
         else:
-            documents.append(item)
+            items.append(item)
     for path, digest in batch:
         if isinstance(path, BundleEntry):
             continue
         try:
-            documents.append(read_document(path, root=root))
+            items.append(Source(path.as_posix(), digest, load_source(path), convention_parts(path, root)))
         except ReadError as exc:
             failures.append(Failure(str(path), exc.error_type, str(exc), digest))
-    return documents, failures
+    return items, failures
+
+
+def parse_sources(items: list[Source | Document]) -> tuple[list[Document], list[Failure], StageStats]:
+    """Parse collected sources into Documents (already-read Documents pass through), timing the work."""
+    started = time.perf_counter()
+    documents: list[Document] = []
+    failures: list[Failure] = []
+    for item in items:
+        if isinstance(item, Document):
+            documents.append(item)
+            continue
+        try:
+            documents.append(parse_document(Path(item.path), item.data, None, item.convention))
+        except ReadError as exc:
+            failures.append(Failure(item.path, exc.error_type, str(exc), item.sha256))
+    stats = StageStats(time.perf_counter() - started, len(documents), 0, sum(d.pages or 0 for d in documents))
+    return documents, failures, stats
+
+
+def read_batch(batch: list[tuple[Path | BundleEntry, str]], root: Path | None) -> tuple[list[Document], list[Failure]]:
+    """Read every file of a batch; unreadable files become Failures, the rest Documents."""
+    items, failures = collect_batch(batch, root)
+    documents, parse_failures, _stats = parse_sources(items)
+    return documents, failures + parse_failures
 
 
 def extract_batch(documents: list[Document], batch_size: int = 16) -> list[Extraction]:
@@ -157,6 +237,17 @@ def extract_batch(documents: list[Document], batch_size: int = 16) -> list[Extra
     nlp = get_nlp()
     spacy_docs = nlp.pipe((d.text for d in documents), batch_size=batch_size)
     return [extract_from_spacy(document, spacy_doc) for document, spacy_doc in zip(documents, spacy_docs)]
+
+
+def process_batch(items: list[Source | Document]) -> BatchResult:
+    """Parse and extract one collected batch: the unit of work a worker process (or Dask worker) runs."""
+    documents, failures, read = parse_sources(items)
+    started = time.perf_counter()
+    extractions = extract_batch(documents) if documents else []
+    words = sum(len(d.text.split()) for d in documents)
+    extract = StageStats(time.perf_counter() - started, len(documents), words, 0)
+    read.words = words
+    return BatchResult(documents, extractions, failures, read, extract)
 
 
 @contextmanager

@@ -69,7 +69,7 @@ def _kill_after(args: list[str], env: dict[str, str], task: str, occurrence: int
     ("task", "occurrence", "delay"),
     [
         ("load-batch", 1, 0.0),  # two versions committed, nine to go
-        ("extract-batch", 3, 0.05),  # inside the third load-batch: a version's transaction is open
+        ("process-batch", 3, 0.05),  # during a load-batch (the next batch extracts while one loads): a transaction is open
         ("load-batch", 6, 0.0),  # every version loaded, the diff not yet run (IVIG 1 -> 2 undiffed)
     ],
     ids=["after_first_load", "during_third_load", "after_last_load_before_diff"],

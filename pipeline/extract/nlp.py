@@ -12,7 +12,9 @@ import re
 from functools import lru_cache
 from pathlib import Path
 
+import numpy
 import spacy
+from spacy.attrs import SENT_START
 from spacy.language import Language
 from spacy.tokens import Doc, Span
 from spacy.util import compile_infix_regex, filter_spans, registry
@@ -44,23 +46,28 @@ def lcd_tokenizer():
 @Language.component("lcd_sentencizer")
 def lcd_sentencizer(doc: Doc) -> Doc:
     """Sentence starts: every line (paragraph or list item) and every full stop followed by a capital."""
-    for i, token in enumerate(doc):
-        token.is_sent_start = i == 0 or _starts_sentence(doc, i)
+    if len(doc) == 0:
+        return doc
+    texts = [t.text for t in doc]
+    spaces = [t.whitespace_ for t in doc]
+    starts = [1] + [1 if _starts_sentence(texts, spaces, i) else -1 for i in range(1, len(texts))]
+    # One bulk write: Token.is_sent_start's setter rescans the whole doc on every call (O(n²) per doc).
+    doc.from_array([SENT_START], numpy.asarray(starts, dtype="int64").astype("uint64").reshape(-1, 1))
     return doc
 
 
-def _starts_sentence(doc: Doc, i: int) -> bool:
-    token, prev = doc[i], doc[i - 1]
-    if token.is_space:
+def _starts_sentence(texts: list[str], spaces: list[str], i: int) -> bool:
+    text, prev = texts[i], texts[i - 1]
+    if text.isspace():
         return False  # newlines and runs of spaces belong to the sentence before them
-    if "\n" in prev.text or "\n" in prev.whitespace_:
+    if "\n" in prev or "\n" in spaces[i - 1]:
         return True
-    if prev.text not in {".", "?", "!"} or not prev.whitespace_:
+    if prev not in {".", "?", "!"} or not spaces[i - 1]:
         return False
-    before = doc[i - 2].text.lower().rstrip(".") if i >= 2 else ""
+    before = texts[i - 2].lower().rstrip(".") if i >= 2 else ""
     if before in _ABBREVIATIONS or len(before) == 1:
         return False
-    first = token.text[0]
+    first = text[0]
     return first.isupper() or first.isdigit() or first in "\"“‘([•-"
 
 

@@ -18,7 +18,7 @@ from pipeline.ingest.api_json import read_json
 from pipeline.ingest.assemble import assemble
 from pipeline.ingest.base import Parsed
 from pipeline.ingest.errors import ERROR_TYPES, ReadError
-from pipeline.ingest.identity import SUPPORTED_EXTENSIONS, discover, resolve_identity, sha256_file
+from pipeline.ingest.identity import SUPPORTED_EXTENSIONS, convention_parts, discover, resolve_identity, sha256_file
 from pipeline.ingest.mcd_bundle import BundleEntry, BundleLimits, is_bundle, read_bundle, revision_history
 from pipeline.ingest.pdf import read_pdf
 from pipeline.ingest.txt import read_txt
@@ -37,7 +37,10 @@ __all__ = [
     "discover",
     "DEFAULT_MAX_FILE_BYTES",
     "max_file_bytes",
+    "load_source",
+    "parse_document",
     "read_document",
+    "convention_parts",
     "resolve_identity",
     "sha256_file",
 ]
@@ -86,19 +89,36 @@ def _read_bytes(path: Path) -> bytes:
     return data
 
 
-def read_document(path: Path, root: Path | None = None) -> Document:
-    """Read one source file into a Document; any bad input raises ReadError with a one-line reason."""
-    path = Path(path)
+def _reader_for(path: Path) -> tuple[Callable[[bytes], Parsed], str]:
+    """The reader and source format for a path's extension; ReadError("unsupported") for anything else."""
     extension = path.suffix.lower()
     if is_bundle(path):
         raise ReadError("unsupported", "a .zip is an MCD bundle of many LCD versions: ingest it with `lcd ingest`")
     if extension not in _READERS:
         raise ReadError("unsupported", f"unsupported extension {extension or '(none)'}")
-    data = _read_bytes(path)
-    reader, source_format = _READERS[extension]
+    return _READERS[extension]
+
+
+def load_source(path: Path) -> bytes:
+    """A source file's bytes, after the extension and size checks; ReadError with a one-line reason."""
+    path = Path(path)
+    _reader_for(path)
+    return _read_bytes(path)
+
+
+def parse_document(path: Path, data: bytes, root: Path | None = None, convention: tuple[str, str] | None = None) -> Document:
+    """Parse a source file's bytes into a Document; `convention` is its (lcd_id, version) from the path
+    when already worked out (so a machine without the file parses it the same way)."""
+    path = Path(path)
+    reader, source_format = _reader_for(path)
     try:
-        return assemble(reader(data), data, path, root, source_format)
+        return assemble(reader(data), data, path, root, source_format, convention)
     except ReadError:
         raise
     except Exception as exc:  # a reader bug must still surface as one failed document, not a crash
         raise ReadError("internal", f"{source_format} reader failed: {type(exc).__name__}: {exc}") from exc
+
+
+def read_document(path: Path, root: Path | None = None) -> Document:
+    """Read one source file into a Document; any bad input raises ReadError with a one-line reason."""
+    return parse_document(path, load_source(path), root)

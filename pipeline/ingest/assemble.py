@@ -42,8 +42,10 @@ def document_meta(parsed: Parsed, preamble: list[str]) -> DocumentMeta:
     return meta
 
 
-def assemble(parsed: Parsed, data: bytes, path: Path, root: Path | None, source_format: str) -> Document:
-    """Build the Document for one source file."""
+def assemble(
+    parsed: Parsed, data: bytes, path: Path, root: Path | None, source_format: str, convention: tuple[str, str] | None = None
+) -> Document:
+    """Build the Document for one source file (`convention`: its path's (lcd_id, version), if already known)."""
     text, positions = render(parsed.blocks)
     if not text.strip():
         raise ReadError("no_text", "no text left after normalisation")
@@ -55,7 +57,7 @@ def assemble(parsed: Parsed, data: bytes, path: Path, root: Path | None, source_
         if first_heading is None or offset < first_heading
     ][: None if first_heading is not None else _HEADER_SCAN_LINES]
     meta = document_meta(parsed, preamble)
-    lcd_id, version = resolve_identity(path, root, meta)
+    lcd_id, version = resolve_identity(path, root, meta, convention)
     return Document(
         text=text,
         sections=build_sections(text, starts),
@@ -65,4 +67,5 @@ def assemble(parsed: Parsed, data: bytes, path: Path, root: Path | None, source_
         source_format=source_format,
         lcd_id=lcd_id,
         version=version,
+        pages=parsed.pages,
     )

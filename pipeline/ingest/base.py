@@ -16,3 +16,4 @@ class Parsed:
     meta: DocumentMeta = field(default_factory=DocumentMeta)  # wins over header lines found in the text
     title_hint: str | None = None  # e.g. the page's <h1>; used when no "Title:" header exists
     first_line_title: bool = False  # plain text: the first preamble line is the title when it looks like one
+    pages: int | None = None  # PDF page count (for throughput figures); None for other formats

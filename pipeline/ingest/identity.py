@@ -60,7 +60,7 @@ def discover(paths: Iterable[Path]) -> list[Path]:
     return sorted(found, key=lambda p: p.as_posix())
 
 
-def _convention_parts(path: Path, root: Path | None) -> tuple[str, str] | None:
+def convention_parts(path: Path, root: Path | None) -> tuple[str, str] | None:
     """(lcd_id, version) when the path is <root>/<LCD_ID>/<VERSION>.<ext>, else None."""
     if root is not None:
         try:
@@ -75,10 +75,12 @@ def _convention_parts(path: Path, root: Path | None) -> tuple[str, str] | None:
     return None
 
 
-def resolve_identity(path: Path, root: Path | None, meta: DocumentMeta) -> tuple[str, str]:
-    """(lcd_id, version): the path convention if followed, else the document's metadata, else (stem, "1")."""
+def resolve_identity(
+    path: Path, root: Path | None, meta: DocumentMeta, convention: tuple[str, str] | None = None
+) -> tuple[str, str]:
+    """(lcd_id, version): the path convention if followed (or given), else the document's metadata, else (stem, "1")."""
     path = Path(path)
-    parts = _convention_parts(path, root)
+    parts = convention or convention_parts(path, root)
     if parts is not None:
         return parts
     return meta.lcd_id or path.stem, meta.version or "1"

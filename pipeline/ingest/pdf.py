@@ -345,4 +345,4 @@ def read_pdf(data: bytes, mode: str | None = None) -> Parsed:
     lines = [line for page in pages for line in page]
     if not lines:
         raise ReadError("no_text", "PDF has no extractable text")
-    return Parsed(blocks=parse_plain_lines(join_lines(lines)), first_line_title=True)
+    return Parsed(blocks=parse_plain_lines(join_lines(lines)), first_line_title=True, pages=len(pages))
