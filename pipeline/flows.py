@@ -20,7 +20,7 @@ from pipeline import runner
 from pipeline.diff import diff_version
 from pipeline.model import Document, Extraction
 from pipeline.report import write_report
-from pipeline.warehouse import connect, load_version, record_error
+from pipeline.warehouse import connect, load_versions, record_error
 
 DEFAULT_BATCH_SIZE = 25
 
@@ -33,10 +33,10 @@ def process_task(items: list[runner.Source | Document]) -> runner.BatchResult:
 
 @task(name="load-batch", cache_policy=NO_CACHE)
 def load_task(db: str, documents: list[Document], extractions: list[Extraction], failures: list[runner.Failure]) -> list[int]:
-    """Load each version in its own transaction and record the batch's failures."""
+    """Load the batch's versions in one transaction and record the batch's failures."""
     con = connect(db)
     try:
-        keys = [load_version(con, d, e) for d, e in zip(documents, extractions)]
+        keys = load_versions(con, list(zip(documents, extractions)))
         for failure in failures:
             record_error(con, failure.source_path, failure.error_type, failure.message, failure.sha256)
         return keys

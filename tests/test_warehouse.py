@@ -218,10 +218,14 @@ def test_failed_load_with_invalid_coverage_leaves_no_rows(con):
 
 
 def test_failed_load_midway_leaves_no_rows(con, monkeypatch):
-    def explode(*args):
-        raise RuntimeError("disk full while staging criteria")
+    insert = load_module.insert_arrow
 
-    monkeypatch.setattr(load_module, "_criterion_columns", explode)
+    def explode(con, table, *args):
+        if table == "criteria":  # the last table: every other insert of the version has run
+            raise RuntimeError("disk full while inserting criteria")
+        return insert(con, table, *args)
+
+    monkeypatch.setattr(load_module, "insert_arrow", explode)
     with pytest.raises(RuntimeError, match="disk full"):
         _load(con)
     assert {table: _count(con, table) for table in FACT_TABLES} == dict.fromkeys(FACT_TABLES, 0)

@@ -13,6 +13,7 @@ from pipeline.warehouse.load import (
     is_loaded,
     known_hashes,
     load_version,
+    load_versions,
     record_error,
     version_key_for_hash,
 )
@@ -38,6 +39,7 @@ __all__ = [
     "known_hashes",
     "latest_version_key",
     "load_version",
+    "load_versions",
     "next_version_key",
     "previous_version_key",
     "record_error",

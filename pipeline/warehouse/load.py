@@ -105,6 +105,17 @@ CRITERIA = pa.schema(
     ]
 )
 
+# Insert order: parents before the facts that reference them.
+_TABLES = (
+    ("lcd_versions", LCD_VERSIONS),
+    ("version_texts", VERSION_TEXTS),
+    ("version_sections", VERSION_SECTIONS),
+    ("indications", INDICATIONS),
+    ("doses", DOSES),
+    ("thresholds", THRESHOLDS),
+    ("criteria", CRITERIA),
+)
+
 # Versions are ordered by revision effective date when every version of the LCD has one; otherwise
 # dates cannot order the undated versions, so the version number leads (numerically: "10" after "9")
 # and dates only break ties. Re-issued bytes of the same version sort after the first copy
@@ -120,13 +131,15 @@ from (
             try_cast(version as double) as version_number,
             version,
             ingested_at,
-            bool_and(effective_date is not null) over () as all_dated
+            bool_and(effective_date is not null) over (partition by lcd_id) as all_dated,
+            lcd_id
         from lcd_versions
-        where lcd_id = ?
+        where lcd_id in (select unnest(?))
     )
     select
         version_key,
         row_number() over (
+            partition by lcd_id
             order by
                 case when all_dated then effective_date end,
                 version_number nulls last,
@@ -167,22 +180,73 @@ def load_version(
 
     Bytes already loaded (same source_sha256) are not loaded again: the existing key is returned.
     """
+    return load_versions(con, [(doc, extraction)], ingested_at)[0]
+
+
+def load_versions(
+    con: duckdb.DuckDBPyConnection,
+    items: list[tuple[Document, Extraction]],
+    ingested_at: datetime | None = None,
+) -> list[int]:
+    """Load a batch of versions and their facts in one transaction, one bulk insert per table; returns
+    each item's version_key. Bytes already loaded, or earlier in the batch, keep their existing key."""
+    if not items:
+        return []
     moment = as_utc_naive(ingested_at) if ingested_at else utc_now()
     with transaction(con):
-        existing = version_key_for_hash(con, doc.source_sha256)
-        if existing is not None:
-            return existing
-        version_key = next_keys(con, "lcd_versions_seq", 1)[0]
-        insert_arrow(con, "lcd_versions", LCD_VERSIONS, _version_columns(version_key, doc, extraction, moment))
-        insert_arrow(con, "version_texts", VERSION_TEXTS, {"version_key": [version_key], "text": [doc.text]})
-        insert_arrow(con, "version_sections", VERSION_SECTIONS, _section_columns(version_key, doc))
+        known = _keys_for_hashes(con, [doc.source_sha256 for doc, _ in items])
+        fresh: list[tuple[Document, Extraction]] = []
+        seen = set(known)
+        for doc, extraction in items:  # the first copy of some bytes in the batch is the one loaded
+            if doc.source_sha256 not in seen:
+                seen.add(doc.source_sha256)
+                fresh.append((doc, extraction))
+        keys = next_keys(con, "lcd_versions_seq", len(fresh))
+        known.update((doc.source_sha256, key) for (doc, _), key in zip(fresh, keys))
+        if fresh:
+            tables = _batch_columns(con, list(zip(keys, fresh)), moment)
+            for table, schema in _TABLES:
+                insert_arrow(con, table, schema, tables[table])
+            con.execute(_ORDER_VERSIONS, [sorted({doc.lcd_id for doc, _ in fresh})])
+    return [known[doc.source_sha256] for doc, _ in items]
+
+
+def _keys_for_hashes(con: duckdb.DuckDBPyConnection, hashes: list[str]) -> dict[str, int]:
+    """The version_key already loaded for each of these hashes that is in the warehouse."""
+    rows = con.execute(
+        "select source_sha256, min(version_key) from lcd_versions where source_sha256 in (select unnest(?)) group by all",
+        [hashes],
+    ).fetchall()
+    return dict(rows)
+
+
+def _batch_columns(
+    con: duckdb.DuckDBPyConnection, items: list[tuple[int, tuple[Document, Extraction]]], moment: datetime
+) -> dict[str, dict[str, list]]:
+    """Every table's columns for a batch of new versions, with fresh keys for every fact."""
+    parts: dict[str, list[dict[str, list]]] = {table: [] for table, _ in _TABLES}
+    for version_key, (doc, extraction) in items:
         indication_keys = _indication_keys(con, extraction)
-        insert_arrow(con, "indications", INDICATIONS, _indication_columns(version_key, extraction, indication_keys))
-        insert_arrow(con, "doses", DOSES, _dose_columns(con, version_key, extraction, indication_keys))
-        insert_arrow(con, "thresholds", THRESHOLDS, _threshold_columns(con, version_key, extraction, indication_keys))
-        insert_arrow(con, "criteria", CRITERIA, _criterion_columns(con, version_key, extraction, indication_keys))
-        con.execute(_ORDER_VERSIONS, [doc.lcd_id])
-    return version_key
+        parts["lcd_versions"].append(_version_columns(version_key, doc, extraction, moment))
+        parts["version_texts"].append({"version_key": [version_key], "text": [doc.text]})
+        parts["version_sections"].append(_section_columns(version_key, doc))
+        parts["indications"].append(_indication_columns(version_key, extraction, indication_keys))
+        parts["doses"].append(_dose_columns(version_key, extraction, indication_keys))
+        parts["thresholds"].append(_threshold_columns(version_key, extraction, indication_keys))
+        parts["criteria"].append(_criterion_columns(version_key, extraction, indication_keys))
+    out = {table: _concat(columns) for table, columns in parts.items()}
+    for table, key in (("doses", "dose_key"), ("thresholds", "threshold_key"), ("criteria", "criterion_key")):
+        out[table][key] = next_keys(con, f"{table}_seq", len(out[table]["version_key"]))
+    return out
+
+
+def _concat(parts: list[dict[str, list]]) -> dict[str, list]:
+    """Column-wise concatenation of per-version column dicts."""
+    out: dict[str, list] = {}
+    for part in parts:
+        for name, values in part.items():
+            out.setdefault(name, []).extend(values)
+    return out
 
 
 def record_error(
@@ -277,13 +341,10 @@ def _indication_columns(version_key: int, extraction: Extraction, keys: dict[int
     }
 
 
-def _dose_columns(
-    con: duckdb.DuckDBPyConnection, version_key: int, extraction: Extraction, keys: dict[int, int]
-) -> dict[str, list]:
+def _dose_columns(version_key: int, extraction: Extraction, keys: dict[int, int]) -> dict[str, list]:
     """The doses rows of `extraction`."""
     items = extraction.doses
     return {
-        "dose_key": next_keys(con, "doses_seq", len(items)),
         "version_key": [version_key] * len(items),
         "indication_key": [_warehouse_key(keys, d.indication_id) for d in items],
         "drug": [d.drug for d in items],
@@ -300,13 +361,10 @@ def _dose_columns(
     }
 
 
-def _threshold_columns(
-    con: duckdb.DuckDBPyConnection, version_key: int, extraction: Extraction, keys: dict[int, int]
-) -> dict[str, list]:
+def _threshold_columns(version_key: int, extraction: Extraction, keys: dict[int, int]) -> dict[str, list]:
     """The thresholds rows of `extraction`."""
     items = extraction.thresholds
     return {
-        "threshold_key": next_keys(con, "thresholds_seq", len(items)),
         "version_key": [version_key] * len(items),
         "indication_key": [_warehouse_key(keys, t.indication_id) for t in items],
         "measure": [t.measure for t in items],
@@ -323,13 +381,10 @@ def _threshold_columns(
     }
 
 
-def _criterion_columns(
-    con: duckdb.DuckDBPyConnection, version_key: int, extraction: Extraction, keys: dict[int, int]
-) -> dict[str, list]:
+def _criterion_columns(version_key: int, extraction: Extraction, keys: dict[int, int]) -> dict[str, list]:
     """The criteria rows of `extraction`."""
     items = extraction.criteria
     return {
-        "criterion_key": next_keys(con, "criteria_seq", len(items)),
         "version_key": [version_key] * len(items),
         "indication_key": [_warehouse_key(keys, c.indication_id) for c in items],
         "kind": [c.kind for c in items],
