@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed-stamp
 export PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS ?= 120
 export PREFECT_SERVER_ANALYTICS_ENABLED ?= false
 
-.PHONY: install run test clean chromium bench-pdf
+.PHONY: install run test clean chromium bench bench-pdf
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -27,6 +27,11 @@ chromium:
 	@command -v chromium >/dev/null || { \
 	  SUDO=$$( [ "$$(id -u)" -eq 0 ] || echo sudo ); \
 	  $$SUDO apt-get update -qq && $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
+
+# Scale benchmark: lcd ingest of 100, 940 and 5,000 generated LCDs per stage, next to raw nlp.pipe;
+# writes bench/results.json and bench/results.png (about 15 minutes on 2 cores). Not part of `make test`.
+bench: $(STAMP)
+	$(PY) bench/scale.py $(BENCH_ARGS)
 
 # PDF reader speed (pages/s, peak memory) on a generated 50-page LCD-like PDF; not part of `make test`.
 bench-pdf: $(STAMP)

@@ -87,6 +87,8 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     print(f"extraction ran in: {execution.description}")
     if args.timings:
         print(summary.format_stages())
+    if args.timings_json:
+        Path(args.timings_json).write_text(json.dumps(summary.stage_figures(execution.description), indent=2) + "\n")
     for failure in summary.failed:
         print(f"failed: {failure.source_path}: {failure.message}", file=sys.stderr)
     if summary.failed:
@@ -226,6 +228,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--workers", default="auto", metavar="N", help="extract on a local Dask cluster of N processes; 0: in this process; auto (default): every core when there are 100+ new documents, else 0")
     p.add_argument("--dask-address", metavar="tcp://HOST:PORT", help="extract on an existing Dask cluster (default: $LCD_DASK_ADDRESS); the warehouse is still written here")
     p.add_argument("--timings", action="store_true", help="print seconds and throughput per stage (read, extract, load, diff, report)")
+    p.add_argument("--timings-json", metavar="FILE", help="also write the per-stage figures to FILE as JSON")
     p.add_argument("--report-format", choices=("md", "html"), default="md", help="change report format")
     p.add_argument("--prefect-logs", action="store_true", help="show Prefect's own log output")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")

@@ -17,7 +17,6 @@ from prefect.cache_policies import NO_CACHE
 from prefect.futures import PrefectFuture
 
 from pipeline import runner
-from pipeline.diff import diff_version
 from pipeline.model import Document, Extraction
 from pipeline.report import write_report
 from pipeline.warehouse import connect, load_versions, record_error
@@ -58,11 +57,11 @@ def bundle_history_task(db: str, bundles: list[Path]) -> int:
 @task(name="diff-versions", cache_policy=NO_CACHE)
 def diff_task(db: str, version_keys: list[int]) -> int:
     """Diff each new version against the one before it, then any pair a killed run loaded but never diffed."""
-    from pipeline.diff.store import diff_pending
+    from pipeline.diff.store import diff_pending, diff_versions
 
     con = connect(db)
     try:
-        return sum(len(diff_version(con, key)) for key in version_keys) + diff_pending(con)
+        return diff_versions(con, version_keys) + diff_pending(con)
     finally:
         con.close()
 
@@ -100,9 +99,8 @@ def ingest_flow(
         load_task(db, [], [], list(plan.failures))
     pending: deque[tuple[PrefectFuture, list[runner.Failure], int, float]] = deque()
 
-    def load_next(advance) -> None:
-        future, failures, size, collect_seconds = pending.popleft()
-        result: runner.BatchResult = future.result()
+    def load(done: tuple[runner.BatchResult, list[runner.Failure], int, float], advance) -> None:
+        result, failures, size, collect_seconds = done
         load_started = time.perf_counter()
         keys = load_task(db, result.documents, result.extractions, failures + result.failures)
         summary.stages["load"].add(runner.StageStats(time.perf_counter() - load_started, len(result.documents)))
@@ -112,15 +110,24 @@ def ingest_flow(
         summary.add_batch(keys, result.documents, result.extractions, failures + result.failures)
         advance(size)
 
+    def finished() -> tuple[runner.BatchResult, list[runner.Failure], int, float]:
+        future, failures, size, collect_seconds = pending.popleft()
+        return future.result(), failures, size, collect_seconds
+
     with runner.progress_bar(len(plan.new), enabled=progress) as advance:
         for batch in runner.batches(list(plan.new), batch_size):
             collect_started = time.perf_counter()
             items, failures = runner.collect_batch(batch, plan.root)
-            pending.append((process_task.submit(items), failures, len(batch), time.perf_counter() - collect_started))
-            while len(pending) > max(1, in_flight):
-                load_next(advance)
+            collected = (failures, len(batch), time.perf_counter() - collect_started)
+            if len(pending) < max(1, in_flight):
+                pending.append((process_task.submit(items), *collected))
+                continue
+            # Wait for the oldest batch, hand its slot to this one, then load it while the others run.
+            done = finished()
+            pending.append((process_task.submit(items), *collected))
+            load(done, advance)
         while pending:
-            load_next(advance)
+            load(finished(), advance)
     stage = time.perf_counter()
     bundles = runner.bundle_paths(plan)
     if bundles:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from pipeline.extract.extractor import extract_from_spacy
@@ -111,6 +111,14 @@ class Summary:
             f"change report: {self.report_path}"
         )
 
+    def stage_figures(self, execution: str = "") -> dict:
+        """The per-stage figures as plain data: seconds, documents, words, pages and their rates."""
+        stages = {}
+        for name, st in self.stages.items():
+            rate = (lambda n: round(n / st.seconds, 2) if st.seconds > 0 and n else None)
+            stages[name] = {**asdict(st), "docs_per_s": rate(st.documents), "words_per_s": rate(st.words), "pages_per_s": rate(st.pages)}
+        return {"execution": execution, "wall_seconds": round(self.wall_seconds, 3), "new_versions": self.new_versions, "failed": len(self.failed), "stages": stages}
+
     def format_stages(self) -> str:
         """Per-stage throughput: seconds (summed over workers), documents/s, words/s and PDF pages/s."""
         lines = [f"{'stage':<8} {'seconds':>8} {'docs':>6} {'docs/s':>8} {'words/s':>9} {'pages/s':>8}"]
@@ -122,9 +130,11 @@ class Summary:
 
     def add_batch(self, keys: list[int], documents: list[Document], extractions: list[Extraction], failures: list[Failure]) -> None:
         """Count what one loaded batch contributed."""
-        self.new_versions += len(set(keys) - set(self.version_keys))
-        self.version_keys.extend(k for k in keys if k not in self.version_keys)
-        self.lcd_ids.extend(d.lcd_id for d in documents if d.lcd_id not in self.lcd_ids)
+        seen_keys, seen_ids = set(self.version_keys), set(self.lcd_ids)  # sets: runs have thousands of versions
+        fresh = list(dict.fromkeys(k for k in keys if k not in seen_keys))
+        self.new_versions += len(fresh)
+        self.version_keys.extend(fresh)
+        self.lcd_ids.extend(dict.fromkeys(d.lcd_id for d in documents if d.lcd_id not in seen_ids))
         self.failed.extend(failures)
         for extraction in extractions:
             self.indications += len(extraction.indications)

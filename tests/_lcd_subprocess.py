@@ -130,3 +130,25 @@ def warehouse_state(db: Path) -> dict:
 def run_lcd(args: list[str], env: dict[str, str], timeout: float = 120) -> subprocess.CompletedProcess:
     """Run `lcd ARGS` to completion."""
     return subprocess.run([*LCD, *args], env=env, capture_output=True, text=True, timeout=timeout, cwd=RAW_DOCS.parent)
+
+
+def warehouse_content(db: Path) -> dict[str, list[tuple]]:
+    """Every row of every table, all columns but the load timestamps, in key order: two warehouses built
+    from the same files in the same batch order must be equal row for row, keys included."""
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        tables = [row[0] for row in con.execute("select table_name from duckdb_tables() order by all").fetchall()]
+        out = {}
+        for table in tables:
+            columns = [
+                name
+                for name, kind in con.execute(
+                    "select column_name, data_type from duckdb_columns() where table_name = ? order by column_index", [table]
+                ).fetchall()
+                if not kind.startswith("TIMESTAMP")
+            ]
+            quoted = ", ".join(f'"{c}"' for c in columns)
+            out[table] = con.execute(f"select {quoted} from {table} order by all").fetchall()
+    finally:
+        con.close()
+    return out

@@ -189,6 +189,27 @@ def diff_version(con: duckdb.DuckDBPyConnection, version_key: int) -> list[Polic
     return changes
 
 
+def diff_versions(con: duckdb.DuckDBPyConnection, version_keys: list[int]) -> int:
+    """`diff_version` for each of these versions that has another version of its LCD to compare with;
+    returns the number of changes stored. The only version of an LCD is skipped in one query for all."""
+    if not version_keys:
+        return 0
+    comparable = con.execute(
+        """
+        select v.version_key
+        from lcd_versions as v
+        where v.version_key in (select unnest(?))
+            and exists (
+                select 1 from lcd_versions as other
+                where other.lcd_id = v.lcd_id and other.version_key <> v.version_key
+            )
+        """,
+        [list(version_keys)],
+    ).fetchall()
+    wanted = {row[0] for row in comparable}
+    return sum(len(diff_version(con, key)) for key in version_keys if key in wanted)
+
+
 def rediff_lcd(con: duckdb.DuckDBPyConnection, lcd_id: str) -> int:
     """Recompute the stored changes of every consecutive version pair of `lcd_id`; returns the count."""
     keys = [row.version_key for row in versions_of(con, lcd_id)]

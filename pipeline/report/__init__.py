@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from datetime import date, datetime
 from pathlib import Path
 
@@ -19,8 +20,9 @@ FORMATS = ("md", "html")
 
 
 def default_report_path(fmt: str = "md", today: date | None = None) -> Path:
-    """warehouse/reports/changes-<YYYYMMDD>.<fmt>."""
-    return REPORTS_DIR / f"changes-{(today or date.today()):%Y%m%d}.{fmt}"
+    """$LCD_REPORTS_DIR (default warehouse/reports)/changes-<YYYYMMDD>.<fmt>."""
+    folder = Path(os.environ["LCD_REPORTS_DIR"]) if os.environ.get("LCD_REPORTS_DIR") else REPORTS_DIR
+    return folder / f"changes-{(today or date.today()):%Y%m%d}.{fmt}"
 
 
 def write_report(
