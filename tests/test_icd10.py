@@ -114,6 +114,54 @@ def test_icd10_top_k_gives_distinct_codes_best_first(icd10_index):
     assert codes[0] == "M32" and "M32.9" in codes
 
 
+def test_icd10_link_codes_many_matches_linking_one_name_at_a_time(icd10_index):
+    # One document's indications are linked in one batch (one vectorisation, one sparse product per
+    # LINK_BATCH names): the codes must be those of linking each name on its own, in the same order.
+    linker = icd10_index.linker
+    names = [
+        ("Systemic lupus erythematosus", ["SLE"]),
+        ("Chronic Graft vs. Host Disease", []),
+        ("", []),  # no query at all
+        ("SLE", []),  # a short capital abbreviation alone: no query either
+        ("qwzx frobnicated blorp", []),
+        ("Stiff-person syndrome", ["SPS"]),
+        ("qwzx blorp", ["Systemic lupus erythematosus"]),
+    ]
+    items = names * 2 + [(f"{name} disease", aliases) for name, aliases in names] * 3
+    assert len(items) > icd10.LINK_BATCH  # two batches: the second starts mid-list
+
+    def one_by_one(name, aliases):
+        best = linker.link(name, aliases, top_k=1)
+        return (best[0][0],) if best and best[0][2] >= linker.config.min_similarity else ()
+
+    assert linker.link_codes_many(items) == [one_by_one(name, aliases) for name, aliases in items]
+    assert icd10.link_codes_many(items[:3]) == [("M32",), ("D89.811",), ()]
+
+
+def test_icd10_link_codes_many_of_nothing_does_not_load_the_index(monkeypatch):
+    def fail():
+        raise AssertionError("the index was loaded for an empty batch")
+
+    monkeypatch.setattr(icd10, "get_linker", fail)
+    assert icd10.link_codes_many([]) == []
+
+
+def test_icd10_best_link_keeps_the_tie_order_of_top_links(icd10_index):
+    # The single-best shortcut must never pick another code than the partial sort would.
+    linker = icd10_index.linker
+    rows = len(linker.row_code)
+    other_code_row = int(np.flatnonzero(linker.row_code != linker.row_code[0])[0])
+    unique = np.full(rows, -1.0, dtype=np.float32)
+    unique[other_code_row] = 0.8
+    tied = np.full(rows, -1.0, dtype=np.float32)
+    tied[[0, other_code_row]] = 0.8
+    nothing = np.full(rows, -np.inf, dtype=np.float32)
+    for scores in (unique, tied, nothing):
+        top = linker._top_links(scores, 1)
+        assert linker._best_link(scores) == (top[0] if top else None)
+    assert linker._best_link(nothing) is None
+
+
 # --- the cache: plain files, round trip, invalidation ----------------------------------------------
 
 

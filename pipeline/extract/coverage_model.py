@@ -81,11 +81,17 @@ def _vectorizer() -> HashingVectorizer:
     )
 
 
+def _numeric_row(evidence: GroupEvidence) -> list[float]:
+    """The numeric features in NUMERIC_NAMES order (the feature dict is built once, not once per name)."""
+    features = numeric_features(evidence)
+    return [features[name] for name in NUMERIC_NAMES]
+
+
 def featurize(evidence_list: list[GroupEvidence], scale: np.ndarray | None = None) -> sparse.csr_matrix:
     """The feature matrix: hashed words and bigrams of the sentences, then the scaled numeric features."""
     texts = [_NUMBER_RE.sub(" ", e.text.lower()) for e in evidence_list]
     text_matrix = _vectorizer().transform(texts)
-    numeric = np.array([[numeric_features(e)[n] for n in NUMERIC_NAMES] for e in evidence_list], dtype=float)
+    numeric = np.array([_numeric_row(e) for e in evidence_list], dtype=float)
     if scale is not None:
         numeric = numeric / scale
     return sparse.hstack([text_matrix, sparse.csr_matrix(numeric)]).tocsr()
@@ -93,7 +99,7 @@ def featurize(evidence_list: list[GroupEvidence], scale: np.ndarray | None = Non
 
 def numeric_scale(evidence_list: list[GroupEvidence]) -> np.ndarray:
     """Per-feature max absolute value over the training set (so every numeric feature is in [-1, 1])."""
-    numeric = np.array([[numeric_features(e)[n] for n in NUMERIC_NAMES] for e in evidence_list], dtype=float)
+    numeric = np.array([_numeric_row(e) for e in evidence_list], dtype=float)
     scale = np.abs(numeric).max(axis=0) if len(numeric) else np.ones(len(NUMERIC_NAMES))
     return np.where(scale > 0, scale, 1.0)
 

@@ -9,7 +9,7 @@ from dataclasses import dataclass, replace
 
 from pipeline.extract import facts as F
 from pipeline.extract.coverage_model import CoverageModel, GroupEvidence, load_model
-from pipeline.extract.icd10 import link_codes
+from pipeline.extract.icd10 import link_codes_many
 from pipeline.extract.indications import (
     SECTION_WEIGHT,
     IndicationGroup,
@@ -223,12 +223,16 @@ def group_evidence(ctx: _Context, group: IndicationGroup, has_quantity) -> Group
     return evidence
 
 
-def _icd10_codes(name: str, aliases: list[str], sentence: str) -> tuple[str, ...]:
-    """Codes the policy writes next to the condition, else the nearest ICD-10-CM description (if close enough)."""
-    explicit = tuple(dict.fromkeys(ICD10_RE.findall(sentence))) if "ICD" in sentence else ()
-    if explicit or os.environ.get("LCD_NO_ICD10_LINKING") == "1":
-        return explicit
-    return link_codes(name, aliases)
+def _icd10_codes(items: list[tuple[str, list[str], str]]) -> list[tuple[str, ...]]:
+    """For each (name, aliases, sentence): the codes the policy writes next to the condition, else the
+    nearest ICD-10-CM description (if close enough). The names to link go to the linker as one batch."""
+    codes = [tuple(dict.fromkeys(ICD10_RE.findall(sentence))) if "ICD" in sentence else () for _, _, sentence in items]
+    if os.environ.get("LCD_NO_ICD10_LINKING") == "1":
+        return codes
+    to_link = [i for i, explicit in enumerate(codes) if not explicit]
+    for i, linked in zip(to_link, link_codes_many([(items[i][0], items[i][1]) for i in to_link])):
+        codes[i] = linked
+    return codes
 
 
 DROP_RULE_INDICATION_AT = 0.9  # the classifier must be this sure to drop an indication the rules report
@@ -274,19 +278,19 @@ def _indications(
         decisions = [_decide(e, probs) for e, (_label, _p, probs) in zip(evidence, coverage_model.predict(evidence))]
     else:
         decisions = [coverage_from_vote(e.vote) if e.rules_keep else ("none", 1.0) for e in evidence]
-    indications: list[Indication] = []
-    mention_to_indication: dict[int, int] = {}
+    kept = []  # (group, coverage, confidence, sentence text, aliases) of the candidates that stay
     for group, (coverage, confidence) in zip(ordered, decisions):
         if coverage == "none":
             continue  # named in passing, or in background text, with nothing said about its coverage
         best = group.best
         sentence = ctx.sentence_at(best.start)
         sentence_text = ctx.text_of(sentence) if sentence else ctx.doc.text[best.start : best.end]
-        aliases = []
-        for m in group.mentions:
-            for alias in [m.name, *m.aliases]:
-                if alias != best.name and alias not in aliases:
-                    aliases.append(alias)
+        kept.append((group, coverage, confidence, sentence_text, _aliases_of(group)))
+    codes = _icd10_codes([(group.best.name, aliases, sentence_text) for group, _, _, sentence_text, aliases in kept])
+    indications: list[Indication] = []
+    mention_to_indication: dict[int, int] = {}
+    for (group, coverage, confidence, sentence_text, aliases), icd10_codes in zip(kept, codes):
+        best = group.best
         local_id = len(indications)
         indications.append(
             Indication(
@@ -299,13 +303,24 @@ def _indications(
                 char_start=best.start,
                 char_end=best.start + len(best.name) if ctx.doc.text.startswith(best.name, best.start) else best.end,
                 confidence=round(float(confidence), 3),
-                icd10_codes=_icd10_codes(best.name, aliases, sentence_text),
+                icd10_codes=icd10_codes,
                 aliases=tuple(aliases),
             )
         )
         for m in group.mentions:
             mention_to_indication[id(m)] = local_id
     return indications, mention_to_indication
+
+
+def _aliases_of(group: IndicationGroup) -> list[str]:
+    """The group's other names (its mentions' names and aliases), first seen first, without the best name."""
+    best_name = group.best.name
+    aliases: list[str] = []
+    for m in group.mentions:
+        for alias in [m.name, *m.aliases]:
+            if alias != best_name and alias not in aliases:
+                aliases.append(alias)
+    return aliases
 
 
 def _scopes(groups: list[IndicationGroup], mention_to_indication: dict[int, int]) -> list[tuple[int, int, int, str]]:

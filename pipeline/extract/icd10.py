@@ -31,7 +31,7 @@ import tempfile
 import threading
 import unicodedata
 import warnings
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -47,6 +47,7 @@ MODEL_DIR = Path(__file__).resolve().parents[2] / "models" / "icd10"
 CONFIG_PATH = MODEL_DIR / "linker.json"
 SYNONYMS_PATH = MODEL_DIR / "synonyms.json"
 CACHE_PREFIX = "icd10-index-"
+LINK_BATCH = 32  # conditions linked per sparse product: bounds its dense similarities (70k floats a query) to tens of MB
 
 # Row kinds: the official description, a variant of it without bracketed or "unspecified"/"NOS"
 # qualifiers, an inclusion term (another name the classification files under the code), one half of a
@@ -449,19 +450,37 @@ class Linker:
 
     def scores(self, name: str, aliases: Sequence[str] = ()) -> np.ndarray:
         """The best score of every row over the name and its aliases (similarity minus penalties)."""
-        queries = self.queries(name, aliases)
-        best = np.full(self.row_code.shape[0], -np.inf, dtype=np.float32)
-        if not queries:
-            return best
-        vectors = self.vectorizer.transform([q for q, _ in queries])
-        similarities = (vectors @ self.postings).toarray()
-        for row, (_, penalty) in zip(similarities, queries):
-            np.maximum(best, row - penalty, out=best)
-        return best + self.row_offset
+        return next(self._iter_scores([(name, aliases)]))
+
+    def _iter_scores(self, items: Sequence[tuple[str, Sequence[str]]]) -> Iterator[np.ndarray]:
+        """`scores` of each (name, aliases), from one vectorisation and one sparse product per batch of items.
+
+        For one condition the fixed costs (sklearn's input validation, the product's set-up over every
+        index row) outweigh the work; each query row's similarities do not depend on the other queries,
+        so a batch gives the same numbers. Batches are capped because their similarities are made dense
+        (one `toarray` is several times cheaper than one per row): 70k floats per query.
+        """
+        for batch_start in range(0, len(items), LINK_BATCH):
+            queries = [self.queries(name, aliases) for name, aliases in items[batch_start : batch_start + LINK_BATCH]]
+            flat = [q for item_queries in queries for q, _ in item_queries]
+            similarities = (self.vectorizer.transform(flat) @ self.postings).toarray() if flat else None
+            first = 0
+            for item_queries in queries:
+                best = np.full(self.row_code.shape[0], -np.inf, dtype=np.float32)
+                if not item_queries:
+                    yield best
+                    continue
+                for row, (_, penalty) in zip(similarities[first : first + len(item_queries)], item_queries):
+                    np.maximum(best, row - penalty, out=best)
+                first += len(item_queries)
+                yield best + self.row_offset
 
     def link(self, name: str, aliases: Sequence[str] = (), top_k: int = 1) -> list[Link]:
         """The top_k codes for a condition name, best first: (code, description, score)."""
-        scores = self.scores(name, aliases)
+        return self._top_links(self.scores(name, aliases), top_k)
+
+    def _top_links(self, scores: np.ndarray, top_k: int) -> list[Link]:
+        """The top_k distinct codes of one condition's row scores, best first."""
         if not np.isfinite(scores).any():
             return []
         out: list[Link] = []
@@ -484,10 +503,29 @@ class Linker:
 
     def link_codes(self, name: str, aliases: Sequence[str] = ()) -> tuple[str, ...]:
         """The code to store for a condition: the best one if it reaches min_similarity, else nothing."""
-        best = self.link(name, aliases, top_k=1)
-        if best and best[0][2] >= self.config.min_similarity:
-            return (best[0][0],)
-        return ()
+        return self.link_codes_many([(name, aliases)])[0]
+
+    def link_codes_many(self, items: Sequence[tuple[str, Sequence[str]]]) -> list[tuple[str, ...]]:
+        """`link_codes` of several (name, aliases) at once (one document's indications): same answers, one batch."""
+        out = []
+        for scores in self._iter_scores(items):
+            best = self._best_link(scores)
+            out.append((best[0],) if best and best[2] >= self.config.min_similarity else ())
+        return out
+
+    def _best_link(self, scores: np.ndarray) -> Link | None:
+        """The first of `_top_links(scores, 1)`, or None.
+
+        A single best row is that answer whatever the partial sort does, so it is taken directly; ties
+        (or no finite score) go through `_top_links`, whose tie order is the one to keep.
+        """
+        top = scores.max()
+        if np.isfinite(top) and np.count_nonzero(scores == top) == 1:
+            row = int(scores.argmax())
+            code = int(self.row_code[row])
+            return (self.codes[code], self.descriptions[code], round(float(scores[row]), 4))
+        best = self._top_links(scores, top_k=1)
+        return best[0] if best else None
 
     def has_code(self, code: str) -> bool:
         """Whether the index knows this code (with its dot, as simple-icd-10-cm writes it)."""
@@ -525,3 +563,10 @@ def link(name: str, aliases: Sequence[str] = (), top_k: int = 1) -> list[Link]:
 def link_codes(name: str, aliases: Sequence[str] = ()) -> tuple[str, ...]:
     """The codes to store in `indications.icd10_codes`: () when nothing scores above the calibrated minimum."""
     return get_linker().link_codes(name, aliases)
+
+
+def link_codes_many(items: Sequence[tuple[str, Sequence[str]]]) -> list[tuple[str, ...]]:
+    """`link_codes` of several (name, aliases) pairs in one batch; the index is not loaded for an empty batch."""
+    if not items:
+        return []
+    return get_linker().link_codes_many(items)

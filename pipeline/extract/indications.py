@@ -16,6 +16,7 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from pipeline.extract.lexicon import Lexicon
 from pipeline.extract.structure import Line, Sentence
@@ -207,12 +208,20 @@ def item_head(text: str, offset: int, lexicon: Lexicon, allow_lower: bool = Fals
     return Head(head, offset, offset + len(head), how)
 
 
+@lru_cache(maxsize=8)
+def _trigger_patterns(triggers: tuple[str, ...]) -> tuple[tuple[str, re.Pattern], ...]:
+    """(trigger, its pattern: from a word start, then whitespace) in lexicon order, compiled once per list, not per sentence."""
+    return tuple((trigger, re.compile(rf"\b{re.escape(trigger)}\s+")) for trigger in triggers)
+
+
 def trigger_mentions(text: str, offset: int, lexicon: Lexicon) -> list[tuple[str, int, int]]:
     """Condition phrases after trigger words ("patients with X who ...") in one sentence."""
     found = []
     lowered = text.lower()
-    for trigger in lexicon.mention_triggers:
-        for match in re.finditer(rf"\b{re.escape(trigger)}\s+", lowered):
+    for trigger, pattern in _trigger_patterns(lexicon.mention_triggers):
+        if trigger not in lowered:
+            continue  # most of the ~60 triggers are absent from a sentence: a substring test is far cheaper than the regex
+        for match in pattern.finditer(lowered):
             start = match.end()
             while start < len(text):
                 phrase = _phrase_until_stop(text[start:], lexicon)
@@ -323,11 +332,22 @@ class ListState:
         self.criteria_of, self.in_criteria, self.criteria_depth, self.alternatives = None, False, None, False
 
 
+@lru_cache(maxsize=16)
+def _word_patterns(phrases: tuple[str, ...]) -> tuple[tuple[str, re.Pattern], ...]:
+    """(phrase, compiled whole-word pattern) in the given order, compiled once per phrase list."""
+    return tuple((p, re.compile(rf"\b{re.escape(p)}\b")) for p in phrases)
+
+
+def _says_any(lowered: str, phrases: tuple[str, ...]) -> bool:
+    """Whether one of the phrases occurs as whole words in the (lower-cased) text."""
+    return any(p in lowered and pattern.search(lowered) for p, pattern in _word_patterns(phrases))
+
+
 def heading_vote(heading: str, lexicon: Lexicon) -> float:
     """+1 under a "Covered Indications" heading, -1 under "Limitations" / "Contraindications", 0 when it says both."""
     lowered = heading.lower()
-    negative = any(re.search(rf"\b{re.escape(p)}\b", lowered) for p in lexicon.heading_negative)
-    positive = any(re.search(rf"\b{re.escape(p)}\b", lowered) for p in lexicon.heading_positive)
+    negative = _says_any(lowered, lexicon.heading_negative)
+    positive = _says_any(lowered, lexicon.heading_positive)
     if positive and not negative:
         return LIST_INTRO_WEIGHT
     if negative and not positive:
@@ -583,7 +603,8 @@ def group_mentions(mentions: list[Mention], abbreviations: dict[str, str]) -> li
     content = [content_key(k) for k in keys]
     stems = [frozenset(_stem(w) for w in c) for c in content]
     alias_keys = [{normalize_name(a, abbreviations) for a in m.aliases} | {keys[i]} for i, m in enumerate(mentions)]
-    abbrs = [m.abbreviation or _abbreviation_of(keys[i], abbreviations) for i, m in enumerate(mentions)]
+    abbreviation_of = _abbreviations_by_key(abbreviations)
+    abbrs = [m.abbreviation or abbreviation_of.get(keys[i]) for i, m in enumerate(mentions)]
     index = {id(m): i for i, m in enumerate(mentions)}
     for i, mention in enumerate(mentions):
         if mention.same_as is not None and id(mention.same_as) in index:
@@ -633,11 +654,15 @@ def _prose_restates_head(a: Mention, b: Mention, stems_a: frozenset[str], stems_
     return len(prose) >= 2 and prose <= head and len(prose) >= 0.7 * len(head)
 
 
-def _abbreviation_of(key: str, abbreviations: dict[str, str]) -> str | None:
+def _abbreviations_by_key(abbreviations: dict[str, str]) -> dict[str, str]:
+    """Canonical long form -> its abbreviation (the first defined, when two share a long form).
+
+    Built once per document: normalising every long form again for every mention was quadratic.
+    """
+    by_key: dict[str, str] = {}
     for abbr, long_form in abbreviations.items():
-        if normalize_name(long_form, {}) == key:
-            return abbr
-    return None
+        by_key.setdefault(normalize_name(long_form, {}), abbr)
+    return by_key
 
 
 def _contains(longer: str, shorter: str) -> bool:
