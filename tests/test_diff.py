@@ -308,3 +308,22 @@ def test_hostile_lcd_id_diffs_and_stores_changes(con):
     assert _types(diff_version(con, v2)) == ["threshold_changed"]
     assert con.execute("select distinct lcd_id from policy_changes").fetchall() == [(hostile,)]
     assert [v.version for v in versions_of(con, hostile)] == ["1", "2"]
+
+
+def test_bulk_diff_of_many_versions_stores_what_one_at_a_time_stores(tmp_path):
+    from pipeline.diff.store import diff_versions
+
+    versions = [dict(version=str(v), salt=f"s{v}", igg_value=value, effective_date=date(2024, v - 30, 1)) for v, value in ((34, 400.0), (35, 500.0), (36, 450.0))]
+    stored = []
+    for bulk in (False, True):
+        con = connect(tmp_path / f"{bulk}.duckdb")
+        # Two LCDs, three versions each, loaded out of order so that a version also re-diffs its successor.
+        keys = [_load(con, lcd_id=lcd, **{**spec, "salt": spec["salt"] + lcd}) for lcd in ("L35891", "L11111") for spec in (versions[0], versions[2], versions[1])]
+        if bulk:
+            count = diff_versions(con, keys)
+        else:
+            count = sum(len(diff_version(con, key)) for key in keys)
+        stored.append((count, _stored(con)))
+        con.close()
+    assert stored[0] == stored[1]
+    assert stored[0][1], "the fixture versions differ in policy"

@@ -42,111 +42,140 @@ POLICY_CHANGES = pa.schema(
 
 def snapshot(con: duckdb.DuckDBPyConnection, version_key: int) -> PolicySnapshot:
     """The facts of one loaded version, with their sentences and section names."""
-    version = version_row(con, version_key)
-    if version is None:
+    found = snapshots(con, [version_key])
+    if version_key not in found:
         raise KeyError(f"no version with version_key {version_key}")
-    sections = _sections(con, version_key)
+    return found[version_key]
 
-    def where(offset: int | None, kind: str) -> str:
-        return section_name_at(sections, offset, kind)
 
-    indications = [
-        IndicationFact(name, normalized, coverage, section, where(start, section), sentence, start)
-        for name, normalized, coverage, section, sentence, start in con.execute(
-            """
-            select
-                name,
-                normalized_name,
-                coverage,
-                section,
-                sentence,
-                char_start
-            from indications
-            where version_key = ?
-            order by char_start, indication_key
-            """,
-            [version_key],
+def snapshots(con: duckdb.DuckDBPyConnection, version_keys: list[int]) -> dict[int, PolicySnapshot]:
+    """The snapshots of many loaded versions, one query per table for all of them (missing keys are absent)."""
+    keys = sorted(set(version_keys))
+    versions = {
+        key: (lcd_id, version)
+        for key, lcd_id, version in con.execute(
+            "select version_key, lcd_id, version from lcd_versions where version_key in (select unnest(?))", [keys]
         ).fetchall()
-    ]
-    doses = [
-        DoseFact(indication, drug, low, high, unit, frequency, phase, section, where(start, section), text, sentence)
-        for indication, drug, low, high, unit, frequency, phase, section, text, start, sentence in con.execute(
-            """
-            select
-                i.normalized_name,
-                d.drug,
-                d.amount_low,
-                d.amount_high,
-                d.unit,
-                d.frequency,
-                d.phase,
-                d.section,
-                d.text,
-                d.char_start,
-                d.sentence
-            from doses as d
-            left join indications as i
-                on i.indication_key = d.indication_key
-            where d.version_key = ?
-            order by d.char_start, d.dose_key
-            """,
-            [version_key],
-        ).fetchall()
-    ]
-    thresholds = [
-        ThresholdFact(indication, measure, comparator, value, high, unit, polarity, section, where(start, section), text, sentence)
-        for indication, measure, comparator, value, high, unit, polarity, section, text, start, sentence in con.execute(
-            """
-            select
-                i.normalized_name,
-                t.measure,
-                t.comparator,
-                t.value,
-                t.value_high,
-                t.unit,
-                t.polarity,
-                t.section,
-                t.text,
-                t.char_start,
-                t.sentence
-            from thresholds as t
-            left join indications as i
-                on i.indication_key = t.indication_key
-            where t.version_key = ?
-            order by t.char_start, t.threshold_key
-            """,
-            [version_key],
-        ).fetchall()
-    ]
-    criteria = [
-        CriterionFact(normalized, name, kind, text, section or "other", where(start, section or "other"))
-        for normalized, name, kind, text, section, start in con.execute(
-            """
-            select
-                i.normalized_name,
-                i.name,
-                c.kind,
-                c.text,
-                c.section,
-                c.char_start
-            from criteria as c
-            left join indications as i
-                on i.indication_key = c.indication_key
-            where c.version_key = ?
-            order by c.char_start, c.criterion_key
-            """,
-            [version_key],
-        ).fetchall()
-    ]
-    return PolicySnapshot(
-        lcd_id=version.lcd_id,
-        version=version.version,
-        version_key=version_key,
-        indications=tuple(indications),
-        doses=tuple(doses),
-        thresholds=tuple(thresholds),
-        criteria=tuple(criteria),
-    )
+    }
+    sections: dict[int, list[Section]] = {key: [] for key in versions}
+    for key, *row in _rows(con, _SECTIONS_SQL, keys):
+        sections[key].append(Section(*row))
+
+    def where(key: int, offset: int | None, kind: str) -> str:
+        return section_name_at(tuple(sections[key]), offset, kind)
+
+    facts: dict[int, dict[str, list]] = {key: {"i": [], "d": [], "t": [], "c": []} for key in versions}
+    for key, name, normalized, coverage, section, sentence, start in _rows(con, _INDICATIONS_SQL, keys):
+        facts[key]["i"].append(IndicationFact(name, normalized, coverage, section, where(key, start, section), sentence, start))
+    for key, indication, drug, low, high, unit, frequency, phase, section, text, start, sentence in _rows(con, _DOSES_SQL, keys):
+        facts[key]["d"].append(DoseFact(indication, drug, low, high, unit, frequency, phase, section, where(key, start, section), text, sentence))
+    for key, indication, measure, comparator, value, high, unit, polarity, section, text, start, sentence in _rows(con, _THRESHOLDS_SQL, keys):
+        facts[key]["t"].append(ThresholdFact(indication, measure, comparator, value, high, unit, polarity, section, where(key, start, section), text, sentence))
+    for key, normalized, name, kind, text, section, start in _rows(con, _CRITERIA_SQL, keys):
+        facts[key]["c"].append(CriterionFact(normalized, name, kind, text, section or "other", where(key, start, section or "other")))
+    return {
+        key: PolicySnapshot(
+            lcd_id=lcd_id,
+            version=version,
+            version_key=key,
+            indications=tuple(facts[key]["i"]),
+            doses=tuple(facts[key]["d"]),
+            thresholds=tuple(facts[key]["t"]),
+            criteria=tuple(facts[key]["c"]),
+        )
+        for key, (lcd_id, version) in versions.items()
+    }
+
+
+def _rows(con: duckdb.DuckDBPyConnection, sql: str, keys: list[int]) -> list[tuple]:
+    """The rows of one snapshot query for these versions (version_key first)."""
+    return con.execute(sql, [keys]).fetchall()
+
+
+_SECTIONS_SQL = """
+select
+    version_key,
+    name,
+    heading,
+    kind,
+    char_start,
+    char_end
+from version_sections
+where version_key in (select unnest(?))
+order by version_key, char_start
+"""
+
+_INDICATIONS_SQL = """
+select
+    version_key,
+    name,
+    normalized_name,
+    coverage,
+    section,
+    sentence,
+    char_start
+from indications
+where version_key in (select unnest(?))
+order by version_key, char_start, indication_key
+"""
+
+_DOSES_SQL = """
+select
+    d.version_key,
+    i.normalized_name,
+    d.drug,
+    d.amount_low,
+    d.amount_high,
+    d.unit,
+    d.frequency,
+    d.phase,
+    d.section,
+    d.text,
+    d.char_start,
+    d.sentence
+from doses as d
+left join indications as i
+    on i.indication_key = d.indication_key
+where d.version_key in (select unnest(?))
+order by d.version_key, d.char_start, d.dose_key
+"""
+
+_THRESHOLDS_SQL = """
+select
+    t.version_key,
+    i.normalized_name,
+    t.measure,
+    t.comparator,
+    t.value,
+    t.value_high,
+    t.unit,
+    t.polarity,
+    t.section,
+    t.text,
+    t.char_start,
+    t.sentence
+from thresholds as t
+left join indications as i
+    on i.indication_key = t.indication_key
+where t.version_key in (select unnest(?))
+order by t.version_key, t.char_start, t.threshold_key
+"""
+
+_CRITERIA_SQL = """
+select
+    c.version_key,
+    i.normalized_name,
+    i.name,
+    c.kind,
+    c.text,
+    c.section,
+    c.char_start
+from criteria as c
+left join indications as i
+    on i.indication_key = c.indication_key
+where c.version_key in (select unnest(?))
+order by c.version_key, c.char_start, c.criterion_key
+"""
 
 
 def diff_between(con: duckdb.DuckDBPyConnection, from_key: int, to_key: int) -> list[PolicyChange]:
@@ -185,29 +214,65 @@ def diff_version(con: duckdb.DuckDBPyConnection, version_key: int) -> list[Polic
             _replace_changes(con, version.lcd_id, previous, version_key, changes, None)
         if following is not None:
             _replace_changes(con, version.lcd_id, version_key, following, later, None)
-        _drop_stale_pairs(con, version.lcd_id)
+        _drop_stale_pairs(con, [version.lcd_id])
     return changes
 
 
+DIFF_CHUNK = 200  # versions whose snapshots are held at once: memory stays flat however many are new
+
+
 def diff_versions(con: duckdb.DuckDBPyConnection, version_keys: list[int]) -> int:
-    """`diff_version` for each of these versions that has another version of its LCD to compare with;
-    returns the number of changes stored. The only version of an LCD is skipped in one query for all."""
-    if not version_keys:
-        return 0
-    comparable = con.execute(
+    """What `diff_version` does for each of these versions, in bulk: neighbours found in one query,
+    snapshots read a chunk at a time, changes written one transaction per chunk. Returns the number of
+    changes between each version and the one before it."""
+    wanted = list(dict.fromkeys(version_keys))
+    count = 0
+    for i in range(0, len(wanted), DIFF_CHUNK):
+        count += _diff_chunk(con, wanted[i : i + DIFF_CHUNK])
+    return count
+
+
+def _diff_chunk(con: duckdb.DuckDBPyConnection, keys: list[int]) -> int:
+    rows = con.execute(
         """
-        select v.version_key
-        from lcd_versions as v
-        where v.version_key in (select unnest(?))
-            and exists (
-                select 1 from lcd_versions as other
-                where other.lcd_id = v.lcd_id and other.version_key <> v.version_key
-            )
+        with neighbours as (
+            select
+                version_key,
+                lcd_id,
+                lag(version_key) over by_order as previous_key,
+                lead(version_key) over by_order as next_key
+            from lcd_versions
+            where lcd_id in (select lcd_id from lcd_versions where version_key in (select unnest(?)))
+            window by_order as (partition by lcd_id order by version_order, version_key)
+        )
+        select version_key, lcd_id, previous_key, next_key
+        from neighbours
+        where version_key in (select unnest(?))
         """,
-        [list(version_keys)],
+        [keys, keys],
     ).fetchall()
-    wanted = {row[0] for row in comparable}
-    return sum(len(diff_version(con, key)) for key in version_keys if key in wanted)
+    found = {row[0]: row[1:] for row in rows}
+    missing = [key for key in keys if key not in found]
+    if missing:
+        raise KeyError(f"no version with version_key {missing[0]}")
+    pairs: dict[tuple[int, int], str] = {}  # (from, to) -> lcd_id, in the order diff_version would write them
+    counted: list[tuple[int, int]] = []
+    for key in keys:
+        lcd_id, previous, following = found[key]
+        if previous is not None:
+            pairs[(previous, key)] = lcd_id
+            counted.append((previous, key))
+        if following is not None:
+            pairs[(key, following)] = lcd_id
+    if not pairs:
+        return 0
+    snaps = snapshots(con, [k for pair in pairs for k in pair])
+    changes = {pair: diff_snapshots(snaps[pair[0]], snaps[pair[1]]) for pair in pairs}
+    with transaction(con):
+        for (from_key, to_key), lcd_id in pairs.items():
+            _replace_changes(con, lcd_id, from_key, to_key, changes[(from_key, to_key)], None)
+        _drop_stale_pairs(con, sorted(set(pairs.values())))
+    return sum(len(changes[pair]) for pair in counted)
 
 
 def rediff_lcd(con: duckdb.DuckDBPyConnection, lcd_id: str) -> int:
@@ -217,7 +282,7 @@ def rediff_lcd(con: duckdb.DuckDBPyConnection, lcd_id: str) -> int:
     diffs = [(old, new, diff_between(con, old, new)) for old, new in pairs]
     with transaction(con):
         count = sum(_replace_changes(con, lcd_id, old, new, changes, None) for old, new, changes in diffs)
-        _drop_stale_pairs(con, lcd_id)
+        _drop_stale_pairs(con, [lcd_id])
     return count
 
 
@@ -319,12 +384,12 @@ def _mark_diffed(con: duckdb.DuckDBPyConnection, lcd_id: str, from_key: int, to_
     )
 
 
-def _drop_stale_pairs(con: duckdb.DuckDBPyConnection, lcd_id: str) -> None:
+def _drop_stale_pairs(con: duckdb.DuckDBPyConnection, lcd_ids: list[str]) -> None:
     """Delete stored changes whose versions are no longer neighbours (a version arrived in between)."""
     con.execute(
         """
         delete from diff_state
-        where lcd_id = ?
+        where lcd_id in (select unnest(?))
             and not exists (
                 select 1
                 from lcd_versions as older
@@ -335,12 +400,12 @@ def _drop_stale_pairs(con: duckdb.DuckDBPyConnection, lcd_id: str) -> None:
                     and newer.version_key = diff_state.to_version_key
             )
         """,
-        [lcd_id],
+        [lcd_ids],
     )
     con.execute(
         """
         delete from policy_changes
-        where lcd_id = ?
+        where lcd_id in (select unnest(?))
             and not exists (
                 select 1
                 from lcd_versions as older
@@ -351,25 +416,5 @@ def _drop_stale_pairs(con: duckdb.DuckDBPyConnection, lcd_id: str) -> None:
                     and newer.version_key = policy_changes.to_version_key
             )
         """,
-        [lcd_id],
+        [lcd_ids],
     )
-
-
-def _sections(con: duckdb.DuckDBPyConnection, version_key: int) -> tuple[Section, ...]:
-    """The stored sections of a version."""
-    rows = con.execute(
-        """
-        select
-            name,
-            heading,
-            kind,
-            char_start,
-            char_end
-        from version_sections
-        where version_key = ?
-        order by char_start
-        """,
-        [version_key],
-    ).fetchall()
-    return tuple(Section(*row) for row in rows)
-
