@@ -88,7 +88,7 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     if args.timings:
         print(summary.format_stages())
     if args.timings_json:
-        Path(args.timings_json).write_text(json.dumps(summary.stage_figures(execution.description), indent=2) + "\n")
+        Path(args.timings_json).write_text(json.dumps(summary.stage_figures(execution.description, execution.processes), indent=2) + "\n")
     for failure in summary.failed:
         print(f"failed: {failure.source_path}: {failure.message}", file=sys.stderr)
     if summary.failed:

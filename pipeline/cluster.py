@@ -29,6 +29,7 @@ class Execution:
     task_runner: Any
     in_flight: int
     description: str
+    processes: int = 1  # processes extracting at once
 
 
 def resolve_workers(workers: str | int | None, batches: int, cpus: int | None = None) -> int:
@@ -85,7 +86,7 @@ def plan_execution(address: str | None, workers: str | int | None, batches: int)
         address = normalize_address(address)
         threads = cluster_threads(address)
         # Two batches per worker thread keep every worker busy while this process loads results.
-        return Execution(DaskTaskRunner(address=address), 2 * threads, f"Dask cluster {address} ({threads} worker threads)")
+        return Execution(DaskTaskRunner(address=address), 2 * threads, f"Dask cluster {address} ({threads} worker threads)", threads)
     count = resolve_workers(workers, batches)
     if count == 0:
         # One batch extracts in a worker thread while this thread loads the one before it; never two at
@@ -97,4 +98,4 @@ def plan_execution(address: str | None, workers: str | int | None, batches: int)
         cluster_class="distributed.LocalCluster",
         cluster_kwargs={"n_workers": count, "threads_per_worker": 1, "processes": True, "dashboard_address": None},
     )
-    return Execution(runner, 2 * count, f"local Dask cluster of {count} process{'es' if count > 1 else ''}")
+    return Execution(runner, 2 * count, f"local Dask cluster of {count} process{'es' if count > 1 else ''}", count)

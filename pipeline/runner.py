@@ -111,13 +111,13 @@ class Summary:
             f"change report: {self.report_path}"
         )
 
-    def stage_figures(self, execution: str = "") -> dict:
+    def stage_figures(self, execution: str = "", processes: int = 1) -> dict:
         """The per-stage figures as plain data: seconds, documents, words, pages and their rates."""
         stages = {}
         for name, st in self.stages.items():
             rate = (lambda n: round(n / st.seconds, 2) if st.seconds > 0 and n else None)
             stages[name] = {**asdict(st), "docs_per_s": rate(st.documents), "words_per_s": rate(st.words), "pages_per_s": rate(st.pages)}
-        return {"execution": execution, "wall_seconds": round(self.wall_seconds, 3), "new_versions": self.new_versions, "failed": len(self.failed), "stages": stages}
+        return {"execution": execution, "processes": processes, "wall_seconds": round(self.wall_seconds, 3), "new_versions": self.new_versions, "failed": len(self.failed), "stages": stages}
 
     def format_stages(self) -> str:
         """Per-stage throughput: seconds (summed over workers), documents/s, words/s and PDF pages/s."""
