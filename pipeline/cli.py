@@ -72,16 +72,16 @@ def cmd_ingest(args: argparse.Namespace) -> int:
         execution = plan_execution(args.dask_address, args.workers, -(-len(plan.new) // args.batch_size))
     except ClusterError as exc:
         raise CliError(str(exc)) from None
-    from pipeline.flows import ingest_flow
+    from pipeline.flows import run_ingest
 
-    flow = ingest_flow if execution.task_runner is None else ingest_flow.with_options(task_runner=execution.task_runner)
-    summary = flow(
+    summary = run_ingest(
         plan,
         str(db),
         batch_size=args.batch_size,
         report_format=args.report_format,
         progress=not args.no_progress and sys.stderr.isatty(),
         in_flight=execution.in_flight,
+        task_runner=execution.task_runner,
     )
     print(summary.format(db))
     print(f"extraction ran in: {execution.description}")

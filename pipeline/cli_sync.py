@@ -73,9 +73,9 @@ def _finish_diffs(args: argparse.Namespace, db: Path, pairs: int) -> int:
     from pipeline.runner import Plan
 
     _quiet_prefect(args.prefect_logs)
-    from pipeline.flows import ingest_flow
+    from pipeline.flows import run_ingest
 
-    summary = ingest_flow(Plan((), (), None), str(db), report_format=args.report_format)
+    summary = run_ingest(Plan((), (), None), str(db), report_format=args.report_format)
     print(f"diffed {pairs} version pair(s) an interrupted run left undiffed: {summary.changes} policy change(s)\nchange report: {summary.report_path}")
     return EXIT_OK
 

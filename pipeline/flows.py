@@ -8,11 +8,13 @@ writer of the warehouse file during a run.
 from __future__ import annotations
 
 import time
+import uuid
 from collections import deque
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date, datetime, timezone
 from pathlib import Path
+from typing import Any
 
 import duckdb
 from prefect import flow, task
@@ -92,8 +94,12 @@ def report_task(db: str, since: date | None, fmt: str, detected_since: datetime 
         return str(write_report(con, since=since, fmt=fmt, detected_since=detected_since))
 
 
-@flow(name="lcd-ingest")
-def ingest_flow(
+# Plans of runs in progress, by the short reference the flow run gets as its parameter: Prefect refuses
+# flow parameters over 512 KB, which a plan of ~5,000 files (paths and hashes) exceeds.
+_PLANS: dict[str, runner.Plan] = {}
+
+
+def run_ingest(
     plan: runner.Plan,
     db: str,
     batch_size: int = DEFAULT_BATCH_SIZE,
@@ -101,15 +107,41 @@ def ingest_flow(
     report_format: str = "md",
     progress: bool = False,
     in_flight: int = 1,
+    task_runner: Any = None,
 ) -> runner.Summary:
-    """discover -> read -> extract -> load -> diff -> report over a planned set of new files.
+    """Run the ingestion flow over a plan (as a subflow when called inside a flow); `task_runner` is where
+    the parse+extract tasks run (None: threads of this process)."""
+    root = f" under {plan.root}" if plan.root else ""
+    ref = f"{len(plan.new)} new, {len(plan.skipped)} skipped, {len(plan.failures)} failed{root} [{uuid.uuid4().hex[:12]}]"
+    _PLANS[ref] = plan
+    flow_ = ingest_flow if task_runner is None else ingest_flow.with_options(task_runner=task_runner)
+    try:
+        return flow_(ref, db, batch_size, report_since, report_format, progress, in_flight)
+    finally:
+        _PLANS.pop(ref, None)
+
+
+@flow(name="lcd-ingest")
+def ingest_flow(
+    plan: str,
+    db: str,
+    batch_size: int = DEFAULT_BATCH_SIZE,
+    report_since: date | None = None,
+    report_format: str = "md",
+    progress: bool = False,
+    in_flight: int = 1,
+) -> runner.Summary:
+    """discover -> read -> extract -> load -> diff -> report over a planned set of new files (`plan`: the
+    reference `run_ingest` registered; start runs with `run_ingest`).
 
     Batches are read here and submitted to the task runner (threads, or Dask workers), at most
     `in_flight` at a time so memory stays flat; results are loaded here, in submission order, while
     the next batches are being extracted: this process is the warehouse's only writer.
     """
+    if plan not in _PLANS:
+        raise ValueError(f"unknown ingest plan {plan!r}: start ingestion runs with pipeline.flows.run_ingest")
     with _run_connection(db):
-        return _ingest(plan, db, batch_size, report_since, report_format, progress, in_flight)
+        return _ingest(_PLANS[plan], db, batch_size, report_since, report_format, progress, in_flight)
 
 
 def _ingest(

@@ -30,7 +30,7 @@ def _update(db: str, api_url: str | None, watch: list[str] | None, report_format
     """The body of scheduled_update, run while holding the warehouse lock."""
     from pipeline import runner
     from pipeline.diff.store import pending_pairs
-    from pipeline.flows import ingest_flow
+    from pipeline.flows import run_ingest
     from pipeline.sources.coverage_api import ApiSettings
     from pipeline.sync_flow import sync_flow
     from pipeline.warehouse import connect, known_hashes
@@ -47,7 +47,7 @@ def _update(db: str, api_url: str | None, watch: list[str] | None, report_format
         finally:
             con.close()
         if plan.new or plan.failures or undiffed:
-            ingested = ingest_flow(plan, db, report_format=report_format)
+            ingested = run_ingest(plan, db, report_format=report_format)
             result["ingest"] = {"new": ingested.new_versions, "failed": len(ingested.failed), "report": ingested.report_path}
         else:
             result["ingest"] = {"new": 0, "failed": 0, "report": None}

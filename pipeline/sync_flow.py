@@ -15,7 +15,7 @@ from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
 
 from pipeline import runner, sync
-from pipeline.flows import DEFAULT_BATCH_SIZE, ingest_flow
+from pipeline.flows import DEFAULT_BATCH_SIZE, run_ingest
 from pipeline.sources.coverage_api import ApiError, ApiSettings, CoverageApiClient
 from pipeline.sources.records import ReportEntry
 from pipeline.warehouse import connect, known_hashes, record_error, version_key_for_hash
@@ -149,7 +149,7 @@ def sync_flow(
     summary.fetched = len(downloaded)
     if not downloaded:
         return summary
-    summary.ingest = ingest_flow(ingest_plan_task(db, downloaded, cache), db, batch_size=batch_size, report_format=report_format)
+    summary.ingest = run_ingest(ingest_plan_task(db, downloaded, cache), db, batch_size=batch_size, report_format=report_format)
     load_failures = mark_loaded_task(db, downloaded, summary.ingest.failed)
     summary.failed += load_failures
     summary.loaded = summary.fetched - len(load_failures)

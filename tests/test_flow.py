@@ -118,3 +118,16 @@ def test_every_command_help_has_an_example():
     subparsers = next(a for a in parser._actions if a.dest == "command")
     for name, sub in subparsers.choices.items():
         assert "Example: lcd " + name in sub.description, name
+
+
+def test_a_plan_larger_than_prefects_parameter_limit_still_runs(prefect_server, db_path):
+    # Prefect refuses flow parameters over 512 KB; 20,000 planned paths are ~1 MB as JSON. The flow gets
+    # a short reference to the plan instead of the plan.
+    from pipeline.flows import run_ingest
+    from pipeline.runner import Plan
+
+    skipped = tuple(Path(f"/srv/mcd/lcd-{i:05d}/version-{i % 7}.json") for i in range(20_000))
+    summary = run_ingest(Plan((), skipped, None), str(db_path))
+
+    assert summary.skipped == 20_000
+    assert summary.new_versions == 0 and not summary.failed
