@@ -156,15 +156,16 @@ def _ingest(
     pending: deque[tuple[PrefectFuture, list[runner.Failure], int, float]] = deque()
 
     def load(done: tuple[runner.BatchResult, list[runner.Failure], int, float], advance) -> None:
-        result, failures, size, collect_seconds = done
+        result, collect_failures, size, collect_seconds = done
+        failures = collect_failures + result.failures
         load_started = time.perf_counter()
         # quote(): Prefect would otherwise walk every fact of the batch looking for futures (~100 ms a batch).
-        keys = load_task(db, quote(result.documents), quote(result.extractions), quote(failures + result.failures))
+        keys = load_task(db, quote(result.documents), quote(result.extractions), quote(failures))
         summary.stages["load"].add(runner.StageStats(time.perf_counter() - load_started, len(result.documents)))
         result.read.seconds += collect_seconds
         summary.stages["read"].add(result.read)
         summary.stages["extract"].add(result.extract)
-        summary.add_batch(keys, result.documents, result.extractions, failures + result.failures)
+        summary.add_batch(keys, result.documents, result.extractions, failures)
         advance(size)
 
     def finished() -> tuple[runner.BatchResult, list[runner.Failure], int, float]:

@@ -32,6 +32,16 @@ def prefect_server():
         yield
 
 
+@pytest.fixture(scope="module")
+def api(prefect_server, tmp_path_factory) -> dict[str, str]:
+    """The environment that points `lcd` subprocesses at the session's Prefect API."""
+    from prefect.settings import PREFECT_API_URL
+
+    from tests._lcd_subprocess import lcd_env  # it imports this module: imported when the fixture runs
+
+    return lcd_env(PREFECT_API_URL.value(), tmp_path_factory.mktemp("prefect_home"))
+
+
 @pytest.fixture()
 def db_path(tmp_path: Path) -> Path:
     """A fresh warehouse file."""

@@ -14,18 +14,10 @@ from pathlib import Path
 
 import pytest
 
-from tests._lcd_subprocess import LCD, copy_corpus, lcd_env, run_lcd, warehouse_state
+from tests._lcd_subprocess import LCD, copy_corpus, run_lcd, warehouse_state
 from tests.conftest import RAW_DOCS
 
 INGEST = ["ingest", "--batch-size", "2", "--no-progress", "--prefect-logs"]
-
-
-@pytest.fixture(scope="module")
-def api(prefect_server, tmp_path_factory) -> dict[str, str]:
-    """The environment that points `lcd` subprocesses at the session's Prefect API."""
-    from prefect.settings import PREFECT_API_URL
-
-    return lcd_env(PREFECT_API_URL.value(), tmp_path_factory.mktemp("prefect_home"))
 
 
 @pytest.fixture(scope="module")

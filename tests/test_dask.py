@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from pipeline.cluster import ClusterError, normalize_address, resolve_workers
-from tests._lcd_subprocess import copy_corpus, lcd_env, run_lcd, warehouse_content
+from tests._lcd_subprocess import copy_corpus, run_lcd, warehouse_content
 from tests.conftest import REPO
 
 DASK = str(Path(sys.executable).parent / "dask")
@@ -66,14 +66,6 @@ def dask_cluster(tmp_path_factory):
             if process is not None:
                 _stop(process)
         log.close()
-
-
-@pytest.fixture(scope="module")
-def api(prefect_server, tmp_path_factory) -> dict[str, str]:
-    """The environment that points `lcd` subprocesses at the session's Prefect API."""
-    from prefect.settings import PREFECT_API_URL
-
-    return lcd_env(PREFECT_API_URL.value(), tmp_path_factory.mktemp("prefect_home"), PREFECT_LOGGING_LEVEL="WARNING")
 
 
 @pytest.fixture(scope="module")

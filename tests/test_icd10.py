@@ -146,22 +146,6 @@ def test_icd10_link_codes_many_of_nothing_does_not_load_the_index(monkeypatch):
     assert icd10.link_codes_many([]) == []
 
 
-def test_icd10_best_link_keeps_the_tie_order_of_top_links(icd10_index):
-    # The single-best shortcut must never pick another code than the partial sort would.
-    linker = icd10_index.linker
-    rows = len(linker.row_code)
-    other_code_row = int(np.flatnonzero(linker.row_code != linker.row_code[0])[0])
-    unique = np.full(rows, -1.0, dtype=np.float32)
-    unique[other_code_row] = 0.8
-    tied = np.full(rows, -1.0, dtype=np.float32)
-    tied[[0, other_code_row]] = 0.8
-    nothing = np.full(rows, -np.inf, dtype=np.float32)
-    for scores in (unique, tied, nothing):
-        top = linker._top_links(scores, 1)
-        assert linker._best_link(scores) == (top[0] if top else None)
-    assert linker._best_link(nothing) is None
-
-
 # --- the cache: plain files, round trip, invalidation ----------------------------------------------
 
 

@@ -12,7 +12,7 @@ import duckdb
 import pytest
 
 from pipeline.warehouse.lock import LockTimeout, lock_path, warehouse_lock
-from tests._lcd_subprocess import LCD, copy_corpus, lcd_env, run_lcd
+from tests._lcd_subprocess import LCD, copy_corpus, run_lcd
 from tests.conftest import RAW_DOCS
 
 # A process that takes the warehouse lock, says so on stdout, and keeps it until killed or done.
@@ -23,14 +23,6 @@ with warehouse_lock(sys.argv[1], 5):
     print("locked", flush=True)
     time.sleep(float(sys.argv[2]))
 """
-
-
-@pytest.fixture(scope="module")
-def api(prefect_server, tmp_path_factory) -> dict[str, str]:
-    """The environment that points `lcd` subprocesses at the session's Prefect API."""
-    from prefect.settings import PREFECT_API_URL
-
-    return lcd_env(PREFECT_API_URL.value(), tmp_path_factory.mktemp("prefect_home"))
 
 
 def _hold(db: Path, seconds: float) -> subprocess.Popen:

@@ -9,9 +9,8 @@ days") are context, not limits, and are skipped.
 from __future__ import annotations
 
 import re
-from functools import lru_cache
 
-from pipeline.extract.lexicon import Lexicon
+from pipeline.extract.lexicon import Lexicon, phrase_patterns
 from pipeline.extract.numbers import Quantity
 
 DOSE_UNITS = frozenset({"g/kg", "mg/kg", "mcg/kg", "units/kg", "IU/kg", "mg", "g", "mcg", "units", "IU", "mg/m2", "g/kg/day", "mg/kg/day", "mg/day", "mcg/day", "IU/day", "units/day", "mL", "mg/week", "mg/month"})
@@ -78,16 +77,11 @@ _MEASURE_STOP = frozenset(
 _AFTER_STOP_RE = re.compile(r"\b(?:and|or|who|that|which|with|for|to|in|of|per|within|during|from|is|are|will|be|on|at|as|than|if)\b", re.I)
 
 
-@lru_cache(maxsize=8)
-def _measure_patterns(measures: tuple[str, ...]) -> tuple[tuple[str, re.Pattern], ...]:
-    """(measure, its pattern: whole word, plural allowed) in lexicon order, compiled once rather than per threshold."""
-    return tuple((m, re.compile(rf"(?<![a-z0-9]){re.escape(m)}(?:s|es)?(?![a-z0-9])")) for m in measures)
-
-
 def _known_measure_before(before: str, lexicon: Lexicon) -> str | None:
     lowered = before.lower()
     best: tuple[int, str] | None = None
-    for measure, pattern in _measure_patterns(lexicon.measures):
+    # whole word, plural allowed
+    for measure, pattern in phrase_patterns(lexicon.measures, r"(?<![a-z0-9]){}(?:s|es)?(?![a-z0-9])"):
         if measure not in lowered:
             continue  # the regex cannot match without the measure's own text: a cheap test before it
         for match in pattern.finditer(lowered):

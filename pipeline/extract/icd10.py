@@ -509,23 +509,9 @@ class Linker:
         """`link_codes` of several (name, aliases) at once (one document's indications): same answers, one batch."""
         out = []
         for scores in self._iter_scores(items):
-            best = self._best_link(scores)
-            out.append((best[0],) if best and best[2] >= self.config.min_similarity else ())
+            best = self._top_links(scores, top_k=1)
+            out.append((best[0][0],) if best and best[0][2] >= self.config.min_similarity else ())
         return out
-
-    def _best_link(self, scores: np.ndarray) -> Link | None:
-        """The first of `_top_links(scores, 1)`, or None.
-
-        A single best row is that answer whatever the partial sort does, so it is taken directly; ties
-        (or no finite score) go through `_top_links`, whose tie order is the one to keep.
-        """
-        top = scores.max()
-        if np.isfinite(top) and np.count_nonzero(scores == top) == 1:
-            row = int(scores.argmax())
-            code = int(self.row_code[row])
-            return (self.codes[code], self.descriptions[code], round(float(scores[row]), 4))
-        best = self._top_links(scores, top_k=1)
-        return best[0] if best else None
 
     def has_code(self, code: str) -> bool:
         """Whether the index knows this code (with its dot, as simple-icd-10-cm writes it)."""

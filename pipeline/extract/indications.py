@@ -16,9 +16,8 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass, field
-from functools import lru_cache
 
-from pipeline.extract.lexicon import Lexicon
+from pipeline.extract.lexicon import Lexicon, phrase_patterns
 from pipeline.extract.structure import Line, Sentence
 
 SECTION_WEIGHT = {"policy": 1.0, "evidence": 0.5, "other": 0.25}
@@ -208,17 +207,11 @@ def item_head(text: str, offset: int, lexicon: Lexicon, allow_lower: bool = Fals
     return Head(head, offset, offset + len(head), how)
 
 
-@lru_cache(maxsize=8)
-def _trigger_patterns(triggers: tuple[str, ...]) -> tuple[tuple[str, re.Pattern], ...]:
-    """(trigger, its pattern: from a word start, then whitespace) in lexicon order, compiled once per list, not per sentence."""
-    return tuple((trigger, re.compile(rf"\b{re.escape(trigger)}\s+")) for trigger in triggers)
-
-
 def trigger_mentions(text: str, offset: int, lexicon: Lexicon) -> list[tuple[str, int, int]]:
     """Condition phrases after trigger words ("patients with X who ...") in one sentence."""
     found = []
     lowered = text.lower()
-    for trigger, pattern in _trigger_patterns(lexicon.mention_triggers):
+    for trigger, pattern in phrase_patterns(lexicon.mention_triggers, r"\b{}\s+"):
         if trigger not in lowered:
             continue  # most of the ~60 triggers are absent from a sentence: a substring test is far cheaper than the regex
         for match in pattern.finditer(lowered):
@@ -332,15 +325,9 @@ class ListState:
         self.criteria_of, self.in_criteria, self.criteria_depth, self.alternatives = None, False, None, False
 
 
-@lru_cache(maxsize=16)
-def _word_patterns(phrases: tuple[str, ...]) -> tuple[tuple[str, re.Pattern], ...]:
-    """(phrase, compiled whole-word pattern) in the given order, compiled once per phrase list."""
-    return tuple((p, re.compile(rf"\b{re.escape(p)}\b")) for p in phrases)
-
-
 def _says_any(lowered: str, phrases: tuple[str, ...]) -> bool:
     """Whether one of the phrases occurs as whole words in the (lower-cased) text."""
-    return any(p in lowered and pattern.search(lowered) for p, pattern in _word_patterns(phrases))
+    return any(p in lowered and pattern.search(lowered) for p, pattern in phrase_patterns(phrases, r"\b{}\b"))
 
 
 def heading_vote(heading: str, lexicon: Lexicon) -> float:

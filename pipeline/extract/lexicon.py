@@ -7,6 +7,7 @@ checked on load so a typo fails loudly with the file and entry named, never sile
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -132,3 +133,11 @@ def load_lexicon() -> Lexicon:
         drug_markers=_strings(phr, "drug_markers", "phrases.json"),
         measures=tuple(sorted(_strings(phr, "measures", "phrases.json"), key=len, reverse=True)),
     )
+
+
+@lru_cache(maxsize=32)
+def phrase_patterns(phrases: tuple[str, ...], template: str) -> tuple[tuple[str, re.Pattern], ...]:
+    """(phrase, compiled pattern) for each phrase of a lexicon list, in order: `template` with `{}` where the
+    escaped phrase goes. Compiled once per list and template, not once per sentence; callers test
+    `phrase in text` first, as a pattern cannot match without the phrase's own text."""
+    return tuple((phrase, re.compile(template.replace("{}", re.escape(phrase)))) for phrase in phrases)
