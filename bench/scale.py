@@ -50,7 +50,7 @@ _CEILING_SCRIPT = r"""
 import json, sys, time
 from pathlib import Path
 from pipeline.extract.nlp import get_nlp
-from pipeline.runner import plan_ingest, read_batch
+from pipeline.jobs.ingest import plan_ingest, read_batch
 corpus, limit = Path(sys.argv[1]), int(sys.argv[2])
 plan = plan_ingest([corpus], set())
 documents, _ = read_batch(list(plan.new[:limit]), plan.root)

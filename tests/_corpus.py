@@ -8,7 +8,7 @@ from pathlib import Path
 import duckdb
 
 from pipeline.diff import diff_version
-from pipeline.runner import extract_batch, plan_ingest, read_batch
+from pipeline.jobs.ingest import extract_batch, plan_ingest, read_batch
 from pipeline.warehouse import connect, load_version
 from tests.conftest import RAW_DOCS
 

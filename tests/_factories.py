@@ -10,7 +10,7 @@ import hashlib
 from dataclasses import dataclass, replace
 from datetime import date
 
-from pipeline.model import Criterion, Document, DocumentMeta, Dose, Extraction, Indication, Section, Threshold
+from pipeline.datamodel import Criterion, Document, DocumentMeta, Dose, Extraction, Indication, Section, Threshold
 
 GVHD_CRITERIA = (
     "laboratory proven hypogammaglobulinemia",

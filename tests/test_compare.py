@@ -1,4 +1,4 @@
-"""`lcd compare`: two LCDs compared as policies (pipeline.compare), on the shipped cardiac monitoring pair."""
+"""`lcd compare`: two LCDs compared as policies (pipeline.analyst.comparison), on the shipped cardiac monitoring pair."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import duckdb
 import pytest
 
 from pipeline.cli import main
-from pipeline.compare import PolicyCounts, compare_lcds, compare_snapshots, format_comparison
+from pipeline.analyst.comparison import PolicyCounts, compare_lcds, compare_snapshots, format_comparison
 from pipeline.diff import PolicySnapshot, snapshot
 from pipeline.diff.facts import IndicationFact, ThresholdFact
 from pipeline.warehouse import version_key_of

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.cluster import ClusterError, normalize_address, resolve_workers
+from pipeline.orchestration.cluster import ClusterError, normalize_address, resolve_workers
 from tests._lcd_subprocess import copy_corpus, run_lcd, warehouse_content
 from tests.conftest import REPO
 

@@ -1,5 +1,5 @@
-"""Tests of the scorer itself (pipeline.evaluate) on tiny hand-built extractions, plus format checks of the
-reference data (models/gold/*.json, models/splits.json, tests/expectations/corpus.json).
+"""Tests of the scorer itself (pipeline.quality.scoring) on tiny hand-built extractions, plus format checks of the
+reference data (models/gold/*.json, models/splits.json, pipeline/quality/expectations/corpus.json).
 
 Nothing here runs the extractor."""
 
@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.evaluate import (
+from pipeline.quality.scoring import (
     GoldError,
     evaluate_documents,
     load_expectations,
@@ -23,12 +23,12 @@ from pipeline.evaluate import (
     validate_expectation,
     validate_gold,
 )
-from pipeline.model import Dose, Extraction, Indication, Threshold
+from pipeline.datamodel import Dose, Extraction, Indication, Threshold
 
 ROOT = Path(__file__).resolve().parents[1]
 GOLD_DIR = ROOT / "models" / "gold"
 SPLITS = ROOT / "models" / "splits.json"
-EXPECTATIONS = ROOT / "tests" / "expectations" / "corpus.json"
+EXPECTATIONS = ROOT / "pipeline" / "quality" / "expectations" / "corpus.json"
 
 TEXT = (
     "Stiff-person syndrome may be treated with IVIG. Induction Dose - 1.5g/kg in divided dose over 3 days. "

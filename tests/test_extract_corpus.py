@@ -1,4 +1,4 @@
-"""Hand-checked expectations over the train/dev documents of every reader (tests/expectations/corpus.json).
+"""Hand-checked expectations over the train/dev documents of every reader (pipeline/quality/expectations/corpus.json).
 
 Each expectation quotes the document and states the fact a correct extractor finds there. The few the
 rules do not meet yet are listed with their reason in known_gaps.json and run as strict xfails.
@@ -12,14 +12,16 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.evaluate import load_expectations, match_expectation
+from pipeline.quality.evaluation import EXPECTATIONS as EXPECTATIONS_FILE
+from pipeline.quality.evaluation import KNOWN_GAPS as KNOWN_GAPS_FILE
+from pipeline.quality.scoring import load_expectations, match_expectation
 from pipeline.extract import extract
 from pipeline.ingest import read_document
-from pipeline.model import Extraction
+from pipeline.datamodel import Extraction
 from tests.conftest import RAW_DOCS, REPO
 
-EXPECTATIONS = load_expectations(REPO / "tests" / "expectations" / "corpus.json")
-KNOWN_GAPS = json.loads((REPO / "tests" / "expectations" / "known_gaps.json").read_text())["gaps"]
+EXPECTATIONS = load_expectations(EXPECTATIONS_FILE)
+KNOWN_GAPS = json.loads(KNOWN_GAPS_FILE.read_text())["gaps"]
 
 
 @lru_cache(maxsize=None)

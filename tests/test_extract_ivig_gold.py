@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from pipeline.evaluate import load_gold, score_extraction
+from pipeline.quality.scoring import load_gold, score_extraction
 from pipeline.extract import extract
 from pipeline.ingest import read_document
 from tests.conftest import RAW_DOCS

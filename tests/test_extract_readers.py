@@ -8,7 +8,7 @@ import json
 
 import pytest
 
-from pipeline.evaluate import match_expectation
+from pipeline.quality.scoring import match_expectation
 from pipeline.extract import extract
 from pipeline.ingest import read_document
 from tests._pdf import latin1_safe, text_to_pdf

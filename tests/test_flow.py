@@ -123,8 +123,8 @@ def test_every_command_help_has_an_example():
 def test_a_plan_larger_than_prefects_parameter_limit_still_runs(prefect_server, db_path):
     # Prefect refuses flow parameters over 512 KB; 20,000 planned paths are ~1 MB as JSON. The flow gets
     # a short reference to the plan instead of the plan.
-    from pipeline.flows import run_ingest
-    from pipeline.runner import Plan
+    from pipeline.orchestration.ingest_flow import run_ingest
+    from pipeline.jobs.ingest import Plan
 
     skipped = tuple(Path(f"/srv/mcd/lcd-{i:05d}/version-{i % 7}.json") for i in range(20_000))
     summary = run_ingest(Plan((), skipped, None), str(db_path))

@@ -19,7 +19,7 @@ from pipeline.ingest.api_json import read_json
 from pipeline.ingest.pdf import read_pdf
 from pipeline.ingest.txt import read_txt
 from pipeline.ingest.webpage import read_html
-from pipeline.model import Document
+from pipeline.datamodel import Document
 
 REPO = Path(__file__).resolve().parents[1]
 RAW = REPO / "raw_docs"

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from pipeline.ingest import discover, read_document
-from pipeline.model import SECTION_KINDS
+from pipeline.datamodel import SECTION_KINDS
 
 RAW = Path(__file__).resolve().parents[1] / "raw_docs"
 SHIPPED = discover([RAW])

@@ -11,7 +11,7 @@ import pytest
 from pipeline.ingest import discover, read_document, resolve_identity, sha256_file
 from pipeline.ingest.meta import clean_contractor, parse_date
 from pipeline.ingest.sections import LexiconError, build_lexicon, lexicon, match_heading
-from pipeline.model import DocumentMeta
+from pipeline.datamodel import DocumentMeta
 
 RAW = Path(__file__).resolve().parents[1] / "raw_docs"
 

@@ -24,8 +24,8 @@ from pipeline.ingest.mcd_bundle import (
     scan_bundle,
 )
 from pipeline.ingest.safezip import Budget, Metered, unsafe_member_reason
-from pipeline.model import Document
-from pipeline.runner import plan_ingest, read_batch
+from pipeline.datamodel import Document
+from pipeline.jobs.ingest import plan_ingest, read_batch
 
 RAW = Path(__file__).resolve().parents[1] / "raw_docs"
 SMALL = BundleLimits(max_total_bytes=4 << 20, ratio_floor=64 << 10)

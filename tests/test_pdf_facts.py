@@ -17,7 +17,7 @@ from _pdf import latin1_safe, text_to_pdf
 from pipeline.diff import diff_snapshots, snapshot_of
 from pipeline.extract import extract
 from pipeline.ingest import read_document
-from pipeline.model import Document, Extraction
+from pipeline.datamodel import Document, Extraction
 
 RAW = Path(__file__).resolve().parents[1] / "raw_docs"
 

@@ -10,7 +10,7 @@ import duckdb
 import pytest
 
 from pipeline.cli import main
-from pipeline.query import QueryResult, cell_text, render_table
+from pipeline.analyst.query import QueryResult, cell_text, render_table
 from tests._corpus import build_warehouse
 from tests.conftest import REPO
 

@@ -17,7 +17,7 @@ import pytest
 from pipeline.cli import main
 from pipeline.sources.coverage_api import ApiSettings, CoverageApiClient, RetryPolicy
 from pipeline.sources.records import ReportEntry
-from pipeline.sync import cache_path, fetch_batch, plan_sync
+from pipeline.jobs.sync import cache_path, fetch_batch, plan_sync
 from tests._api_server import LCD_PATH, REPORT_PATH, TOKEN_PATH, FakeCoverageApi, api_lcd, shipped_records
 from tests.conftest import RAW_DOCS
 
@@ -177,7 +177,7 @@ def test_new_version_is_diffed_and_the_report_shows_its_reason_for_change(prefec
 
 
 def test_scheduled_flow_without_a_license_token_records_every_version(prefect_server, small_api, db_path):
-    from pipeline.sync_flow import sync_flow
+    from pipeline.orchestration.sync_flow import sync_flow
 
     small_api.fault("500", TOKEN_PATH, times=100)
     settings = ApiSettings(base_url=small_api.url, timeout=1, min_interval=0, retry=RetryPolicy(attempts=2, backoff=0.01))

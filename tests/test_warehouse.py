@@ -11,7 +11,7 @@ import pytest
 from _factories import build_version
 
 import pipeline.warehouse.load as load_module
-from pipeline.model import Extraction
+from pipeline.datamodel import Extraction
 from pipeline.warehouse import (
     SCHEMA_PATH,
     connect,

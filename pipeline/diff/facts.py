@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from pipeline.model import Document, Extraction, Section
+from pipeline.datamodel import Document, Extraction, Section
 
 CHANGE_TYPES = (
     "indication_added",

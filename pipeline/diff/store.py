@@ -17,7 +17,7 @@ from pipeline.diff.facts import (
     ThresholdFact,
     section_name_at,
 )
-from pipeline.model import Section
+from pipeline.datamodel import Section
 from pipeline.warehouse.db import as_utc_naive, insert_arrow, next_keys, transaction, utc_now
 from pipeline.warehouse.read import next_version_key, previous_version_key, version_row, versions_of
 

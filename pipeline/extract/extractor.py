@@ -27,7 +27,7 @@ from pipeline.extract.lexicon import Lexicon, load_lexicon
 from pipeline.extract.nlp import cue_spans, get_nlp
 from pipeline.extract.numbers import Quantity, find_quantities
 from pipeline.extract.structure import Line, Sentence, find_abbreviations, sentences_from_doc, split_lines
-from pipeline.model import Criterion, Document, Dose, Extraction, Indication, Threshold
+from pipeline.datamodel import Criterion, Document, Dose, Extraction, Indication, Threshold
 
 EXTRACTOR_VERSION = "lcd_rules.v1"
 NER_EXTRACTOR_VERSION = "lcd_ner_rules.v1"

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from pipeline.model import Document
+from pipeline.datamodel import Document
 
 _ITEM_RE = re.compile(r"^( *)(?:-|•|\*|–)(?: +|$)")
 _ENUM_RE = re.compile(r"^(?:\(?(?:\d{1,2}|[a-zA-Z]|[ivxIVX]{1,4})[.)]|\(\d{1,2}\)) +")

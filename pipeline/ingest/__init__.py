@@ -23,7 +23,7 @@ from pipeline.ingest.mcd_bundle import BundleEntry, BundleLimits, is_bundle, rea
 from pipeline.ingest.pdf import read_pdf
 from pipeline.ingest.txt import read_txt
 from pipeline.ingest.webpage import read_html
-from pipeline.model import Document
+from pipeline.datamodel import Document
 
 __all__ = [
     "ERROR_TYPES",

@@ -22,7 +22,7 @@ from pipeline.ingest.markup import render_html
 from pipeline.ingest.meta import clean_contractor, clean_value, document_type_for, parse_date
 from pipeline.ingest.normalize import BLANK, Block, parse_plain_lines
 from pipeline.ingest.sections import lexicon, match_heading
-from pipeline.model import DocumentMeta
+from pipeline.datamodel import DocumentMeta
 
 # (record field, lexicon section name) in the reading order of an MCD LCD page.
 LCD_FIELDS = (

@@ -11,7 +11,7 @@ from pipeline.ingest.identity import resolve_identity
 from pipeline.ingest.meta import header_meta, merge, title_from_first_line
 from pipeline.ingest.normalize import Block, layout, render
 from pipeline.ingest.sections import HeadingMatch, build_sections, match_heading, opens_section
-from pipeline.model import Document, DocumentMeta
+from pipeline.datamodel import Document, DocumentMeta
 
 # Where a document has no section heading at all, look this far for header lines and a title.
 _HEADER_SCAN_LINES = 15

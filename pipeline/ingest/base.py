@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from pipeline.ingest.normalize import Block
-from pipeline.model import DocumentMeta
+from pipeline.datamodel import DocumentMeta
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,7 @@ import re
 from pathlib import Path
 from typing import Iterable
 
-from pipeline.model import DocumentMeta
+from pipeline.datamodel import DocumentMeta
 
 SUPPORTED_EXTENSIONS = (".txt", ".html", ".htm", ".json", ".pdf", ".zip")  # .zip: an MCD bundle
 # Corpus bookkeeping that lives beside documents and is never a document itself.

@@ -38,7 +38,7 @@ from pipeline.ingest.base import Parsed
 from pipeline.ingest.errors import ReadError
 from pipeline.ingest.meta import clean_value, parse_date
 from pipeline.ingest.safezip import Budget, BundleLimits, SafeArchive, human_size, open_zip
-from pipeline.model import Document
+from pipeline.datamodel import Document
 
 __all__ = [  # BundleLimits is re-exported: callers configure a bundle read with it
     "BundleEntry",

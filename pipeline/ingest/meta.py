@@ -7,7 +7,7 @@ from dataclasses import replace
 from datetime import date
 from typing import Sequence
 
-from pipeline.model import DocumentMeta
+from pipeline.datamodel import DocumentMeta
 
 _US_DATE = re.compile(r"\b(\d{1,2})/(\d{1,2})/(\d{4})\b")
 _ISO_DATE = re.compile(r"\b(\d{4})-(\d{2})-(\d{2})(?:[ T]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?\b")

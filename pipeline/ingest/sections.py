@@ -9,7 +9,7 @@ from functools import cache
 from importlib import resources
 from typing import Any, Sequence
 
-from pipeline.model import SECTION_KINDS, Section
+from pipeline.datamodel import SECTION_KINDS, Section
 
 PREAMBLE = "preamble"
 BODY = "body"

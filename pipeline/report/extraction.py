@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pipeline.model import Document, Extraction
+from pipeline.datamodel import Document, Extraction
 
 
 def _num(value: float | None) -> str:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from pipeline.quality import MODELS_DIR
+from pipeline.quality.evaluation import MODELS_DIR
 
 LABELS = ("INDICATION", "DOSE", "THRESHOLD")
 COVERAGE = ("covered", "not_covered", "unclear")

@@ -15,7 +15,7 @@ from spacy.language import Language
 from spacy.tokens import DocBin
 
 from pipeline.extract.nlp import build_nlp
-from pipeline.quality import MODELS_DIR
+from pipeline.quality.evaluation import MODELS_DIR
 
 NER_LABELS = ("INDICATION",)
 NER_DIR = MODELS_DIR / "ner"

@@ -21,8 +21,8 @@ from pipeline.extract.coverage_model import CLASSES, CoverageModel, GroupEvidenc
 from pipeline.extract.extractor import extract_from_spacy
 from pipeline.extract.nlp import build_nlp
 from pipeline.ingest import read_document
-from pipeline.model import Document, Extraction
-from pipeline.quality import MODELS_DIR, RAW_DOCS, evaluate, latest_file, load_splits
+from pipeline.datamodel import Document, Extraction
+from pipeline.quality.evaluation import MODELS_DIR, RAW_DOCS, evaluate, latest_file, load_splits
 from pipeline.training.corpus import ANNOTATIONS_DIR, load_split
 from pipeline.training.ner import CONFIG_PATH, PIPELINE_DIR, assemble, train_ner, write_docbin
 
@@ -192,7 +192,7 @@ def span_evaluation(doc_ids: list[str], records: list[dict], nlp, coverage_model
 
 def calibration(extract_fn, doc_ids: list[str]) -> dict:
     """On gold documents: does sorting indications by confidence put the wrong coverage labels at the bottom?"""
-    from pipeline.evaluate import load_gold, score_extraction
+    from pipeline.quality.scoring import load_gold, score_extraction
 
     pairs = []
     for doc_id in doc_ids:

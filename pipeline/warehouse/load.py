@@ -7,7 +7,7 @@ from datetime import datetime
 import duckdb
 import pyarrow as pa
 
-from pipeline.model import Document, Extraction
+from pipeline.datamodel import Document, Extraction
 from pipeline.warehouse.db import as_utc_naive, insert_arrow, next_keys, transaction, utc_now
 
 _TEXTS = pa.list_(pa.string())

@@ -7,7 +7,7 @@ old row or the new one.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -220,6 +220,22 @@ def replace_revision_rows(
             """,
             [lcd_id, version, row.rev_hist_date, row.rev_hist_num, row.explanation, list(row.reasons_for_change), source, loaded_at],
         )
+
+
+def store_revision_history(
+    con: duckdb.DuckDBPyConnection,
+    grouped: Mapping[tuple[str, str], Iterable[RevisionRow]],
+    source: str,
+    loaded_at: datetime,
+) -> int:
+    """Replace the revision history of every (lcd_id, version) in `grouped` in one transaction; returns rows stored."""
+    stored = 0
+    with transaction(con):
+        for (lcd_id, version), rows in grouped.items():
+            rows = list(rows)
+            replace_revision_rows(con, lcd_id, version, rows, source, loaded_at)
+            stored += len(rows)
+    return stored
 
 
 def _source_url(con: duckdb.DuckDBPyConnection, entry: ReportEntry) -> str | None:

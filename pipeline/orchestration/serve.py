@@ -1,7 +1,7 @@
 """`lcd serve`: a Prefect deployment that runs sync -> ingest -> report on a cron schedule.
 
-The flow is thin: the Coverage API sync (pipeline/sync_flow.py) and the ingestion of watched folders
-(pipeline/flows.py) as subflows; each writes its own change report when something new arrived.
+The flow is thin: the Coverage API sync (pipeline/orchestration/sync_flow.py) and the ingestion of watched folders
+(pipeline/orchestration/ingest_flow.py) as subflows; each writes its own change report when something new arrived.
 Scheduling needs a real Prefect server (`prefect server start`) and PREFECT_API_URL pointing at it:
 the temporary API Prefect starts on its own schedules nothing.
 """
@@ -13,7 +13,7 @@ from pathlib import Path
 
 from prefect import flow
 
-from pipeline.schedule import DEFAULT_CRON, DEFAULT_DEPLOYMENT  # noqa: F401  (re-exported)
+from pipeline.orchestration.schedule import DEFAULT_CRON, DEFAULT_DEPLOYMENT  # noqa: F401  (re-exported)
 
 
 @flow(name="lcd-scheduled-update")
@@ -28,25 +28,18 @@ def scheduled_update(db: str, api_url: str | None = None, watch: list[str] | Non
 
 def _update(db: str, api_url: str | None, watch: list[str] | None, report_format: str) -> dict:
     """The body of scheduled_update, run while holding the warehouse lock."""
-    from pipeline import runner
-    from pipeline.diff.store import pending_pairs
-    from pipeline.flows import run_ingest
+    from pipeline.jobs.ingest import plan_run
+    from pipeline.orchestration.ingest_flow import run_ingest
+    from pipeline.orchestration.sync_flow import sync_flow
     from pipeline.sources.coverage_api import ApiSettings
-    from pipeline.sync_flow import sync_flow
-    from pipeline.warehouse import connect, known_hashes
 
     result: dict = {"started_at": datetime.now(timezone.utc).isoformat()}
     if api_url:
         summary = sync_flow(ApiSettings(base_url=api_url), db, report_format=report_format)
         result["sync"] = {"listed": summary.listed, "failed": len(summary.failed)}
     if watch:
-        con = connect(db)
-        try:
-            plan = runner.plan_ingest([Path(p) for p in watch], known_hashes(con))
-            undiffed = pending_pairs(con)  # versions an interrupted run loaded but never diffed
-        finally:
-            con.close()
-        if plan.new or plan.failures or undiffed:
+        plan = plan_run(db, [Path(p) for p in watch])
+        if plan.has_work:
             ingested = run_ingest(plan, db, report_format=report_format)
             result["ingest"] = {"new": ingested.new_versions, "failed": len(ingested.failed), "report": ingested.report_path}
         else:

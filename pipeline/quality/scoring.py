@@ -11,7 +11,7 @@ Reference formats (see `models/ANNOTATION.md`):
   ``optional_indications`` / ``optional_doses`` / ``optional_thresholds`` - facts that are defensible either
   way: extracting them is neither rewarded nor penalised. A threshold may carry ``comparator_any`` (other
   comparators that read the same sentence correctly, e.g. ``>=`` and ``=`` for "an average of 4 hours").
-* expectation (`tests/expectations/corpus.json`): one hand-checked fact a correct extractor must find in one
+* expectation (`pipeline/quality/expectations/corpus.json`): one hand-checked fact a correct extractor must find in one
   training/dev document; see `match_expectation`.
 
 Matching rules
@@ -46,7 +46,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from pipeline.model import (
+from pipeline.datamodel import (
     COMPARATORS,
     COVERAGE_VALUES,
     PHASES,

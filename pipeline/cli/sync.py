@@ -9,12 +9,11 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from pipeline.cli import EXIT_FAILED, EXIT_OK, CliError, _db_path, _quiet_prefect
-from pipeline.cli_lock import add_lock_option, writes_warehouse
+from pipeline.cli.common import DB_HELP, EXIT_FAILED, EXIT_OK, RAW, CliError, add_lock_option, db_path, parse_date, quiet_prefect, writes_warehouse
+from pipeline.jobs.ingest import DEFAULT_BATCH_SIZE
 from pipeline.sources import DEFAULT_BASE_URL
 
 if TYPE_CHECKING:
@@ -36,18 +35,18 @@ Example: lcd sync --since 2026-01-01
 Example: lcd sync --api-url http://127.0.0.1:8000 --db /tmp/lcd.duckdb"""
 
 
-def add_parser(sub: argparse._SubParsersAction, db_help: str) -> None:
+def add_parsers(sub: argparse._SubParsersAction) -> None:
     """Register `lcd sync` on the subcommand parser."""
-    p = sub.add_parser("sync", help="fetch new LCD versions from the CMS Coverage API and ingest them", description=DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = sub.add_parser("sync", help="fetch new LCD versions from the CMS Coverage API and ingest them", description=DESCRIPTION, formatter_class=RAW)
     p.add_argument("--api-url", metavar="URL", help=f"Coverage API base URL (default: ${API_URL_ENV} or {DEFAULT_BASE_URL})")
-    p.add_argument("--db", help=db_help)
+    p.add_argument("--db", help=DB_HELP)
     p.add_argument("--since", metavar="DATE", help="only LCDs updated or effective on/after DATE (YYYY-MM-DD)")
     p.add_argument("--cache-dir", metavar="DIR", help="where downloaded records are kept (default: sources/ beside the warehouse file)")
     p.add_argument("--timeout", type=float, default=30.0, metavar="S", help="seconds per request (default 30)")
     p.add_argument("--retries", type=int, default=5, metavar="N", help="tries per request, the first included (default 5)")
     p.add_argument("--backoff", type=float, default=1.0, metavar="S", help="seconds before the first retry, doubled each time (default 1)")
     p.add_argument("--min-interval", type=float, default=0.2, metavar="S", help="polite minimum seconds between requests (default 0.2)")
-    p.add_argument("--batch-size", type=int, default=25, help="versions per Prefect task (default 25)")
+    p.add_argument("--batch-size", type=int, default=DEFAULT_BATCH_SIZE, help=f"versions per Prefect task (default {DEFAULT_BATCH_SIZE})")
     p.add_argument("--report-format", choices=("md", "html"), default="md", help="change report format")
     p.add_argument("--prefect-logs", action="store_true", help="show Prefect's own log output")
     add_lock_option(p)
@@ -70,12 +69,12 @@ def _settings(args: argparse.Namespace) -> ApiSettings:
 
 def _finish_diffs(args: argparse.Namespace, db: Path, pairs: int) -> int:
     """Diff (and report) the version pairs an interrupted run loaded but never diffed."""
-    from pipeline.runner import Plan
+    from pipeline.jobs.ingest import Plan
 
-    _quiet_prefect(args.prefect_logs)
-    from pipeline.flows import run_ingest
+    quiet_prefect(args.prefect_logs)
+    from pipeline.orchestration.ingest_flow import run_ingest
 
-    summary = run_ingest(Plan((), (), None), str(db), report_format=args.report_format)
+    summary = run_ingest(Plan((), (), None, undiffed=pairs), str(db), report_format=args.report_format)
     print(f"diffed {pairs} version pair(s) an interrupted run left undiffed: {summary.changes} policy change(s)\nchange report: {summary.report_path}")
     return EXIT_OK
 
@@ -83,20 +82,15 @@ def _finish_diffs(args: argparse.Namespace, db: Path, pairs: int) -> int:
 @writes_warehouse
 def cmd_sync(args: argparse.Namespace) -> int:
     """Sync new LCD versions from the Coverage API into the warehouse."""
-    from pipeline.diff.store import pending_pairs
+    from pipeline.jobs.ingest import undiffed_pairs
+    from pipeline.jobs.sync import default_cache_dir, plan_sync
     from pipeline.sources.coverage_api import ApiError, CoverageApiClient
-    from pipeline.sync import default_cache_dir, plan_sync
     from pipeline.warehouse import connect, record_error
     from pipeline.warehouse.sync_state import loaded_versions
 
-    since = None
-    if args.since:
-        try:
-            since = date.fromisoformat(args.since)
-        except ValueError:
-            raise CliError(f"--since must be a date like 2024-01-31, got {args.since!r}") from None
+    since = parse_date(args.since)
     settings = _settings(args)
-    db = _db_path(args.db)
+    db = db_path(args.db)
     cache_dir = Path(args.cache_dir) if args.cache_dir else default_cache_dir(db)
     try:
         with CoverageApiClient(settings) as client:
@@ -112,18 +106,18 @@ def cmd_sync(args: argparse.Namespace) -> int:
     con = connect(db)
     try:
         plan = plan_sync(entries, loaded_versions(con), since)
-        undiffed = pending_pairs(con)  # versions a killed run loaded but never diffed
+        undiffed = undiffed_pairs(con)
     finally:
         con.close()
     scope = f", {plan.older_than_since} older than {since.isoformat()}" if since else ""
     if not plan.fetch:
         print(f"nothing new: {plan.listed} LCD version(s) listed, {plan.have} already in the warehouse{scope}; warehouse {db}")
         if undiffed:
-            return _finish_diffs(args, db, len(undiffed))
+            return _finish_diffs(args, db, undiffed)
         return EXIT_OK
     print(f"report: {plan.listed} LCD version(s) listed, {plan.have} already in the warehouse{scope}, {len(plan.fetch)} to fetch")
-    _quiet_prefect(args.prefect_logs)
-    from pipeline.sync_flow import sync_flow
+    quiet_prefect(args.prefect_logs)
+    from pipeline.orchestration.sync_flow import sync_flow
 
     summary = sync_flow(
         settings,

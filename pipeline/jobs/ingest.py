@@ -1,22 +1,28 @@
-"""The ingestion job as plain functions over batches: plan, read, extract, load+diff, summarise.
+"""The ingestion job as plain functions over batches: plan, collect, parse + extract, summarise.
 
-The Prefect flow (pipeline/flows.py) wraps each step in a task; tests and tools can call these
-directly. Files whose bytes are already in the warehouse are skipped by hash before any parsing.
+The Prefect flow (pipeline/orchestration/ingest_flow.py) wraps each step in a task and the warehouse
+package stores the results; tests and tools can call these directly. Files whose bytes are already in
+the warehouse are skipped by hash before any parsing.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
+from collections import defaultdict
+from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from pipeline.extract.extractor import extract_from_spacy
 from pipeline.extract.nlp import get_nlp
 from pipeline.ingest import ReadError, convention_parts, discover, load_source, parse_document, sha256_file
-from pipeline.ingest.mcd_bundle import BundleEntry, BundleFailure, is_bundle, read_entries, scan_bundle
-from pipeline.model import Document, Extraction
+from pipeline.datamodel import Document, Extraction
+from pipeline.diff.store import pending_pairs
+from pipeline.ingest.mcd_bundle import BundleEntry, BundleFailure, is_bundle, read_entries, revision_history, scan_bundle
+from pipeline.sources.records import RevisionRow
+from pipeline.warehouse import connect, known_hashes
+
+DEFAULT_BATCH_SIZE = 25  # documents per parse+extract task: large enough that orchestration costs stay per batch
 
 
 @dataclass(frozen=True)
@@ -37,6 +43,12 @@ class Plan:
     skipped: tuple[Path | BundleEntry, ...]
     root: Path | None
     failures: tuple[Failure, ...] = ()
+    undiffed: int = 0  # version pairs a killed run loaded but never diffed: the run diffs them
+
+    @property
+    def has_work(self) -> bool:
+        """Whether running the plan would change the warehouse (else: "nothing new", Prefect not started)."""
+        return bool(self.new or self.failures or self.undiffed)
 
 
 @dataclass
@@ -187,6 +199,22 @@ def plan_ingest(paths: list[Path], known_hashes: set[str]) -> Plan:
     return Plan(tuple(new), tuple(skipped), common_root(existing), tuple(failures))
 
 
+def plan_run(db: str | Path, paths: list[Path]) -> Plan:
+    """The plan of an ingestion run of `paths` into the warehouse `db`: new files, and the version pairs
+    an interrupted run left undiffed."""
+    con = connect(db)
+    try:
+        plan = plan_ingest(paths, known_hashes(con))
+        return Plan(plan.new, plan.skipped, plan.root, plan.failures, undiffed_pairs(con))
+    finally:
+        con.close()
+
+
+def undiffed_pairs(con) -> int:
+    """How many version pairs were loaded but never diffed (a killed run); the next run diffs them."""
+    return len(pending_pairs(con))
+
+
 def batches(items: list, size: int) -> Iterator[list]:
     """Consecutive slices of at most `size` items."""
     for i in range(0, len(items), max(1, size)):
@@ -260,41 +288,16 @@ def process_batch(items: list[Source | Document]) -> BatchResult:
     return BatchResult(documents, extractions, failures, read, extract)
 
 
-@contextmanager
-def progress_bar(total: int, enabled: bool) -> Iterator[Callable[[int], None]]:
-    """A rich progress bar on stderr (or a no-op) yielding an `advance(n)` callback."""
-    if not enabled or total == 0:
-        yield lambda n: None
-        return
-    from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
-    columns = (TextColumn("ingesting"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
-    with Progress(*columns, console=Console(stderr=True), transient=True) as progress:
-        task_id = progress.add_task("ingest", total=total)
-        yield lambda n: progress.advance(task_id, n)
-
-
 def bundle_paths(plan: Plan) -> list[Path]:
     """The MCD download zips whose rows a plan loads (their revision tables are stored alongside)."""
     return list(dict.fromkeys(item.bundle for item, _digest in plan.new if isinstance(item, BundleEntry)))
 
 
-def store_bundle_history(con, bundle: Path, loaded_at) -> int:
-    """Store a bundle's revision history and reasons for change in lcd_revision_history; returns rows stored."""
-    from collections import defaultdict
-
-    from pipeline.ingest.mcd_bundle import revision_history
-    from pipeline.sources.records import RevisionRow
-    from pipeline.warehouse import transaction
-    from pipeline.warehouse.sync_state import replace_revision_rows
-
+def bundle_revisions(bundle: Path) -> dict[tuple[str, str], list[RevisionRow]]:
+    """An MCD zip's revision history and reasons for change, per (lcd_id, version)."""
     grouped: dict[tuple[str, str], list[RevisionRow]] = defaultdict(list)
     for record in revision_history(bundle):
         grouped[(record["lcd_id"], record["version"])].append(
             RevisionRow(record["rev_hist_date"], record["rev_hist_num"], record["explanation"], tuple(record["reasons"]))
         )
-    with transaction(con):
-        for (lcd_id, version), rows in grouped.items():
-            replace_revision_rows(con, lcd_id, version, rows, "mcd_bundle", loaded_at)
-    return sum(len(rows) for rows in grouped.values())
+    return dict(grouped)

@@ -7,7 +7,8 @@ import os
 import sys
 from pathlib import Path
 
-from pipeline.schedule import DEFAULT_CRON, DEFAULT_DEPLOYMENT
+from pipeline.cli.common import DB_HELP, RAW, CliError, db_path, quiet_prefect
+from pipeline.orchestration.schedule import DEFAULT_CRON, DEFAULT_DEPLOYMENT
 
 DESCRIPTION = f"""Serve a Prefect deployment that runs, on a cron schedule: lcd sync (when --api-url or
 $LCD_API_URL is given), lcd ingest of the --watch folders, and the change report. The default schedule
@@ -23,8 +24,6 @@ Example: lcd serve --cron "0 6 * * 1" --api-url https://api.coverage.cms.gov --w
 
 def cmd_serve(args: argparse.Namespace) -> int:
     """Validate the schedule and serve the deployment until interrupted."""
-    from pipeline.cli import CliError, _db_path, _quiet_prefect
-
     from prefect.client.schemas.schedules import CronSchedule
 
     try:
@@ -37,22 +36,22 @@ def cmd_serve(args: argparse.Namespace) -> int:
     watch = [str(Path(p).resolve()) for p in args.watch]
     if not api_url and not watch:
         raise CliError("nothing to schedule: give --api-url (or $LCD_API_URL) and/or --watch FOLDER")
-    _quiet_prefect(args.prefect_logs)
-    from pipeline.serve import serve
+    quiet_prefect(args.prefect_logs)
+    from pipeline.orchestration.serve import serve
 
-    db = str(_db_path(args.db).resolve())
+    db = str(db_path(args.db).resolve())
     print(f"serving deployment {args.name!r} on cron {args.cron!r}: db {db}, api {api_url or '-'}, watch {watch or '-'}", file=sys.stderr)
     serve(args.cron, db, api_url, watch, name=args.name)
     return 0
 
 
-def add_parser(sub, db_help: str) -> None:
+def add_parsers(sub: argparse._SubParsersAction) -> None:
     """Register `lcd serve`."""
-    p = sub.add_parser("serve", help="scheduled sync + ingest + report (Prefect deployment)", description=DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = sub.add_parser("serve", help="scheduled sync + ingest + report (Prefect deployment)", description=DESCRIPTION, formatter_class=RAW)
     p.add_argument("--cron", default=DEFAULT_CRON, help=f"cron schedule (default {DEFAULT_CRON!r}, weekly)")
     p.add_argument("--api-url", help="CMS Coverage API base URL to sync from (default $LCD_API_URL)")
     p.add_argument("--watch", action="append", default=[], metavar="FOLDER", help="folder to ingest on every run (repeatable)")
     p.add_argument("--name", default=DEFAULT_DEPLOYMENT, help=f"deployment name (default {DEFAULT_DEPLOYMENT})")
-    p.add_argument("--db", help=db_help)
+    p.add_argument("--db", help=DB_HELP)
     p.add_argument("--prefect-logs", action="store_true", help="show Prefect's own log output")
     p.set_defaults(func=cmd_serve)

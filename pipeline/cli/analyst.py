@@ -1,6 +1,7 @@
 """`lcd query`, `lcd export` and `lcd compare`: the analysts' commands (parsers + thin commands).
 
-Each opens the warehouse read-only and calls one library function (pipeline.query, pipeline.compare);
+Each opens the warehouse read-only and calls one library function (pipeline.analyst.query,
+pipeline.analyst.comparison);
 SQL errors and unknown LCDs become a one-line reason and exit status 2.
 """
 
@@ -14,7 +15,7 @@ from pathlib import Path
 
 import duckdb
 
-from pipeline.cli import EXIT_OK, CliError, _db_path
+from pipeline.cli.common import DB_HELP, EXIT_OK, RAW, CliError, db_path
 
 QUERY_DESCRIPTION = """\
 Run SQL on the warehouse, read-only, and print the result: a table for reading (long cells cut,
@@ -42,13 +43,13 @@ differences between two MACs' documents do not show.
 Example: lcd compare L40257 L40244"""
 
 
-def add_parsers(sub: argparse._SubParsersAction, db_help: str) -> None:
+def add_parsers(sub: argparse._SubParsersAction) -> None:
     """Register `lcd query`, `lcd export` and `lcd compare` on the subcommand parser."""
-    raw = argparse.RawDescriptionHelpFormatter
+    raw = RAW
 
     p = sub.add_parser("query", help="run read-only SQL and print the result", description=QUERY_DESCRIPTION, formatter_class=raw)
     p.add_argument("sql", metavar="SQL", help="SQL to run, or a .sql file (several statements: the last one's result is printed)")
-    p.add_argument("--db", help=db_help)
+    p.add_argument("--db", help=DB_HELP)
     p.add_argument("--format", choices=("table", "csv", "json"), default="table", help="output format (default table)")
     p.add_argument("--max-width", type=int, default=60, metavar="N", help="cut table cells at N characters (0: never; default 60)")
     p.add_argument("--max-rows", type=int, default=500, metavar="N", help="print at most N table rows (0: all; default 500)")
@@ -56,7 +57,7 @@ def add_parsers(sub: argparse._SubParsersAction, db_help: str) -> None:
 
     p = sub.add_parser("export", help="write the warehouse tables and views as Parquet", description=EXPORT_DESCRIPTION, formatter_class=raw)
     p.add_argument("--parquet", required=True, metavar="DIR", help="folder to write <table>.parquet files into (created if missing)")
-    p.add_argument("--db", help=db_help)
+    p.add_argument("--db", help=DB_HELP)
     p.set_defaults(func=cmd_export)
 
     p = sub.add_parser("compare", help="policy differences between two LCDs", description=COMPARE_DESCRIPTION, formatter_class=raw)
@@ -65,26 +66,26 @@ def add_parsers(sub: argparse._SubParsersAction, db_help: str) -> None:
     p.add_argument("--a-version", metavar="V", help="version of LCD_A (default: its latest)")
     p.add_argument("--b-version", metavar="V", help="version of LCD_B (default: its latest)")
     p.add_argument("--json", action="store_true", help="print the comparison as JSON")
-    p.add_argument("--db", help=db_help)
+    p.add_argument("--db", help=DB_HELP)
     p.set_defaults(func=cmd_compare)
 
 
 def _open(db: str | None) -> duckdb.DuckDBPyConnection:
-    from pipeline.query import open_read_only
+    from pipeline.analyst.query import open_read_only
 
     try:
-        return open_read_only(_db_path(db))
+        return open_read_only(db_path(db))
     except FileNotFoundError as exc:
         raise CliError(str(exc)) from None
     except duckdb.Error as exc:
-        from pipeline.query import first_line
+        from pipeline.analyst.query import first_line
 
         raise CliError(f"cannot open the warehouse: {first_line(exc)}") from None
 
 
 def cmd_query(args: argparse.Namespace) -> int:
     """Run read-only SQL and print its result."""
-    from pipeline.query import first_line, print_result, run_query
+    from pipeline.analyst.query import first_line, print_result, run_query
 
     if args.max_width < 0 or args.max_rows < 0:
         raise CliError("--max-width and --max-rows must be >= 0")
@@ -104,7 +105,7 @@ def cmd_query(args: argparse.Namespace) -> int:
 
 def cmd_export(args: argparse.Namespace) -> int:
     """Write every table and view as Parquet and list the files."""
-    from pipeline.query import export_parquet, first_line
+    from pipeline.analyst.query import export_parquet, first_line
 
     con = _open(args.db)
     try:
@@ -121,7 +122,7 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 def cmd_compare(args: argparse.Namespace) -> int:
     """Print the policy differences between two LCDs."""
-    from pipeline.compare import compare_lcds, format_comparison
+    from pipeline.analyst.comparison import compare_lcds, format_comparison
 
     con = _open(args.db)
     try:

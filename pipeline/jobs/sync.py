@@ -1,6 +1,6 @@
 """`lcd sync` as plain functions: plan against the warehouse, fetch records into the cache, summarise.
 
-The Prefect flow (pipeline/sync_flow.py) wraps these in tasks; the records it saves are ordinary
+The Prefect flow (pipeline/orchestration/sync_flow.py) wraps these in tasks; the records it saves are ordinary
 Coverage API JSON files under `<cache>/<LCD_ID>/<VERSION>.json`, ingested by the same flow as any
 other file, so provenance (source_path, source_sha256) works as for `lcd ingest`.
 """
@@ -17,7 +17,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from pipeline import runner
+from pipeline.jobs import ingest as ingest_job
 from pipeline.sources.coverage_api import ApiError, CoverageApiClient, TokenError
 from pipeline.sources.records import ChangeReason, ReportEntry, RevisionEntry
 
@@ -78,7 +78,7 @@ class SyncSummary:
     failed: list[SyncFailure] = field(default_factory=list)
     requests: int = 0
     retries: int = 0
-    ingest: runner.Summary | None = None
+    ingest: ingest_job.Summary | None = None
 
     @property
     def report_path(self) -> str | None:
@@ -207,7 +207,7 @@ def not_fetched(entries: Iterable[ReportEntry], base_url: str, error_type: str, 
     return [SyncFailure(e, f"{base}/v1/data/lcd?lcdid={e.number}&ver={e.version}", error_type, message) for e in entries]
 
 
-def ingest_plan(fetched: Iterable[FetchedVersion], known_hashes: set[str], cache_dir: str | Path) -> runner.Plan:
+def ingest_plan(fetched: Iterable[FetchedVersion], known_hashes: set[str], cache_dir: str | Path) -> ingest_job.Plan:
     """The ingestion plan of the downloaded records (bytes already loaded are skipped by hash)."""
-    plan = runner.plan_ingest([Path(f.path) for f in fetched], known_hashes)
-    return runner.Plan(plan.new, plan.skipped, Path(cache_dir), plan.failures)
+    plan = ingest_job.plan_ingest([Path(f.path) for f in fetched], known_hashes)
+    return ingest_job.Plan(plan.new, plan.skipped, Path(cache_dir), plan.failures)
