@@ -515,6 +515,19 @@ def _f1(p: float, r: float) -> float:
     return 2 * p * r / (p + r) if (p + r) else 0.0
 
 
+def _assign(pairs: list[tuple[float, int, int]]) -> dict[int, int]:
+    """One-to-one matching of (-weight, gold index, predicted index) candidates, best pairs first:
+    gold index -> predicted index."""
+    g_used: dict[int, int] = {}
+    p_used: set[int] = set()
+    for _, gi, pi in sorted(pairs):
+        if gi in g_used or pi in p_used:
+            continue
+        g_used[gi] = pi
+        p_used.add(pi)
+    return g_used
+
+
 def _score_facts(
     kind: str,
     extraction: Extraction,
@@ -549,14 +562,8 @@ def _score_facts(
             if _link_ok(extraction, f.indication_id, g["indication"], aliases):
                 w += 0.5
             pairs.append((-w, gi, pi))
-    pairs.sort()
-    g_used: dict[int, int] = {}
-    p_used: set[int] = set()
-    for _, gi, pi in pairs:
-        if gi in g_used or pi in p_used:
-            continue
-        g_used[gi] = pi
-        p_used.add(pi)
+    g_used = _assign(pairs)
+    p_used = set(g_used.values())
 
     ignored = [pi for pi, f in enumerate(preds) if pi not in p_used and any(compatible(o, f) for o in optional)]
     fps = [pi for pi in range(len(preds)) if pi not in p_used and pi not in ignored]
@@ -606,14 +613,7 @@ def _score_indications(extraction: Extraction, gold: Mapping[str, Any]) -> dict:
             s = sims[gi][pi]
             if s > 0:
                 pairs.append((-(s + (0.01 if p.coverage in ok_cov else 0.0)), gi, pi))
-    pairs.sort()
-    g_used: dict[int, int] = {}
-    p_used: set[int] = set()
-    for _, gi, pi in pairs:
-        if gi in g_used or pi in p_used:
-            continue
-        g_used[gi] = pi
-        p_used.add(pi)
+    g_used = _assign(pairs)
     tp_pred, ignored, fps = 0, 0, []
     for pi, p in enumerate(preds):
         if any(sims[gi][pi] > 0 for gi in range(len(golds))):
