@@ -15,7 +15,8 @@ from datetime import date
 from pathlib import Path
 
 from pipeline.warehouse import default_db_path
-from pipeline.warehouse.lock import DEFAULT_LOCK_TIMEOUT, EXIT_LOCKED, LOCK_TIMEOUT_ENV, LockTimeout, lock_timeout, warehouse_lock
+from pipeline.settings import LOCK_TIMEOUT_ENV
+from pipeline.warehouse.lock import DEFAULT_LOCK_TIMEOUT, EXIT_LOCKED, LockTimeout, lock_timeout, warehouse_lock
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 DB_HELP = "DuckDB file (default: $LCD_DB or warehouse/lcd.duckdb)"

@@ -7,19 +7,18 @@ warehouse the command says so and exits 0 without starting Prefect (the same rul
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from pipeline import settings
 from pipeline.cli.common import DB_HELP, EXIT_FAILED, EXIT_OK, RAW, CliError, add_lock_option, db_path, parse_date, quiet_prefect, writes_warehouse
 from pipeline.jobs.ingest import DEFAULT_BATCH_SIZE
+from pipeline.settings import API_URL_ENV
 from pipeline.sources import DEFAULT_BASE_URL
 
 if TYPE_CHECKING:
     from pipeline.sources.coverage_api import ApiSettings
-
-API_URL_ENV = "LCD_API_URL"
 
 DESCRIPTION = """\
 Fetch the list of current LCDs from the CMS Coverage API, download the versions the warehouse does
@@ -60,7 +59,7 @@ def _settings(args: argparse.Namespace) -> ApiSettings:
     if args.retries < 1 or args.timeout <= 0 or args.backoff < 0 or args.min_interval < 0:
         raise CliError("--retries must be >= 1, --timeout > 0, --backoff and --min-interval >= 0")
     return ApiSettings(
-        base_url=args.api_url or os.environ.get(API_URL_ENV) or DEFAULT_BASE_URL,
+        base_url=args.api_url or settings.api_url() or DEFAULT_BASE_URL,
         timeout=args.timeout,
         min_interval=args.min_interval,
         retry=RetryPolicy(attempts=args.retries, backoff=args.backoff),
