@@ -61,8 +61,10 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     except ClusterError as exc:
         raise CliError(str(exc)) from None
     from pipeline.orchestration.ingest_flow import run_ingest
+    from pipeline.orchestration.lifetime import run_processes
 
-    with progress_bar(len(plan.new), enabled=not args.no_progress and sys.stderr.isatty()) as advance:
+    # run_processes: the Prefect server and Dask processes this run starts end with it, even on kill -9.
+    with run_processes(), progress_bar(len(plan.new), enabled=not args.no_progress and sys.stderr.isatty()) as advance:
         summary = run_ingest(
             plan,
             str(db),

@@ -72,8 +72,10 @@ def _finish_diffs(args: argparse.Namespace, db: Path, pairs: int) -> int:
 
     quiet_prefect(args.prefect_logs)
     from pipeline.orchestration.ingest_flow import run_ingest
+    from pipeline.orchestration.lifetime import run_processes
 
-    summary = run_ingest(Plan((), (), None, undiffed=pairs), str(db), report_format=args.report_format)
+    with run_processes():
+        summary = run_ingest(Plan((), (), None, undiffed=pairs), str(db), report_format=args.report_format)
     print(f"diffed {pairs} version pair(s) an interrupted run left undiffed: {summary.changes} policy change(s)\nchange report: {summary.report_path}")
     return EXIT_OK
 
@@ -116,17 +118,19 @@ def cmd_sync(args: argparse.Namespace) -> int:
         return EXIT_OK
     print(f"report: {plan.listed} LCD version(s) listed, {plan.have} already in the warehouse{scope}, {len(plan.fetch)} to fetch")
     quiet_prefect(args.prefect_logs)
+    from pipeline.orchestration.lifetime import run_processes
     from pipeline.orchestration.sync_flow import sync_flow
 
-    summary = sync_flow(
-        settings,
-        str(db),
-        since=since,
-        plan=plan,
-        cache_dir=str(cache_dir),
-        batch_size=args.batch_size,
-        report_format=args.report_format,
-    )
+    with run_processes():  # the Prefect server this run starts ends with it, even on kill -9
+        summary = sync_flow(
+            settings,
+            str(db),
+            since=since,
+            plan=plan,
+            cache_dir=str(cache_dir),
+            batch_size=args.batch_size,
+            report_format=args.report_format,
+        )
     print(f"downloaded: {summary.fetched} of {len(plan.fetch)} ({summary.requests} requests, {summary.retries} retries) into {cache_dir}")
     ingest = summary.ingest
     if ingest is not None:
