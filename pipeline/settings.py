@@ -110,3 +110,12 @@ def dask_address() -> str | None:
 def api_url() -> str | None:
     """LCD_API_URL: the CMS Coverage API base URL for lcd sync / lcd serve when --api-url is not given."""
     return os.environ.get(API_URL_ENV) or None
+
+
+RUN_ID_ENV = "LCD_RUN_ID"  # set by a run for the processes it starts (pipeline.orchestration.lifetime), never by users
+
+
+def run_ids(env: Mapping[str, str] | None = None) -> list[str]:
+    """LCD_RUN_ID: the ids of the lcd runs an environment (default: this process's) belongs to,
+    outermost first (':'-separated); the marker by which a run's processes are found and ended."""
+    return [part for part in _env(env).get(RUN_ID_ENV, "").split(":") if part]

@@ -21,7 +21,7 @@ from pathlib import Path
 import psutil
 import pytest
 
-from pipeline.orchestration.lifetime import RUN_ID_ENV, run_ids
+from pipeline.settings import RUN_ID_ENV, run_ids
 from tests._lcd_subprocess import LCD, copy_corpus
 from tests.conftest import RAW_DOCS
 

@@ -26,22 +26,17 @@ import os
 import signal
 import subprocess
 import sys
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from contextlib import contextmanager
-from pathlib import Path
 
-RUN_ID_ENV = "LCD_RUN_ID"
+from pipeline.paths import PACKAGE_DIR
+from pipeline.settings import RUN_ID_ENV, run_ids
+
 GRACE_SECONDS = 2.0  # between SIGTERM and SIGKILL
 SCAN_SECONDS = 1.0  # how often the reaper notes the run's descendants while it runs
 MAX_ROUNDS = 20  # terminate/kill rounds before the reaper gives up
 
 _reapers: dict[int, tuple[str, subprocess.Popen]] = {}  # by the PID of the process watched: its run id and reaper
-
-
-def run_ids(environ: Mapping[str, str] | None = None) -> list[str]:
-    """The run ids an environment (default: this process's) carries in LCD_RUN_ID, outermost first."""
-    value = (os.environ if environ is None else environ).get(RUN_ID_ENV, "")
-    return [part for part in value.split(":") if part]
 
 
 @contextmanager
@@ -74,7 +69,7 @@ def _reaper_for_this_process() -> str:
         env = {key: value for key, value in os.environ.items() if key != RUN_ID_ENV}
         reaper = subprocess.Popen(
             [sys.executable, "-m", __name__, str(pid), repr(psutil.Process(pid).create_time()), run_id],
-            cwd=Path(__file__).resolve().parents[2],  # `-m` imports this very package, whatever the run's cwd
+            cwd=PACKAGE_DIR.parent,  # `-m` imports this very package, whatever the run's cwd
             env=env,
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
