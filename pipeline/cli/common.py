@@ -54,6 +54,17 @@ def quiet_prefect(show_logs: bool) -> None:
         os.environ.setdefault("PREFECT_LOGGING_LOGGERS_PREFECT_TASK_RUNS_LEVEL", "WARNING")
 
 
+def exit_with_failures(command: str, failures: list[str], counted: str) -> int:
+    """Each failure on its own stderr line, then how many and where to look (`counted`, e.g.
+    "document(s) failed (see ingest_errors)"); the exit status: EXIT_FAILED if any, else EXIT_OK."""
+    for failure in failures:
+        print(f"failed: {failure}", file=sys.stderr)
+    if not failures:
+        return EXIT_OK
+    print(f"lcd {command}: {len(failures)} {counted}", file=sys.stderr)
+    return EXIT_FAILED
+
+
 def add_lock_option(parser: argparse.ArgumentParser) -> None:
     """Add --lock-timeout to a command that writes the warehouse."""
     parser.add_argument(

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from pipeline import settings
-from pipeline.cli.common import DB_HELP, EXIT_FAILED, EXIT_OK, RAW, CliError, add_lock_option, db_path, parse_date, quiet_prefect, writes_warehouse
+from pipeline.cli.common import DB_HELP, EXIT_FAILED, EXIT_OK, RAW, CliError, add_lock_option, db_path, exit_with_failures, parse_date, quiet_prefect, writes_warehouse
 from pipeline.jobs.ingest import DEFAULT_BATCH_SIZE
 from pipeline.settings import API_URL_ENV
 from pipeline.sources import DEFAULT_BASE_URL
@@ -135,9 +135,5 @@ def cmd_sync(args: argparse.Namespace) -> int:
     ingest = summary.ingest
     if ingest is not None:
         print(ingest.format(db))
-    for failure in summary.failed:
-        print(f"failed: {failure.entry.lcd_id} version {failure.entry.version}: {failure.message}", file=sys.stderr)
-    if summary.failed:
-        print(f"lcd sync: {len(summary.failed)} LCD version(s) failed (see sync_state and ingest_errors; the next sync retries them)", file=sys.stderr)
-        return EXIT_FAILED
-    return EXIT_OK
+    failures = [f"{f.entry.lcd_id} version {f.entry.version}: {f.message}" for f in summary.failed]
+    return exit_with_failures("sync", failures, "LCD version(s) failed (see sync_state and ingest_errors; the next sync retries them)")
