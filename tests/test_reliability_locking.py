@@ -89,8 +89,11 @@ def test_sync_waits_for_the_lock_too(api, tmp_path):
 
 def test_second_ingest_waits_for_the_first_then_finds_nothing_new(api, tmp_path):
     db = tmp_path / "lcd.duckdb"
-    corpus = copy_corpus(tmp_path / "docs", ("IVIG-OFFLABEL", "L34648", "A56781"))
-    args = ["ingest", str(corpus), "--db", str(db), "--no-progress", "--prefect-logs"]
+    # One document per task over the crash corpus: the first run holds the lock for seconds, long after
+    # the second has started and reached it (with 4 documents the first could finish before that).
+    corpus = copy_corpus(tmp_path / "docs")
+    files = len([p for p in corpus.rglob("*") if p.is_file()])
+    args = ["ingest", str(corpus), "--db", str(db), "--no-progress", "--prefect-logs", "--batch-size", "1"]
     first = subprocess.Popen([*LCD, *args], env=api, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=RAW_DOCS.parent)
     try:
         for line in first.stderr:  # the first run is inside its flow: it holds the lock
@@ -102,12 +105,12 @@ def test_second_ingest_waits_for_the_first_then_finds_nothing_new(api, tmp_path)
         if first.poll() is None:
             first.kill()
             first.wait()
-    assert first.returncode == 0 and "versions: 4 new" in first_out
+    assert first.returncode == 0 and f"versions: {files} new" in first_out
     assert second.returncode == 0, second.stderr
     assert f"waiting for another lcd run on {db} (pid {first.pid})" in second.stderr
-    assert second.stdout.startswith("nothing new: 4 file(s) already loaded")
+    assert second.stdout.startswith(f"nothing new: {files} file(s) already loaded")
     con = duckdb.connect(str(db), read_only=True)
     try:
-        assert con.execute("select count(*), count(distinct source_sha256) from lcd_versions").fetchone() == (4, 4)
+        assert con.execute("select count(*), count(distinct source_sha256) from lcd_versions").fetchone() == (files, files)
     finally:
         con.close()
