@@ -15,6 +15,7 @@ from pipeline.diff.facts import (
     PolicyChange,
     PolicySnapshot,
     ThresholdFact,
+    policy_texts,
     section_name_at,
 )
 from pipeline.datamodel import Section
@@ -36,6 +37,7 @@ POLICY_CHANGES = pa.schema(
         ("after_sentence", pa.string()),
         ("indication", pa.string()),
         ("section", pa.string()),
+        ("parent_change_key", pa.int32()),
     ]
 )
 
@@ -60,6 +62,7 @@ def snapshots(con: duckdb.DuckDBPyConnection, version_keys: list[int]) -> dict[i
     sections: dict[int, list[Section]] = {key: [] for key in versions}
     for key, *row in _rows(con, _SECTIONS_SQL, keys):
         sections[key].append(Section(*row))
+    texts = dict(_rows(con, _TEXTS_SQL, keys))
 
     def where(key: int, offset: int | None, kind: str) -> str:
         return section_name_at(tuple(sections[key]), offset, kind)
@@ -82,6 +85,7 @@ def snapshots(con: duckdb.DuckDBPyConnection, version_keys: list[int]) -> dict[i
             doses=tuple(facts[key]["d"]),
             thresholds=tuple(facts[key]["t"]),
             criteria=tuple(facts[key]["c"]),
+            policy_text=policy_texts(texts.get(key, ""), tuple(sections[key])),
         )
         for key, (lcd_id, version) in versions.items()
     }
@@ -103,6 +107,14 @@ select
 from version_sections
 where version_key in (select unnest(?))
 order by version_key, char_start
+"""
+
+_TEXTS_SQL = """
+select
+    version_key,
+    text
+from version_texts
+where version_key in (select unnest(?))
 """
 
 _INDICATIONS_SQL = """
@@ -308,12 +320,13 @@ def _replace_changes(
     if from_key is not None:
         _mark_diffed(con, lcd_id, from_key, to_key, moment)
     count = len(changes)
+    keys = next_keys(con, "policy_changes_seq", count)
     return insert_arrow(
         con,
         "policy_changes",
         POLICY_CHANGES,
         {
-            "change_key": next_keys(con, "policy_changes_seq", count),
+            "change_key": keys,
             "lcd_id": [lcd_id] * count,
             "from_version_key": [from_key] * count,
             "to_version_key": [to_key] * count,
@@ -326,6 +339,8 @@ def _replace_changes(
             "after_sentence": [c.after_sentence for c in changes],
             "indication": [c.indication for c in changes],
             "section": [c.section for c in changes],
+            # A fact change of an indication added or removed in the same revision points to that change.
+            "parent_change_key": [keys[c.parent] if c.parent is not None else None for c in changes],
         },
     )
 
