@@ -88,8 +88,8 @@ def diff_snapshots(before: PolicySnapshot, after: PolicySnapshot) -> list[Policy
         return [replace(change, parent=parent_of.get(group)) for change, group in found]
 
     facts = [
-        *with_parents(diff_doses(_policy(before.doses), _policy(after.doses), old_group, new_group)),
-        *with_parents(diff_thresholds(_policy(before.thresholds), _policy(after.thresholds), old_group, new_group)),
+        *with_parents(moved_cancelled(diff_doses(_policy(before.doses), _policy(after.doses), old_group, new_group))),
+        *with_parents(moved_cancelled(diff_thresholds(_policy(before.thresholds), _policy(after.thresholds), old_group, new_group))),
     ]
     changes += facts
     changes += with_parents(diff_criteria(_policy(before.criteria), _policy(after.criteria), old_group, new_group, facts))
@@ -206,6 +206,30 @@ def _group_pairs(before: Sequence[T], after: Sequence[T], old_group, new_group) 
     olds, news = _by_group(before, old_group), _by_group(after, new_group)
     for group in sorted(olds.keys() | news.keys(), key=lambda g: tuple(str(part) for part in g)):
         yield group, olds.get(group, []), news.get(group, [])
+
+
+def moved_cancelled(found: Iterator[tuple[PolicyChange, Group]]) -> Iterator[tuple[PolicyChange, Group]]:
+    """The changes less the pairs of one fact removed under one indication and added, the same value in
+    the same sentence, under another: the statement stayed, only what it was attached to moved (list
+    items reordered around it)."""
+    changes = list(found)
+
+    def said(change: PolicyChange, side: str) -> tuple:
+        value = change.before if side == "before" else change.after
+        sentence = change.before_sentence if side == "before" else change.after_sentence
+        return (change.change_type.rsplit("_", 1)[0], change.subject, value, fold(sentence))
+
+    added: dict[tuple, list[int]] = defaultdict(list)
+    for i, (change, _group) in enumerate(changes):
+        if change.change_type.endswith("_added"):
+            added[said(change, "after")].append(i)
+    dropped: set[int] = set()
+    for i, (change, group) in enumerate(changes):
+        if change.change_type.endswith("_removed"):
+            partners = [j for j in added.get(said(change, "before"), []) if j not in dropped and changes[j][1] != group]
+            if partners:
+                dropped |= {i, partners[0]}
+    return iter([item for i, item in enumerate(changes) if i not in dropped])
 
 
 def _dose_key(dose: DoseFact) -> tuple:
