@@ -85,6 +85,20 @@ def fold(text: str | None) -> str:
     return _NON_WORD.sub(" ", bare.casefold()).strip()
 
 
+_LIST_MARKER = re.compile(r"^\s*(?:-\s+)?(?:\(?(?:\d{1,2}|[a-z]|[ivx]{2,4})[.)]\s+)?", re.IGNORECASE)
+
+
+def unmarked(sentence: str | None) -> str:
+    """A sentence without its list marker ("- 6.", "- b)"), which numbers the layout, not the policy
+    (reordered items renumber)."""
+    return _LIST_MARKER.sub("", sentence or "", count=1)
+
+
+def statement(sentence: str | None) -> str:
+    """A sentence as a comparable statement: without its list marker, folded."""
+    return fold(unmarked(sentence))
+
+
 def name_forms(*names: str | None) -> frozenset[str]:
     """The folded forms an indication goes by: each name, the name without its parentheses, and what
     the parentheses hold ("Chronic inflammatory demyelinating polyneuropathy (CIDP)" -> also "cidp")."""
@@ -102,8 +116,10 @@ def same_words(a: str, b: str) -> bool:
     """Whether two folded names say the same words, up to typos and generic words: every word of one
     has a close counterpart in the other (numbers and qualifiers exactly)."""
     lex = lexicon()
-    x, y = a.split(), b.split()
-    if _DIGITS.findall(a) != _DIGITS.findall(b):
+    x, y = [w for w in a.split() if not w.isdigit()], [w for w in b.split() if not w.isdigit()]
+    if _DIGITS.findall(a) != _DIGITS.findall(b) and not (lex.meaning_words & set(x) & set(y)):
+        # "type 1" and "type 2" are two conditions; a "name" that states a limit ("at least 75%
+        # reduction of pain") is one criterion whose number changed.
         return False
     return _covered(x, y, lex) and _covered(y, x, lex)
 

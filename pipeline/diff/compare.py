@@ -17,7 +17,7 @@ from typing import TypeVar
 
 from rapidfuzz import fuzz
 
-from pipeline.diff.align import assign, fold, lexicon, name_forms, name_score, same_words
+from pipeline.diff.align import assign, fold, lexicon, name_forms, name_score, same_words, statement
 from pipeline.diff.facts import (
     CriterionFact,
     DoseFact,
@@ -217,7 +217,7 @@ def moved_cancelled(found: Iterator[tuple[PolicyChange, Group]]) -> Iterator[tup
     def said(change: PolicyChange, side: str) -> tuple:
         value = change.before if side == "before" else change.after
         sentence = change.before_sentence if side == "before" else change.after_sentence
-        return (change.change_type.rsplit("_", 1)[0], change.subject, value, fold(sentence))
+        return (change.change_type.rsplit("_", 1)[0], change.subject, value, statement(sentence))
 
     added: dict[tuple, list[int]] = defaultdict(list)
     for i, (change, _group) in enumerate(changes):

@@ -20,7 +20,7 @@ from functools import lru_cache
 
 from rapidfuzz import fuzz
 
-from pipeline.diff.align import fold, lexicon
+from pipeline.diff.align import fold, lexicon, unmarked
 from pipeline.diff.facts import PolicyChange
 from pipeline.extract.numbers import load_number_words
 
@@ -73,7 +73,7 @@ def _units(sections: Sequence[tuple[str, str]]) -> list[_Unit]:
     units = []
     for name, text in sections:
         for line in text.splitlines():
-            for part in _SENTENCE_END.split(line.strip()):
+            for part in _SENTENCE_END.split(unmarked(line.strip())):
                 folded = fold(part)
                 if folded:
                     units.append(_Unit(name, part.strip(), folded))
