@@ -50,10 +50,11 @@ _CEILING_SCRIPT = r"""
 import json, sys, time
 from pathlib import Path
 from pipeline.extract.nlp import get_nlp
-from pipeline.jobs.ingest import plan_ingest, read_batch
+from pipeline.jobs.ingest import collect_batch, parse_sources, plan_ingest
 corpus, limit = Path(sys.argv[1]), int(sys.argv[2])
 plan = plan_ingest([corpus], set())
-documents, _ = read_batch(list(plan.new[:limit]), plan.root)
+items, _ = collect_batch(list(plan.new[:limit]), plan.root)
+documents, _, _ = parse_sources(items)
 texts = [d.text for d in documents]
 words = sum(len(t.split()) for t in texts)
 nlp = get_nlp()

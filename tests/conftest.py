@@ -1,10 +1,11 @@
-"""Shared fixtures: paths to the shared corpus and the shipped documents, a Prefect test server."""
+"""Shared fixtures: paths to the shared corpus and the shipped documents, the corpus warehouse, a Prefect test server."""
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
 
+import duckdb
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
@@ -21,6 +22,27 @@ def shared_dir() -> Path:
     if not SHARED.is_dir():
         pytest.fail(f"{SHARED} is missing: tests read the shared corpus beside the repo")
     return SHARED
+
+
+@pytest.fixture(scope="session")
+def corpus_db(tmp_path_factory) -> Path:
+    """The warehouse file of the whole shipped corpus (raw_docs/), built once per session by the ingest
+    job functions in the flow's order (tests/_corpus.py). Shared, so read-only (the file is too): open it
+    with `read_only=True`, or copy it to change it."""
+    from tests._corpus import build_warehouse  # it imports this module: imported when the fixture runs
+
+    path = tmp_path_factory.mktemp("corpus") / "lcd.duckdb"
+    build_warehouse(path).close()
+    path.chmod(0o444)
+    return path
+
+
+@pytest.fixture(scope="module")
+def corpus_warehouse(corpus_db: Path):
+    """A read-only connection to the session's corpus warehouse."""
+    con = duckdb.connect(str(corpus_db), read_only=True)
+    yield con
+    con.close()
 
 
 @pytest.fixture(scope="session")

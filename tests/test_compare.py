@@ -12,7 +12,6 @@ from pipeline.analyst.comparison import PolicyCounts, compare_lcds, compare_snap
 from pipeline.diff import PolicySnapshot, snapshot
 from pipeline.diff.facts import IndicationFact, ThresholdFact
 from pipeline.warehouse import version_key_of
-from tests._corpus import build_warehouse
 from tests.conftest import RAW_DOCS
 
 PALMETTO = "Palmetto GBA (MAC - Part A, MAC - Part B)"
@@ -20,11 +19,10 @@ CGS = "CGS Administrators, LLC (MAC - Part A, MAC - Part B)"
 
 
 @pytest.fixture(scope="module")
-def db(tmp_path_factory):
-    """A warehouse file with the cardiac pair, both IVIG versions and two DME MAC LCDs (closed: the CLI opens it)."""
-    path = tmp_path_factory.mktemp("compare") / "lcd.duckdb"
-    build_warehouse(path, ["L40257", "L40244", "IVIG-OFFLABEL", "L33610", "L33612"]).close()
-    return path
+def db(corpus_db):
+    """The corpus warehouse file: the cardiac pair, both IVIG versions and the DME MAC LCDs among the rest
+    (no connection held: the CLI opens it read-only)."""
+    return corpus_db
 
 
 @pytest.fixture()

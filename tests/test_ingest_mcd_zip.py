@@ -25,7 +25,7 @@ from pipeline.ingest.mcd_bundle import (
 )
 from pipeline.ingest.safezip import Budget, Metered, unsafe_member_reason
 from pipeline.datamodel import Document
-from pipeline.jobs.ingest import plan_ingest, read_batch
+from pipeline.jobs.ingest import collect_batch, parse_sources, plan_ingest
 
 RAW = Path(__file__).resolve().parents[1] / "raw_docs"
 SMALL = BundleLimits(max_total_bytes=4 << 20, ratio_floor=64 << 10)
@@ -166,11 +166,12 @@ def test_lcd_csv_directly_in_the_outer_zip_is_read(tmp_path):
     assert (document.lcd_id, document.version, document.meta.contractor) == ("L34648", "31", None)
 
 
-def test_plan_and_read_batch_treat_a_zip_as_many_versions(cms_zip):
+def test_plan_and_collect_batch_treat_a_zip_as_many_versions(cms_zip):
     plan = plan_ingest([cms_zip], known_hashes=set())
     assert len(plan.new) == 17 and plan.failures == ()
-    documents, failures = read_batch(list(plan.new[:5]), plan.root)
-    assert failures == [] and [d.source_path for d in documents] == [e.source_path for e, _ in plan.new[:5]]
+    items, failures = collect_batch(list(plan.new[:5]), plan.root)
+    documents, parse_failures, _stats = parse_sources(items)
+    assert failures + parse_failures == [] and [d.source_path for d in documents] == [e.source_path for e, _ in plan.new[:5]]
     known = {digest for _, digest in plan.new}
     again = plan_ingest([cms_zip], known_hashes=known)
     assert (len(again.new), len(again.skipped)) == (0, 17)

@@ -5,13 +5,14 @@ Each expected answer was checked against the documents themselves (quoted next t
 
 from __future__ import annotations
 
+import shutil
 from datetime import date
 
+import duckdb
 import pytest
 
 from pipeline.diff import diff_version
 from pipeline.warehouse import connect, load_version
-from tests._corpus import build_warehouse
 from tests._factories import build_version
 from tests.conftest import REPO
 
@@ -19,11 +20,9 @@ QUERIES = REPO / "warehouse" / "queries"
 
 
 @pytest.fixture(scope="module")
-def warehouse(tmp_path_factory):
-    """The whole shipped corpus loaded and diffed through the library steps the flow runs (no Prefect)."""
-    con = build_warehouse(tmp_path_factory.mktemp("wh") / "lcd.duckdb")
-    yield con
-    con.close()
+def warehouse(corpus_warehouse):
+    """The whole shipped corpus loaded and diffed by the ingest job functions (the session's read-only corpus warehouse)."""
+    return corpus_warehouse
 
 
 def _run(con, name: str) -> list[dict]:
@@ -110,12 +109,14 @@ def test_changes_last_30_days_query_shows_the_ivig_revision_just_loaded(warehous
     ]
 
 
-def test_changes_last_30_days_query_leaves_out_older_changes(warehouse):
-    warehouse.execute("update policy_changes set detected_at = detected_at - interval 31 day")
+def test_changes_last_30_days_query_leaves_out_older_changes(corpus_db, tmp_path):
+    shutil.copyfile(corpus_db, tmp_path / "lcd.duckdb")  # it writes: a copy of the shared corpus warehouse
+    con = duckdb.connect(str(tmp_path / "lcd.duckdb"))
     try:
-        assert _run(warehouse, "changes_last_30_days.sql") == []
+        con.execute("update policy_changes set detected_at = detected_at - interval 31 day")
+        assert _run(con, "changes_last_30_days.sql") == []
     finally:
-        warehouse.execute("update policy_changes set detected_at = detected_at + interval 31 day")
+        con.close()
 
 
 def test_threshold_differences_query_finds_the_dme_supply_limit(warehouse):

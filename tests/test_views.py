@@ -10,7 +10,6 @@ import yaml
 
 from pipeline.warehouse import apply_schema, connect
 from pipeline.warehouse.db import VIEWS_DIR, apply_views, view_files, view_names
-from tests._corpus import build_warehouse
 
 SCHEMA_YML = VIEWS_DIR / "schema.yml"
 VIEWS = ("current_policy", "policy_timeline", "change_log", "threshold_comparison", "coverage_by_indication")
@@ -44,11 +43,9 @@ DECLARED = _declared_tests()
 
 
 @pytest.fixture(scope="module")
-def warehouse(tmp_path_factory):
-    """The whole shipped corpus, loaded and diffed."""
-    con = build_warehouse(tmp_path_factory.mktemp("views") / "lcd.duckdb")
-    yield con
-    con.close()
+def warehouse(corpus_warehouse):
+    """The whole shipped corpus, loaded and diffed (the session's read-only corpus warehouse)."""
+    return corpus_warehouse
 
 
 def _columns(con: duckdb.DuckDBPyConnection, view: str) -> list[str]:

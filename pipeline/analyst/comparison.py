@@ -16,6 +16,7 @@ import duckdb
 
 from pipeline.diff import POLICY_SECTION, PolicyChange, PolicySnapshot, diff_snapshots, fold, snapshot
 from pipeline.diff.compare import merge_indications
+from pipeline.report.text import one_line
 from pipeline.warehouse.read import VersionRow, version_key_of, versions_of
 
 FACT_TYPES = ("indication", "dose", "threshold", "criterion")
@@ -209,9 +210,9 @@ def _difference_lines(difference: PolicyDifference) -> list[str]:
         value = a_value if difference.side == "only_a" else b_value
     lines = [f"  - {difference.subject}{where}: {value}"]
     if difference.a_sentence:
-        lines.append(f'      A: "{_one_line(difference.a_sentence)}"')
+        lines.append(f'      A: "{one_line(difference.a_sentence)}"')
     if difference.b_sentence:
-        lines.append(f'      B: "{_one_line(difference.b_sentence)}"')
+        lines.append(f'      B: "{one_line(difference.b_sentence)}"')
     return lines
 
 
@@ -221,7 +222,3 @@ def _without_measure(difference: PolicyDifference, value: str | None) -> str | N
     if difference.fact_type == "threshold" and value and value.startswith(measure + " "):
         return value[len(measure) + 1 :]
     return value
-
-
-def _one_line(text: str) -> str:
-    return " ".join(text.split())

@@ -407,7 +407,7 @@ def _numeric_facts(ctx: _Context, quantities: list[Quantity], scopes):
                 )
             )
             continue
-        if q.comparator is None and q.unit in F.COUNTED_UNITS and _sentence_vote(ctx, sentence, False) > 0:
+        if q.comparator is None and q.unit in F.SERVICE_COUNT_UNITS and _sentence_vote(ctx, sentence, False) > 0:
             q = replace(q, comparator="<=")  # "An additional 8 sessions will be covered": at most 8
         if q.comparator is None or F.is_schedule(text, q):
             continue

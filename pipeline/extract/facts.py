@@ -14,8 +14,19 @@ from pipeline.extract.lexicon import Lexicon, phrase_patterns
 from pipeline.extract.numbers import Quantity
 
 DOSE_UNITS = frozenset({"g/kg", "mg/kg", "mcg/kg", "units/kg", "IU/kg", "mg", "g", "mcg", "units", "IU", "mg/m2", "g/kg/day", "mg/kg/day", "mg/day", "mcg/day", "IU/day", "units/day", "mL", "mg/week", "mg/month"})
-# Units that count services or supplies: a covered count is a maximum.
-COUNTED_UNITS = frozenset({"visits", "sessions", "treatments", "injections", "procedures", "tests", "units", "count", "catheters", "devices"})
+# Nouns that only say what is counted (models/ANNOTATION.md §5: a count's unit is `count`, the counted thing
+# goes to the measure): the scorer compares them equal to "count", as an extraction that keeps the noun ("12
+# visits" -> "visits") states the same number. "units"/"IU" are NOT here: they are
+# amounts of a drug (botulinum toxin, vitamin D), i.e. doses.
+COUNT_UNITS = frozenset(
+    "count counts visit visits session sessions treatment treatments cycle cycles dose doses injection injections "
+    "infusion infusions event events episode episodes attack attacks site sites level levels tablet tablets capsule "
+    "capsules vial vials time times item items catheter catheters fracture fractures device devices test tests "
+    "service services procedure procedures".split()
+)
+# The count units that number services or supplies: in a covering sentence a bare count of them is a maximum
+# ("An additional 8 sessions will be covered": at most 8). Not every count noun ("at one level", "once").
+SERVICE_COUNT_UNITS = COUNT_UNITS & frozenset({"visits", "sessions", "treatments", "injections", "procedures", "tests", "count", "catheters", "devices"})
 
 
 def is_dose(q: Quantity) -> bool:

@@ -18,7 +18,7 @@ from typing import Any
 
 from pipeline.ingest.base import Parsed
 from pipeline.ingest.errors import ReadError
-from pipeline.ingest.markup import render_html
+from pipeline.ingest.markup import ESCAPED_TAG, RAW_TAG, render_html
 from pipeline.ingest.meta import clean_contractor, clean_value, document_type_for, parse_date
 from pipeline.ingest.normalize import BLANK, Block, parse_plain_lines
 from pipeline.ingest.sections import lexicon, match_heading
@@ -51,8 +51,6 @@ NCD_FIELDS = (
 # Fields whose own lexicon sub-headings may open sub-sections.
 POLICY_FIELDS = {"indication", "indications_limitations"}
 
-_ESCAPED_TAG = re.compile(r"&lt;\s*(?:/|&sol;)?\s*[a-zA-Z]")
-_RAW_TAG = re.compile(r"<\s*/?\s*[a-zA-Z][^<>]*>")
 
 
 def decode_json(data: bytes) -> Any:
@@ -94,11 +92,11 @@ def field_blocks(value: Any) -> list[Block]:
     if not isinstance(value, str) or not value.strip():
         return []
     markup = value
-    if _ESCAPED_TAG.search(value) and not _RAW_TAG.search(value):
+    if ESCAPED_TAG.search(value) and not RAW_TAG.search(value):
         # The markup itself is entity-escaped; one unescape gives HTML whose own entities the parser
         # then decodes once ("&amp;lt;" -> "&lt;" -> "<"), so a literal "<" never becomes a tag.
         markup = html.unescape(value)
-    if _RAW_TAG.search(markup):
+    if RAW_TAG.search(markup):
         return render_html(markup).blocks
     return parse_plain_lines(html.unescape(value).splitlines())
 

@@ -30,6 +30,9 @@ _BLOCK_TAGS = {
     "figure", "figcaption", "form", "fieldset", "center", "dl", "dt", "dd", "hr", "caption", "legend",
     "h1", "h2", "h3", "h4", "h5", "h6", "body", "html",
 }  # fmt: skip
+# A text field whose markup is itself entity-escaped ("&lt;p&gt;..."), and a tag as written in HTML.
+ESCAPED_TAG = re.compile(r"&lt;\s*(?:/|&sol;)?\s*[a-zA-Z]")
+RAW_TAG = re.compile(r"<\s*/?\s*[a-zA-Z][^<>]*>")
 _REFERENCE_RE = re.compile(r"\[?\d{1,3}(?:\s*[-–,]\s*\d{1,3})*\]?")
 _TEN_BEFORE_RE = re.compile(r"(?:^|[^\d.,])10\s*$")
 _UNIT_BEFORE_RE = re.compile(r"(?<![A-Za-z])(?:m|cm|mm|km|dm|µm|μm|um)$")

@@ -263,13 +263,6 @@ def parse_sources(items: list[Source | Document]) -> tuple[list[Document], list[
     return documents, failures, stats
 
 
-def read_batch(batch: list[tuple[Path | BundleEntry, str]], root: Path | None) -> tuple[list[Document], list[Failure]]:
-    """Read every file of a batch; unreadable files become Failures, the rest Documents."""
-    items, failures = collect_batch(batch, root)
-    documents, parse_failures, _stats = parse_sources(items)
-    return documents, failures + parse_failures
-
-
 def extract_batch(documents: list[Document], batch_size: int = 16) -> list[Extraction]:
     """Extract a batch of documents with one `nlp.pipe` pass (the pipeline is loaded once per process)."""
     nlp = get_nlp()

@@ -16,7 +16,8 @@ Reference formats (see `models/ANNOTATION.md`):
 
 Matching rules
 --------------
-Indications: names are normalised (accents folded, lower case, apostrophes dropped, other punctuation -> space);
+Indications: names are normalised (`fold_name` of pipeline/extract/indications.py: accents folded, lower case,
+apostrophes dropped, other punctuation -> space);
 an extracted indication matches a gold one when any of its surface forms (name, normalized_name, aliases)
 equals, contains or is contained in (whole words, contained side >= 4 characters) any gold form (name or
 alias), or when their content-word Jaccard similarity is >= 0.5. Recall uses a one-to-one assignment (best
@@ -26,7 +27,8 @@ indication are ignored. Coverage accuracy is measured over the recall assignment
 counts as correct too.
 
 Doses: same low and high (within 1e-6) and same unit (case and spaces ignored; nouns that only name what is
-counted - visits, sessions, events, injections ... - all compare equal to "count", see `COUNT_UNITS`). Thresholds: same value
+counted - visits, sessions, events, injections ... - all compare equal to "count", see `COUNT_UNITS` in
+`pipeline/extract/facts.py`). Thresholds: same value
 (and value_high for ``between``, order-insensitive), same unit, and the same comparator (or one listed in
 ``comparator_any``). A threshold stated the other way round with the opposite polarity is the same fact
 (``age < 20`` exclusion == ``age >= 20`` inclusion): with ``allow_complement`` (default) the complement
@@ -41,11 +43,12 @@ from __future__ import annotations
 import json
 import math
 import re
-import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from pipeline.extract.facts import COUNT_UNITS
+from pipeline.extract.indications import fold_name as normalize_name  # names compare in the extractor's folded form
 from pipeline.datamodel import (
     COMPARATORS,
     COVERAGE_VALUES,
@@ -86,17 +89,6 @@ class GoldError(ValueError):
 
 # --------------------------------------------------------------------------------------------------------
 # names
-
-
-def normalize_name(name: str | None) -> str:
-    """Lower-case, accent-folded, punctuation-free form used to compare condition names."""
-    if not name:
-        return ""
-    s = unicodedata.normalize("NFKD", str(name))
-    s = "".join(ch for ch in s if not unicodedata.combining(ch))
-    s = s.lower().replace("'", "").replace("\u2019", "").replace("\u2018", "").replace("`", "")
-    s = re.sub(r"[^0-9a-z]+", " ", s)
-    return " ".join(s.split())
 
 
 def _content_tokens(norm: str) -> set[str]:
@@ -173,17 +165,6 @@ def _str_list(obj: Mapping[str, Any], key: str, where: str) -> list[str]:
     if not isinstance(v, list) or not all(isinstance(x, str) for x in v):
         raise GoldError(f"{where}: {key!r} must be a list of strings")
     return list(v)
-
-
-# Nouns that only say what is counted. The gold writes every count as unit "count" (the counted thing goes to
-# the measure); an extractor that keeps the noun ("12 visits" -> "visits") states the same number.
-# "units"/"IU" are NOT here: they are amounts of a drug (botulinum toxin, vitamin D).
-COUNT_UNITS = frozenset(
-    "count counts visit visits session sessions treatment treatments cycle cycles dose doses injection injections "
-    "infusion infusions event events episode episodes attack attacks site sites level levels tablet tablets capsule "
-    "capsules vial vials time times item items catheter catheters fracture fractures device devices test tests "
-    "service services procedure procedures".split()
-)
 
 
 def _norm_unit(unit: Any) -> str | None:
@@ -534,6 +515,19 @@ def _f1(p: float, r: float) -> float:
     return 2 * p * r / (p + r) if (p + r) else 0.0
 
 
+def _assign(pairs: list[tuple[float, int, int]]) -> dict[int, int]:
+    """One-to-one matching of (-weight, gold index, predicted index) candidates, best pairs first:
+    gold index -> predicted index."""
+    g_used: dict[int, int] = {}
+    p_used: set[int] = set()
+    for _, gi, pi in sorted(pairs):
+        if gi in g_used or pi in p_used:
+            continue
+        g_used[gi] = pi
+        p_used.add(pi)
+    return g_used
+
+
 def _score_facts(
     kind: str,
     extraction: Extraction,
@@ -568,14 +562,8 @@ def _score_facts(
             if _link_ok(extraction, f.indication_id, g["indication"], aliases):
                 w += 0.5
             pairs.append((-w, gi, pi))
-    pairs.sort()
-    g_used: dict[int, int] = {}
-    p_used: set[int] = set()
-    for _, gi, pi in pairs:
-        if gi in g_used or pi in p_used:
-            continue
-        g_used[gi] = pi
-        p_used.add(pi)
+    g_used = _assign(pairs)
+    p_used = set(g_used.values())
 
     ignored = [pi for pi, f in enumerate(preds) if pi not in p_used and any(compatible(o, f) for o in optional)]
     fps = [pi for pi in range(len(preds)) if pi not in p_used and pi not in ignored]
@@ -625,14 +613,7 @@ def _score_indications(extraction: Extraction, gold: Mapping[str, Any]) -> dict:
             s = sims[gi][pi]
             if s > 0:
                 pairs.append((-(s + (0.01 if p.coverage in ok_cov else 0.0)), gi, pi))
-    pairs.sort()
-    g_used: dict[int, int] = {}
-    p_used: set[int] = set()
-    for _, gi, pi in pairs:
-        if gi in g_used or pi in p_used:
-            continue
-        g_used[gi] = pi
-        p_used.add(pi)
+    g_used = _assign(pairs)
     tp_pred, ignored, fps = 0, 0, []
     for pi, p in enumerate(preds):
         if any(sims[gi][pi] > 0 for gi in range(len(golds))):

@@ -55,34 +55,30 @@ class LcdChanges:
 
 _CHANGES = """
 select
-    c.lcd_id,
-    newer.title,
-    newer.contractor,
-    c.from_version_key,
-    older.version as from_version,
-    older.effective_date as from_effective_date,
-    c.to_version_key,
-    newer.version as to_version,
-    newer.effective_date as to_effective_date,
-    c.change_type,
-    c.subject,
-    c.before,
-    c.after,
-    c.before_sentence,
-    c.after_sentence,
-    c.indication,
-    c.section,
-    c.detected_at
-from policy_changes as c
-join lcd_versions as newer
-    on newer.version_key = c.to_version_key
-left join lcd_versions as older
-    on older.version_key = c.from_version_key
+    lcd_id,
+    title,
+    contractor,
+    from_version_key,
+    from_version,
+    from_effective_date,
+    to_version_key,
+    to_version,
+    to_effective_date,
+    change_type,
+    subject,
+    before,
+    after,
+    before_sentence,
+    after_sentence,
+    normalized_indication,
+    section_name,
+    detected_at
+from change_log
 where {where}
 order by
-    c.lcd_id,
-    newer.version_order,
-    c.change_key
+    lcd_id,
+    to_version_order,
+    change_key
 """
 
 
@@ -91,16 +87,17 @@ def changes_since(
     since: date | None = None,
     detected_since: datetime | None = None,
 ) -> list[ChangeRow]:
-    """Stored changes whose new version took effect on/after `since` (or, undated, was detected then).
+    """Stored changes (the change_log view) whose `change_date` is on/after `since`: the new version's
+    effective date, or the day an undated one was detected.
 
     `detected_since` further keeps only the changes detected at or after that moment (one ingest run).
     """
     conditions, params = ["true"], []
     if since is not None:
-        conditions.append("coalesce(newer.effective_date, cast(c.detected_at as date)) >= ?")
+        conditions.append("change_date >= ?")
         params.append(since)
     if detected_since is not None:
-        conditions.append("c.detected_at >= ?")
+        conditions.append("detected_at >= ?")
         params.append(detected_since)
     rows = con.execute(_CHANGES.format(where="\n    and ".join(conditions)), params).fetchall()
     return [ChangeRow(*row) for row in rows]

@@ -24,12 +24,12 @@ def _change_lines(change: PolicyChange) -> list[str]:
     where = f" [{about[0]}]" if about else ""
     lines = [f"{change.change_type}: {change.subject}{where}", f"    {transition(change.before, change.after, '->')}"]
     if change.before_sentence:
-        lines.append(f'    before: "{_one_line(change.before_sentence)}"')
+        lines.append(f'    before: "{one_line(change.before_sentence)}"')
     if change.after_sentence:
-        lines.append(f'    after:  "{_one_line(change.after_sentence)}"')
+        lines.append(f'    after:  "{one_line(change.after_sentence)}"')
     return lines
 
 
-def _one_line(text: str) -> str:
+def one_line(text: str) -> str:
     """Text with its line breaks and runs of spaces collapsed."""
     return " ".join(text.split())

@@ -13,6 +13,7 @@ from datetime import date, datetime, timezone
 from email.utils import parsedate_to_datetime
 from typing import Any
 
+from pipeline.ingest.markup import ESCAPED_TAG, RAW_TAG
 from pipeline.ingest.meta import clean_contractor, clean_value, parse_date
 
 
@@ -89,8 +90,6 @@ class ChangeReason:
     last_updated: date | None = None
 
 
-_ESCAPED_MARKUP = re.compile(r"&lt;\s*(?:/|&sol;)?\s*[a-zA-Z]")
-_TAG = re.compile(r"<\s*/?\s*[a-zA-Z][^<>]*>")
 _BREAK_TAG = re.compile(r"<\s*(?:br|/p|/li|/div|/h\d)\s*/?\s*>", re.IGNORECASE)
 _REV_NUM = re.compile(r"^\s*(R\d+)\b")
 _REV_EXPLANATION = re.compile(r"Revision Explanation:\s*(.*)", re.IGNORECASE | re.DOTALL)
@@ -128,19 +127,19 @@ def lcd_number(lcd_id: str | int) -> str:
     return str(int(found.group(1)))
 
 
-def _one_line(value: Any) -> str | None:
+def _scalar_text(value: Any) -> str | None:
     """A scalar as a stripped one-line string (placeholders such as 'N/A' become None)."""
     return clean_value(value) if isinstance(value, (str, int, float)) and not isinstance(value, bool) else None
 
 
 def parse_report_entry(record: dict[str, Any]) -> ReportEntry | None:
     """A report row as a ReportEntry; None for non-LCD rows or rows without an id or version."""
-    doc_type = _one_line(record.get("document_type"))
+    doc_type = _scalar_text(record.get("document_type"))
     if doc_type is not None and doc_type.upper() != "LCD":
         return None
-    display = _one_line(record.get("document_display_id"))
-    number = _one_line(record.get("document_id"))
-    version = _one_line(record.get("document_version"))
+    display = _scalar_text(record.get("document_display_id"))
+    number = _scalar_text(record.get("document_id"))
+    version = _scalar_text(record.get("document_version"))
     try:
         number = lcd_number(number if number is not None else display or "")
     except ValueError:
@@ -152,11 +151,11 @@ def parse_report_entry(record: dict[str, Any]) -> ReportEntry | None:
         lcd_id=f"L{number}",
         number=number,
         version=version,
-        title=_one_line(record.get("title")),
+        title=_scalar_text(record.get("title")),
         contractor_name_type=contractor if isinstance(contractor, str) and contractor.strip() else None,
         updated_on=parse_date(record.get("updated_on")),
         effective_date=parse_date(record.get("effective_date")),
-        url=_one_line(record.get("url")),
+        url=_scalar_text(record.get("url")),
     )
 
 
@@ -165,7 +164,7 @@ def parse_lcd_data(lcd_id: str, version: str, url: str, records: list[dict[str, 
     if not records:
         return LcdData(lcd_id, version, url, None)
     for record in records:
-        if _one_line(record.get("lcd_version")) == version or _one_line(record.get("document_version")) == version:
+        if _scalar_text(record.get("lcd_version")) == version or _scalar_text(record.get("document_version")) == version:
             return LcdData(lcd_id, version, url, record)
     return LcdData(lcd_id, version, url, records[0])
 
@@ -174,9 +173,9 @@ def plain_text(value: Any) -> str:
     """An API text field as plain text: entity-escaped HTML decoded (twice when escaped), tags dropped."""
     if not isinstance(value, str):
         return "" if value is None else str(value)
-    text = html.unescape(value) if _ESCAPED_MARKUP.search(value) else value
+    text = html.unescape(value) if ESCAPED_TAG.search(value) else value
     text = _BREAK_TAG.sub("\n", text)
-    text = html.unescape(_TAG.sub("", text))
+    text = html.unescape(RAW_TAG.sub("", text))
     lines = (" ".join(line.split()) for line in text.replace("\r\n", "\n").split("\n"))
     return "\n".join(line for line in lines if line)
 
@@ -184,14 +183,14 @@ def plain_text(value: Any) -> str:
 def parse_revision(record: dict[str, Any]) -> RevisionEntry:
     """A revision-history record {lcd_version, rev_hist_exp, rev_hist_date, last_updated[, rev_hist_num]}."""
     explanation = plain_text(record.get("rev_hist_exp"))
-    number = _one_line(record.get("rev_hist_num"))
+    number = _scalar_text(record.get("rev_hist_num"))
     if number is None:
         found = _REV_NUM.match(explanation)
         number = found.group(1) if found else None
     elif number.isdigit():
         number = f"R{number}"
     return RevisionEntry(
-        record_version=_one_line(record.get("lcd_version")),
+        record_version=_scalar_text(record.get("lcd_version")),
         rev_hist_num=number,
         rev_hist_date=parse_date(record.get("rev_hist_date")),
         explanation=explanation,
@@ -201,15 +200,15 @@ def parse_revision(record: dict[str, Any]) -> RevisionEntry:
 
 def parse_reason(record: dict[str, Any]) -> ChangeReason | None:
     """A reason-change record {lcd_version, description, last_updated}; None when it names no reason."""
-    description = _one_line(plain_text(record.get("description")))
-    other = _one_line(plain_text(record.get("reason_change_other")))
+    description = _scalar_text(plain_text(record.get("description")))
+    other = _scalar_text(plain_text(record.get("reason_change_other")))
     if other and description and other.casefold() not in description.casefold():
         description = f"{description} ({other})"
     description = description or other
     if description is None:
         return None
     return ChangeReason(
-        record_version=_one_line(record.get("lcd_version")),
+        record_version=_scalar_text(record.get("lcd_version")),
         description=description,
         last_updated=parse_date(record.get("last_updated")),
     )

@@ -19,7 +19,6 @@ from pipeline.warehouse.load import (
 )
 from pipeline.warehouse.read import (
     VersionRow,
-    latest_version_key,
     next_version_key,
     previous_version_key,
     version_key_of,
@@ -37,7 +36,6 @@ __all__ = [
     "default_db_path",
     "is_loaded",
     "known_hashes",
-    "latest_version_key",
     "load_version",
     "load_versions",
     "next_version_key",

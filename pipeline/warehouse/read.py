@@ -64,12 +64,6 @@ def next_version_key(con: duckdb.DuckDBPyConnection, version_key: int) -> int | 
     return _neighbour(con, version_key, +1)
 
 
-def latest_version_key(con: duckdb.DuckDBPyConnection, lcd_id: str) -> int | None:
-    """The newest version of `lcd_id`, if it has any."""
-    versions = versions_of(con, lcd_id)
-    return versions[-1].version_key if versions else None
-
-
 def version_key_of(con: duckdb.DuckDBPyConnection, lcd_id: str, version: str) -> int | None:
     """The key of version `version` of `lcd_id` (the latest copy when its bytes were re-issued)."""
     matches = [row.version_key for row in versions_of(con, lcd_id) if row.version == version]

@@ -8,7 +8,6 @@ old row or the new one.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 from datetime import datetime
 
 import duckdb
@@ -56,23 +55,6 @@ on conflict (lcd_id, version) do update set
 """
 
 
-@dataclass(frozen=True)
-class SyncRow:
-    """One sync_state row."""
-
-    lcd_id: str
-    version: str
-    status: str
-    source_url: str
-    cache_path: str | None
-    sha256: str | None
-    version_key: int | None
-    attempts: int
-    error_type: str | None
-    error: str | None
-    fetched_at: datetime | None
-
-
 def loaded_versions(con: duckdb.DuckDBPyConnection) -> set[tuple[str, str]]:
     """(lcd_id, version) pairs the warehouse already has, however they were loaded (sync or files)."""
     rows = con.execute(
@@ -83,17 +65,6 @@ def loaded_versions(con: duckdb.DuckDBPyConnection) -> set[tuple[str, str]]:
         """
     ).fetchall()
     return {(lcd_id, version) for lcd_id, version in rows}
-
-
-def sync_rows(con: duckdb.DuckDBPyConnection) -> dict[tuple[str, str], SyncRow]:
-    """Every sync_state row by (lcd_id, version)."""
-    rows = con.execute(
-        """
-        select lcd_id, version, status, source_url, cache_path, sha256, version_key, attempts, error_type, error, fetched_at
-        from sync_state
-        """
-    ).fetchall()
-    return {(row[0], row[1]): SyncRow(*row) for row in rows}
 
 
 def _upsert(

@@ -59,6 +59,7 @@ final as (
         c.to_version_key,
         newer.version as to_version,
         newer.effective_date as to_effective_date,
+        newer.version_order as to_version_order,
         c.detected_at,
         coalesce(newer.effective_date, cast(c.detected_at as date)) as change_date,
         c.change_type,
