@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import re
-import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -21,21 +20,13 @@ import numpy as np
 from rapidfuzz import fuzz
 from scipy.optimize import linear_sum_assignment
 
+from pipeline.text import fold
+
 T = TypeVar("T")
 U = TypeVar("U")
 
 DATA_FILE = Path(__file__).parent / "data" / "alignment.json"
 
-# Quotes, dashes and spaces that editors swap freely; folded before anything is compared.
-_TYPOGRAPHY = str.maketrans(
-    {
-        "\u2018": "'", "\u2019": "'", "\u201a": "'", "\u201b": "'", "\u2032": "'", "`": "'", "\u00b4": "'",
-        "\u201c": '"', "\u201d": '"', "\u201e": '"', "\u2033": '"',
-        "\u2010": "-", "\u2011": "-", "\u2012": "-", "\u2013": "-", "\u2014": "-", "\u2015": "-", "\u2212": "-",
-        "\u00a0": " ", "\u2007": " ", "\u2009": " ", "\u202f": " ",
-    }
-)
-_NON_WORD = re.compile(r"[\W_]+")
 _PAREN = re.compile(r"\(([^()]*)\)")
 _DIGITS = re.compile(r"\d+(?:\.\d+)?")
 
@@ -75,14 +66,6 @@ def lexicon() -> AlignmentLexicon:
             raise AlignmentDataError(f"{DATA_FILE}: {key!r} must be a similarity in (0, 100], got {value!r}")
         bars[key] = float(value)
     return AlignmentLexicon(**words, **bars)
-
-
-def fold(text: str | None) -> str:
-    """The comparable form of any text: accents folded to base letters (NFKD), quotes and dashes
-    straightened, lower case, punctuation and whitespace runs collapsed to one space."""
-    decomposed = unicodedata.normalize("NFKD", (text or "").translate(_TYPOGRAPHY))
-    bare = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
-    return _NON_WORD.sub(" ", bare.casefold()).strip()
 
 
 _LIST_MARKER = re.compile(r"^\s*(?:-\s+)?(?:\(?(?:\d{1,2}|[a-z]|[ivx]{2,4})[.)]\s+)?", re.IGNORECASE)

@@ -18,6 +18,7 @@ import re
 import unicodedata
 from dataclasses import dataclass, field
 
+from pipeline.text import fold
 from pipeline.extract.lexicon import Lexicon, phrase_patterns
 from pipeline.extract.structure import Line, Sentence
 
@@ -106,26 +107,9 @@ def is_condition_like(name: str, lexicon: Lexicon) -> bool:
     return False
 
 
-# Curly quotes and dashes as their ASCII forms (the apostrophes are then dropped, the rest are punctuation).
-_QUOTES_AND_DASHES = str.maketrans(
-    {"\u2018": "'", "\u2019": "'", "`": "'", "\u201c": '"', "\u201d": '"', "\u2010": "-", "\u2011": "-", "\u2012": "-", "\u2013": "-", "\u2014": "-", "\u2212": "-"}
-)
-
-
-def fold_name(name: str | None) -> str:
-    """The comparable form of a name: accents folded to their base letters (NFKD: "Sjögren" -> "sjogren",
-    not "sj gren"), curly quotes and dashes read as ASCII, lower case, apostrophes dropped ("Sjögren’s" ->
-    "sjogrens"), every other run of punctuation one space. The scorer compares names in this form."""
-    if not name:
-        return ""
-    text = unicodedata.normalize("NFKD", str(name).translate(_QUOTES_AND_DASHES))
-    text = "".join(ch for ch in text if not unicodedata.combining(ch)).lower().replace("'", "")
-    return " ".join(re.sub(r"[^0-9a-z]+", " ", text).split())
-
-
 def normalize_name(name: str, abbreviations: dict[str, str]) -> str:
     """Canonical spelling used to align indications across versions and mentions: abbreviations expanded,
-    "vs" spelled out, possessives dropped, then `fold_name`."""
+    "vs" spelled out, possessives dropped, then folded (pipeline.text.fold)."""
     text = _ABBR_PAREN_RE.sub(" ", name)
     expanded = []
     for token in re.split(r"(\s+)", text):
@@ -135,7 +119,7 @@ def normalize_name(name: str, abbreviations: dict[str, str]) -> str:
     text = re.sub(r"\bvs\.?(?=\s)", "versus", text)
     text = text.replace("hematopoetic", "hematopoietic").replace("haematopoietic", "hematopoietic")
     text = re.sub(r"[’'`]s\b", "", text)  # "Clarkson’s disease" == "Clarkson disease"
-    return fold_name(text)
+    return fold(text)
 
 
 _GENERIC_MODIFIERS = frozenset({"medical", "other", "certain", "underlying", "serious", "various", "clinical", "specific", "such", "related", "similar", "existing", "new"})

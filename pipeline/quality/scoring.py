@@ -16,7 +16,7 @@ Reference formats (see `models/ANNOTATION.md`):
 
 Matching rules
 --------------
-Indications: names are normalised (`fold_name` of pipeline/extract/indications.py: accents folded, lower case,
+Indications: names are normalised (`pipeline.text.fold`: accents folded, lower case,
 apostrophes dropped, other punctuation -> space);
 an extracted indication matches a gold one when any of its surface forms (name, normalized_name, aliases)
 equals, contains or is contained in (whole words, contained side >= 4 characters) any gold form (name or
@@ -48,7 +48,7 @@ from pathlib import Path
 from typing import Any
 
 from pipeline.extract.facts import COUNT_UNITS
-from pipeline.extract.indications import fold_name as normalize_name  # names compare in the extractor's folded form
+from pipeline.text import fold as normalize_name  # names compare in the extractor's folded form
 from pipeline.datamodel import (
     COMPARATORS,
     COVERAGE_VALUES,
