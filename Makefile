@@ -8,10 +8,12 @@ export PREFECT_SERVER_ANALYTICS_ENABLED ?= false
 
 .PHONY: install run test clean chromium bench bench-pdf
 
-$(STAMP): pyproject.toml
+# The exact versions of uv.lock (`uv lock` after changing pyproject.toml's dependencies), the project
+# itself editable, with the test extra. --inexact keeps uv (installed with pip) in the venv.
+$(STAMP): pyproject.toml uv.lock
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --disable-pip-version-check uv
-	$(VENV)/bin/uv pip install -q --python $(PY) --compile-bytecode -e '.[test]'
+	$(VENV)/bin/uv sync -q --frozen --inexact --extra test --compile-bytecode --python $(PY)
 	touch $(STAMP)
 
 install: $(STAMP)

@@ -19,8 +19,7 @@ import tempfile
 import time
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
+from pipeline.paths import RAW_DOCS  # the shipped documents of the checkout
 
 LATIN1_SAFE = str.maketrans({"–": "-", "—": "-", "’": "'", "‘": "'", "“": '"', "”": '"', "≥": ">=", "≤": "<=", "•": "-"})
 DOSE_TABLE = (
@@ -45,11 +44,11 @@ def corpus_texts() -> list[str]:
     from pipeline.ingest import read_document
 
     texts = []
-    for path in sorted((REPO / "raw_docs").glob("*/*")):
+    for path in sorted(RAW_DOCS.glob("*/*")):
         if path.suffix == ".txt":
             texts.append(path.read_text(encoding="utf-8"))
         elif path.suffix == ".json":
-            texts.append(read_document(path, REPO / "raw_docs").text)
+            texts.append(read_document(path, RAW_DOCS).text)
     return [text.translate(LATIN1_SAFE).encode("latin-1", "replace").decode("latin-1") for text in texts]
 
 

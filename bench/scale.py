@@ -30,9 +30,9 @@ from pathlib import Path
 
 import psutil
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
-sys.path.insert(0, str(REPO / "bench"))
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # bench/ itself, for scale_corpus
+
+from pipeline.paths import REPO_ROOT as REPO  # noqa: E402  (make bench runs in a checkout)
 
 from scale_corpus import build_corpus  # noqa: E402
 

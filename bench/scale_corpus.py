@@ -39,10 +39,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Iterator, Sequence
 
-REPO = Path(__file__).resolve().parents[1]
-for _path in (str(REPO), str(Path(__file__).resolve().parent)):
-    if _path not in sys.path:
-        sys.path.insert(0, _path)
+if str(Path(__file__).resolve().parent) not in sys.path:  # bench/ itself, for pdf_speed
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from fpdf import FPDF  # noqa: E402
 from pdf_speed import LATIN1_SAFE  # noqa: E402
@@ -50,8 +48,9 @@ from pdf_speed import LATIN1_SAFE  # noqa: E402
 from pipeline.ingest import read_document  # noqa: E402
 from pipeline.ingest.api_json import read_json  # noqa: E402
 from pipeline.ingest.normalize import render  # noqa: E402
+from pipeline.paths import RAW_DOCS  # noqa: E402
 
-TEMPLATE_ROOT = REPO / "raw_docs"
+TEMPLATE_ROOT = RAW_DOCS
 MARKER = ".scale-corpus.json"
 MAX_LCDS = 100_000  # ids are "9" + five digits
 FACTOR_RANGE = (0.75, 1.25)

@@ -15,7 +15,8 @@ from datetime import date
 from pathlib import Path
 
 from pipeline.warehouse import default_db_path
-from pipeline.warehouse.lock import DEFAULT_LOCK_TIMEOUT, EXIT_LOCKED, LOCK_TIMEOUT_ENV, LockTimeout, lock_timeout, warehouse_lock
+from pipeline.settings import LOCK_TIMEOUT_ENV
+from pipeline.warehouse.lock import DEFAULT_LOCK_TIMEOUT, EXIT_LOCKED, LockTimeout, lock_timeout, warehouse_lock
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 DB_HELP = "DuckDB file (default: $LCD_DB or warehouse/lcd.duckdb)"
@@ -51,6 +52,17 @@ def quiet_prefect(show_logs: bool) -> None:
         os.environ["PREFECT_LOGGING_LEVEL"] = "WARNING"
         os.environ.setdefault("PREFECT_LOGGING_LOGGERS_PREFECT_FLOW_RUNS_LEVEL", "WARNING")
         os.environ.setdefault("PREFECT_LOGGING_LOGGERS_PREFECT_TASK_RUNS_LEVEL", "WARNING")
+
+
+def exit_with_failures(command: str, failures: list[str], counted: str) -> int:
+    """Each failure on its own stderr line, then how many and where to look (`counted`, e.g.
+    "document(s) failed (see ingest_errors)"); the exit status: EXIT_FAILED if any, else EXIT_OK."""
+    for failure in failures:
+        print(f"failed: {failure}", file=sys.stderr)
+    if not failures:
+        return EXIT_OK
+    print(f"lcd {command}: {len(failures)} {counted}", file=sys.stderr)
+    return EXIT_FAILED
 
 
 def add_lock_option(parser: argparse.ArgumentParser) -> None:

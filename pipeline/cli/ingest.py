@@ -7,7 +7,7 @@ import json
 import sys
 from pathlib import Path
 
-from pipeline.cli.common import DB_HELP, EXIT_FAILED, EXIT_OK, RAW, CliError, add_lock_option, db_path, quiet_prefect, writes_warehouse
+from pipeline.cli.common import DB_HELP, EXIT_OK, RAW, CliError, add_lock_option, db_path, exit_with_failures, quiet_prefect, writes_warehouse
 from pipeline.cli.progress import progress_bar
 from pipeline.jobs.ingest import DEFAULT_BATCH_SIZE
 
@@ -61,8 +61,10 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     except ClusterError as exc:
         raise CliError(str(exc)) from None
     from pipeline.orchestration.ingest_flow import run_ingest
+    from pipeline.orchestration.lifetime import run_processes
 
-    with progress_bar(len(plan.new), enabled=not args.no_progress and sys.stderr.isatty()) as advance:
+    # run_processes: the Prefect server and Dask processes this run starts end with it, even on kill -9.
+    with run_processes(), progress_bar(len(plan.new), enabled=not args.no_progress and sys.stderr.isatty()) as advance:
         summary = run_ingest(
             plan,
             str(db),
@@ -78,9 +80,5 @@ def cmd_ingest(args: argparse.Namespace) -> int:
         print(summary.format_stages())
     if args.timings_json:
         Path(args.timings_json).write_text(json.dumps(summary.stage_figures(execution.description, execution.processes), indent=2) + "\n")
-    for failure in summary.failed:
-        print(f"failed: {failure.source_path}: {failure.message}", file=sys.stderr)
-    if summary.failed:
-        print(f"lcd ingest: {len(summary.failed)} document(s) failed (see ingest_errors)", file=sys.stderr)
-        return EXIT_FAILED
-    return EXIT_OK
+    failures = [f"{failure.source_path}: {failure.message}" for failure in summary.failed]
+    return exit_with_failures("ingest", failures, "document(s) failed (see ingest_errors)")

@@ -7,6 +7,7 @@ import os
 import sys
 from pathlib import Path
 
+from pipeline import settings
 from pipeline.cli.common import DB_HELP, RAW, CliError, db_path, quiet_prefect
 from pipeline.orchestration.schedule import DEFAULT_CRON, DEFAULT_DEPLOYMENT
 
@@ -32,7 +33,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         raise CliError(f"--cron {args.cron!r} is not a cron expression (five fields, e.g. '0 6 * * 1')") from None
     if not os.environ.get("PREFECT_API_URL"):
         raise CliError("PREFECT_API_URL is not set: start `prefect server start` and point PREFECT_API_URL at it")
-    api_url = args.api_url or os.environ.get("LCD_API_URL")
+    api_url = args.api_url or settings.api_url()
     watch = [str(Path(p).resolve()) for p in args.watch]
     if not api_url and not watch:
         raise CliError("nothing to schedule: give --api-url (or $LCD_API_URL) and/or --watch FOLDER")

@@ -7,19 +7,18 @@ warehouse the command says so and exits 0 without starting Prefect (the same rul
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from pipeline.cli.common import DB_HELP, EXIT_FAILED, EXIT_OK, RAW, CliError, add_lock_option, db_path, parse_date, quiet_prefect, writes_warehouse
+from pipeline import settings
+from pipeline.cli.common import DB_HELP, EXIT_FAILED, EXIT_OK, RAW, CliError, add_lock_option, db_path, exit_with_failures, parse_date, quiet_prefect, writes_warehouse
 from pipeline.jobs.ingest import DEFAULT_BATCH_SIZE
+from pipeline.settings import API_URL_ENV
 from pipeline.sources import DEFAULT_BASE_URL
 
 if TYPE_CHECKING:
     from pipeline.sources.coverage_api import ApiSettings
-
-API_URL_ENV = "LCD_API_URL"
 
 DESCRIPTION = """\
 Fetch the list of current LCDs from the CMS Coverage API, download the versions the warehouse does
@@ -60,7 +59,7 @@ def _settings(args: argparse.Namespace) -> ApiSettings:
     if args.retries < 1 or args.timeout <= 0 or args.backoff < 0 or args.min_interval < 0:
         raise CliError("--retries must be >= 1, --timeout > 0, --backoff and --min-interval >= 0")
     return ApiSettings(
-        base_url=args.api_url or os.environ.get(API_URL_ENV) or DEFAULT_BASE_URL,
+        base_url=args.api_url or settings.api_url() or DEFAULT_BASE_URL,
         timeout=args.timeout,
         min_interval=args.min_interval,
         retry=RetryPolicy(attempts=args.retries, backoff=args.backoff),
@@ -73,8 +72,10 @@ def _finish_diffs(args: argparse.Namespace, db: Path, pairs: int) -> int:
 
     quiet_prefect(args.prefect_logs)
     from pipeline.orchestration.ingest_flow import run_ingest
+    from pipeline.orchestration.lifetime import run_processes
 
-    summary = run_ingest(Plan((), (), None, undiffed=pairs), str(db), report_format=args.report_format)
+    with run_processes():
+        summary = run_ingest(Plan((), (), None, undiffed=pairs), str(db), report_format=args.report_format)
     print(f"diffed {pairs} version pair(s) an interrupted run left undiffed: {summary.changes} policy change(s)\nchange report: {summary.report_path}")
     return EXIT_OK
 
@@ -117,24 +118,22 @@ def cmd_sync(args: argparse.Namespace) -> int:
         return EXIT_OK
     print(f"report: {plan.listed} LCD version(s) listed, {plan.have} already in the warehouse{scope}, {len(plan.fetch)} to fetch")
     quiet_prefect(args.prefect_logs)
+    from pipeline.orchestration.lifetime import run_processes
     from pipeline.orchestration.sync_flow import sync_flow
 
-    summary = sync_flow(
-        settings,
-        str(db),
-        since=since,
-        plan=plan,
-        cache_dir=str(cache_dir),
-        batch_size=args.batch_size,
-        report_format=args.report_format,
-    )
+    with run_processes():  # the Prefect server this run starts ends with it, even on kill -9
+        summary = sync_flow(
+            settings,
+            str(db),
+            since=since,
+            plan=plan,
+            cache_dir=str(cache_dir),
+            batch_size=args.batch_size,
+            report_format=args.report_format,
+        )
     print(f"downloaded: {summary.fetched} of {len(plan.fetch)} ({summary.requests} requests, {summary.retries} retries) into {cache_dir}")
     ingest = summary.ingest
     if ingest is not None:
         print(ingest.format(db))
-    for failure in summary.failed:
-        print(f"failed: {failure.entry.lcd_id} version {failure.entry.version}: {failure.message}", file=sys.stderr)
-    if summary.failed:
-        print(f"lcd sync: {len(summary.failed)} LCD version(s) failed (see sync_state and ingest_errors; the next sync retries them)", file=sys.stderr)
-        return EXIT_FAILED
-    return EXIT_OK
+    failures = [f"{f.entry.lcd_id} version {f.entry.version}: {f.message}" for f in summary.failed]
+    return exit_with_failures("sync", failures, "LCD version(s) failed (see sync_state and ingest_errors; the next sync retries them)")

@@ -20,7 +20,7 @@ import numpy as np
 from scipy import sparse
 from sklearn.feature_extraction.text import HashingVectorizer
 
-MODEL_PATH = Path(__file__).resolve().parents[2] / "models" / "coverage" / "model.json"
+from pipeline.paths import COVERAGE_MODEL as MODEL_PATH
 FORMAT_VERSION = 1
 CLASSES = ("covered", "not_covered", "unclear", "none")
 N_TEXT_FEATURES = 2**14

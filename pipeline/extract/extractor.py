@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import bisect
-import os
 import re
 from dataclasses import dataclass, replace
 
+from pipeline import settings
 from pipeline.extract import facts as F
 from pipeline.extract.coverage_model import CoverageModel, GroupEvidence, load_model
 from pipeline.extract.icd10 import link_codes_many
@@ -73,7 +73,7 @@ def extract(document: Document, nlp=None, coverage_model: CoverageModel | None |
 
 def default_coverage_model() -> CoverageModel | None:
     """The committed coverage classifier, unless LCD_RULES_ONLY=1 asks for the rules alone."""
-    if os.environ.get("LCD_RULES_ONLY") == "1":
+    if settings.rules_only():
         return None
     return load_model()
 
@@ -227,7 +227,7 @@ def _icd10_codes(items: list[tuple[str, list[str], str]]) -> list[tuple[str, ...
     """For each (name, aliases, sentence): the codes the policy writes next to the condition, else the
     nearest ICD-10-CM description (if close enough). The names to link go to the linker as one batch."""
     codes = [tuple(dict.fromkeys(ICD10_RE.findall(sentence))) if "ICD" in sentence else () for _, _, sentence in items]
-    if os.environ.get("LCD_NO_ICD10_LINKING") == "1":
+    if settings.no_icd10_linking():
         return codes
     to_link = [i for i, explicit in enumerate(codes) if not explicit]
     for i, linked in zip(to_link, link_codes_many([(items[i][0], items[i][1]) for i in to_link])):

@@ -39,11 +39,14 @@ from pathlib import Path
 import numpy as np
 import scipy.sparse as sp
 
+from pipeline import settings
+from pipeline.paths import ICD10_DIR
+
 log = logging.getLogger(__name__)
 
 # Bump when the rows, their text or the file layout change: old caches are then ignored (and pruned).
 INDEX_VERSION = "icd10_tfidf.v1"
-MODEL_DIR = Path(__file__).resolve().parents[2] / "models" / "icd10"
+MODEL_DIR = ICD10_DIR
 CONFIG_PATH = MODEL_DIR / "linker.json"
 SYNONYMS_PATH = MODEL_DIR / "synonyms.json"
 CACHE_PREFIX = "icd10-index-"
@@ -269,10 +272,7 @@ def _icd_data_identity() -> str:
 
 def cache_dir() -> Path:
     """$LCD_CACHE_DIR/icd10, else $XDG_CACHE_HOME (or ~/.cache)/lcd-pipeline/icd10."""
-    if os.environ.get("LCD_CACHE_DIR"):
-        return Path(os.environ["LCD_CACHE_DIR"]) / "icd10"
-    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-    return Path(base) / "lcd-pipeline" / "icd10"
+    return settings.cache_root() / "icd10"
 
 
 def cache_key(config: LinkerConfig) -> str:

@@ -10,9 +10,9 @@ import json
 import re
 from dataclasses import dataclass
 from functools import lru_cache
-from pathlib import Path
 
-DATA_DIR = Path(__file__).parent / "data"
+from pipeline.paths import EXTRACT_DATA_DIR as DATA_DIR
+
 CUE_LABELS = ("POSITIVE", "NEGATIVE")
 
 

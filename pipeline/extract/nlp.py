@@ -7,7 +7,6 @@ read `doc.spans` and the text, so they work with or without it.
 
 from __future__ import annotations
 
-import os
 import re
 from functools import lru_cache
 from pathlib import Path
@@ -19,7 +18,9 @@ from spacy.language import Language
 from spacy.tokens import Doc, Span
 from spacy.util import compile_infix_regex, filter_spans, registry
 
+from pipeline import settings
 from pipeline.extract.lexicon import Lexicon, load_lexicon
+from pipeline.paths import TRAINED_PIPELINE
 
 CUES_KEY = "cues"
 # Tokens after which a full stop does not end a sentence.
@@ -85,9 +86,6 @@ def build_nlp(lexicon: Lexicon | None = None) -> Language:
     return nlp
 
 
-TRAINED_PIPELINE = Path(__file__).resolve().parents[2] / "models" / "lcd_pipeline"
-
-
 def load_trained(path: Path = TRAINED_PIPELINE) -> Language | None:
     """The committed pipeline with the trained NER (models/lcd_pipeline), or None when there is none."""
     if not (path / "config.cfg").exists():
@@ -99,7 +97,7 @@ def load_trained(path: Path = TRAINED_PIPELINE) -> Language | None:
 def get_nlp() -> Language:
     """The process-wide pipeline: the trained one from models/ when present (unless LCD_RULES_ONLY=1 is set),
     else the rules alone. Loading takes well under a second; documents reuse it."""
-    if os.environ.get("LCD_RULES_ONLY") != "1":
+    if not settings.rules_only():
         trained = load_trained()
         if trained is not None:
             return trained

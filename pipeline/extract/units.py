@@ -17,8 +17,8 @@ from pathlib import Path
 from typing import Any
 
 from pipeline.extract.lexicon import LexiconError  # one error type for every rule data file
+from pipeline.paths import EXTRACT_DATA_DIR as DATA_DIR
 
-DATA_DIR = Path(__file__).parent / "data"
 UNITS_PATH = DATA_DIR / "units.json"
 
 # Whitespace that may stand inside a mention on one line (never a line break: a unit does not wrap).

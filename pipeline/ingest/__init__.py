@@ -10,7 +10,6 @@ The normalised-text conventions are in `pipeline.ingest.normalize`, the section 
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
 from pathlib import Path
 from typing import Callable
 
@@ -24,6 +23,7 @@ from pipeline.ingest.pdf import read_pdf
 from pipeline.ingest.txt import read_txt
 from pipeline.ingest.webpage import read_html
 from pipeline.datamodel import Document
+from pipeline.settings import DEFAULT_MAX_FILE_BYTES, max_file_bytes
 
 __all__ = [
     "ERROR_TYPES",
@@ -53,20 +53,6 @@ _READERS: dict[str, tuple[Callable[[bytes], Parsed], str]] = {
     ".json": (read_json, "json"),
     ".pdf": (read_pdf, "pdf"),
 }
-
-
-DEFAULT_MAX_FILE_BYTES = 50 << 20  # the largest real LCD source is well under 5 MiB
-
-
-def max_file_bytes(env: Mapping[str, str] | None = None) -> int:
-    """The size limit for one source file: LCD_MAX_FILE_BYTES, default 50 MiB; ValueError when malformed."""
-    raw = (os.environ if env is None else env).get("LCD_MAX_FILE_BYTES", "").strip()
-    if not raw:
-        return DEFAULT_MAX_FILE_BYTES
-    value = int(raw)
-    if value <= 0:
-        raise ValueError(f"LCD_MAX_FILE_BYTES must be a positive number of bytes, got {raw!r}")
-    return value
 
 
 def _read_bytes(path: Path) -> bytes:

@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import io
 import math
-import os
 import re
 import threading
 from collections import Counter
@@ -39,6 +38,7 @@ import pypdfium2
 import pypdfium2.raw as pdfium_c
 from pdfminer.pdfdocument import PDFEncryptionError, PDFPasswordIncorrect
 
+from pipeline import settings
 from pipeline.ingest.base import Parsed
 from pipeline.ingest.errors import ReadError
 from pipeline.ingest.normalize import parse_plain_lines, split_bullet
@@ -301,7 +301,7 @@ def _open_pdfium(data: bytes) -> Any:
 
 def pdf_mode(mode: str | None = None) -> str:
     """The reader mode: the argument, else $LCD_PDF_MODE, else "auto"."""
-    chosen = (mode or os.environ.get("LCD_PDF_MODE") or "auto").strip().lower()
+    chosen = (mode or settings.pdf_mode() or "auto").strip().lower()
     if chosen not in PDF_MODES:
         raise ValueError(f"PDF mode must be one of {', '.join(PDF_MODES)}, got {chosen!r}")
     return chosen

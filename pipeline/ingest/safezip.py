@@ -11,17 +11,17 @@ Every refusal is a `ReadError` with a one-line reason ("unsafe", "too_large", "p
 from __future__ import annotations
 
 import io
-import os
 import re
 import struct
 import zipfile
 import zlib
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import PurePath
 from typing import Any
 
+from pipeline import settings
 from pipeline.ingest.errors import ReadError
 
 _DRIVE = re.compile(r"[A-Za-z]:")
@@ -31,7 +31,7 @@ _MIB = 1 << 20
 
 @dataclass(frozen=True)
 class BundleLimits:
-    """How much a bundle may make us read. Every number is configurable via the environment."""
+    """How much a bundle may make us read. Every number can be set with an LCD_BUNDLE_* variable (pipeline/settings.py)."""
 
     max_archive_bytes: int = _GIB  # the .zip file itself (LCD_BUNDLE_MAX_ARCHIVE_BYTES)
     max_total_bytes: int = _GIB  # uncompressed bytes, declared and actually read (LCD_BUNDLE_MAX_BYTES)
@@ -41,24 +41,9 @@ class BundleLimits:
     max_field_bytes: int = 64 * _MIB  # one CSV field (LCD_BUNDLE_MAX_FIELD_BYTES)
 
     @classmethod
-    def from_env(cls, environ: dict[str, str] | None = None) -> "BundleLimits":
+    def from_env(cls, env: Mapping[str, str] | None = None) -> "BundleLimits":
         """Defaults overridden by LCD_BUNDLE_* variables; a bad value is a usage error (ValueError)."""
-        env = os.environ if environ is None else environ
-        names = {
-            "max_archive_bytes": ("LCD_BUNDLE_MAX_ARCHIVE_BYTES", int),
-            "max_total_bytes": ("LCD_BUNDLE_MAX_BYTES", int),
-            "max_ratio": ("LCD_BUNDLE_MAX_RATIO", float),
-            "max_members": ("LCD_BUNDLE_MAX_MEMBERS", int),
-            "max_field_bytes": ("LCD_BUNDLE_MAX_FIELD_BYTES", int),
-        }
-        values: dict[str, Any] = {}
-        for field_name, (variable, kind) in names.items():
-            if env.get(variable):
-                value = kind(env[variable])
-                if value <= 0:
-                    raise ValueError(f"{variable} must be positive, got {env[variable]!r}")
-                values[field_name] = value
-        return cls(**values)
+        return cls(**settings.bundle_limits(env))
 
 
 def human_size(n: float) -> str:

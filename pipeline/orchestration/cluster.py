@@ -11,7 +11,8 @@ import os
 from dataclasses import dataclass
 from typing import Any
 
-DASK_ADDRESS_ENV = "LCD_DASK_ADDRESS"
+from pipeline import settings
+
 # Below this many batches a local cluster costs more to start (~3 s, plus loading the model in every
 # worker) than a second core saves.
 AUTO_CLUSTER_MIN_BATCHES = 4
@@ -79,7 +80,7 @@ def cluster_threads(address: str, timeout: float = 10.0) -> int:
 def plan_execution(address: str | None, workers: str | int | None, batches: int) -> Execution:
     """The task runner for a run: an existing cluster when an address is given (flag, then LCD_DASK_ADDRESS),
     else a local cluster of `workers` processes, else this process."""
-    address = address or os.environ.get(DASK_ADDRESS_ENV) or None
+    address = address or settings.dask_address()
     if address:
         from prefect_dask import DaskTaskRunner
 

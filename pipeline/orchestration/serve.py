@@ -13,6 +13,7 @@ from pathlib import Path
 
 from prefect import flow
 
+from pipeline.orchestration.lifetime import run_processes
 from pipeline.orchestration.schedule import DEFAULT_CRON, DEFAULT_DEPLOYMENT  # noqa: F401  (re-exported)
 
 
@@ -22,7 +23,8 @@ def scheduled_update(db: str, api_url: str | None = None, watch: list[str] | Non
     from pipeline.warehouse.lock import lock_timeout, warehouse_lock
 
     # The same lock as `lcd ingest` / `lcd sync`: a scheduled run waits for a manual one, and back.
-    with warehouse_lock(db, lock_timeout(None)):
+    # The run executes in a process `lcd serve` spawned; what it starts ends with it (run_processes).
+    with run_processes(), warehouse_lock(db, lock_timeout(None)):
         return _update(db, api_url, watch, report_format)
 
 
@@ -48,11 +50,13 @@ def _update(db: str, api_url: str | None, watch: list[str] | None, report_format
 
 
 def serve(cron: str, db: str, api_url: str | None, watch: list[str], name: str = DEFAULT_DEPLOYMENT) -> None:
-    """Serve the deployment until interrupted: Prefect creates runs on the schedule, this process runs them."""
-    scheduled_update.serve(
-        name=name,
-        cron=cron,
-        parameters={"db": db, "api_url": api_url, "watch": watch},
-        description="Sync new LCD versions from the CMS Coverage API, ingest watched folders, write the change report.",
-        tags=["lcd"],
-    )
+    """Serve the deployment until interrupted: Prefect creates runs on the schedule, this process runs them,
+    each in a process of its own that (with anything it started) ends when this one ends (run_processes)."""
+    with run_processes():
+        scheduled_update.serve(
+            name=name,
+            cron=cron,
+            parameters={"db": db, "api_url": api_url, "watch": watch},
+            description="Sync new LCD versions from the CMS Coverage API, ingest watched folders, write the change report.",
+            tags=["lcd"],
+        )

@@ -15,16 +15,15 @@ from pathlib import Path
 from pipeline.quality.scoring import evaluate_documents, load_expectations, load_gold, match_expectation
 from pipeline.ingest import discover, read_document
 from pipeline.datamodel import Document, Extraction
-from pipeline.paths import MODELS_DIR, RAW_DOCS, REPO_ROOT
+from pipeline.paths import EXPECTATIONS_DIR, GOLD_DIR, RAW_DOCS, ROOT, SPLITS_PATH
 
-EXPECTATIONS_DIR = Path(__file__).resolve().parent / "expectations"
 EXPECTATIONS = EXPECTATIONS_DIR / "corpus.json"  # hand-checked facts of train/dev documents
 KNOWN_GAPS = EXPECTATIONS_DIR / "known_gaps.json"  # expectations the extractor does not meet yet, with reasons
 
 Extractor = Callable[[Document], Extraction]
 
 
-def load_splits(path: Path = MODELS_DIR / "splits.json") -> dict[str, list[str]]:
+def load_splits(path: Path = SPLITS_PATH) -> dict[str, list[str]]:
     """Document ids per split: {"train": [...], "dev": [...], "test": [...]}."""
     data = json.loads(path.read_text(encoding="utf-8"))
     splits = {name: list(data.get(name, [])) for name in ("train", "dev", "test")}
@@ -54,7 +53,7 @@ def gold_score(extract: Extractor, ids: list[str], root: Path = RAW_DOCS) -> dic
     """Score the extractor on the documents with a gold file in models/gold/."""
     scored = []
     for lcd_id in ids:
-        gold_path = MODELS_DIR / "gold" / f"{lcd_id}.json"
+        gold_path = GOLD_DIR / f"{lcd_id}.json"
         if not gold_path.exists():
             continue
         document = read_document(latest_file(lcd_id, root), root=root)
@@ -64,7 +63,7 @@ def gold_score(extract: Extractor, ids: list[str], root: Path = RAW_DOCS) -> dic
     return result
 
 
-def expectation_score(extract: Extractor, path: Path = EXPECTATIONS, repo: Path = REPO_ROOT) -> dict:
+def expectation_score(extract: Extractor, path: Path = EXPECTATIONS, repo: Path = ROOT) -> dict:
     """How many hand-checked expectations the extractor meets, per kind, with the ids it misses."""
     cache: dict[str, Extraction] = {}
     passed: Counter[str] = Counter()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from datetime import date, datetime
 from pathlib import Path
 
@@ -14,14 +13,15 @@ from pipeline.report.revisions import RevisionNote, revision_notes
 from pipeline.report.rows import ChangeRow, LcdChanges, VersionPairChanges, changes_since, group_by_lcd
 from pipeline.report.text import format_changes_text
 from pipeline.report.versions import VersionPoint, version_points, with_links
-from pipeline.warehouse.db import REPO_ROOT, REPORTS_DIR
+from pipeline import settings
+from pipeline.paths import REPORTS_DIR, ROOT
 
 FORMATS = ("md", "html")
 
 
 def default_report_path(fmt: str = "md", today: date | None = None) -> Path:
     """$LCD_REPORTS_DIR (default warehouse/reports)/changes-<YYYYMMDD>.<fmt>."""
-    folder = Path(os.environ["LCD_REPORTS_DIR"]) if os.environ.get("LCD_REPORTS_DIR") else REPORTS_DIR
+    folder = settings.reports_dir() or REPORTS_DIR.absolute()
     return folder / f"changes-{(today or date.today()):%Y%m%d}.{fmt}"
 
 
@@ -53,9 +53,9 @@ def linked_versions(
 ) -> dict[str, tuple[VersionPoint, ...]]:
     """The stored versions of `lcd_ids`, linked to their source files as seen from `report_dir`.
 
-    A relative source_path is relative to where `lcd ingest` ran: the current folder or the repo.
+    A relative source_path is relative to where `lcd ingest` ran: the current folder or the checkout.
     """
-    return with_links(version_points(con, lcd_ids), report_dir, [Path.cwd(), REPO_ROOT])
+    return with_links(version_points(con, lcd_ids), report_dir, [Path.cwd(), ROOT.absolute()])
 
 
 __all__ = [

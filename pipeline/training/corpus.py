@@ -10,11 +10,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from pipeline.quality.evaluation import MODELS_DIR
+from pipeline.paths import ANNOTATIONS_DIR
 
 LABELS = ("INDICATION", "DOSE", "THRESHOLD")
 COVERAGE = ("covered", "not_covered", "unclear")
-ANNOTATIONS_DIR = MODELS_DIR / "annotations"
 
 
 class AnnotationError(ValueError):

@@ -15,12 +15,11 @@ from spacy.language import Language
 from spacy.tokens import DocBin
 
 from pipeline.extract.nlp import build_nlp
-from pipeline.quality.evaluation import MODELS_DIR
+from pipeline.paths import NER_DIR, TRAINED_PIPELINE
 
 NER_LABELS = ("INDICATION",)
-NER_DIR = MODELS_DIR / "ner"
 CONFIG_PATH = NER_DIR / "config.cfg"
-PIPELINE_DIR = MODELS_DIR / "lcd_pipeline"
+PIPELINE_DIR = TRAINED_PIPELINE
 
 
 @dataclass(frozen=True)

@@ -18,9 +18,10 @@ from pipeline.extract.extractor import extract_from_spacy
 from pipeline.extract.nlp import get_nlp
 from pipeline.extract.structure import sentences_from_doc, split_lines
 from pipeline.ingest import read_document
-from pipeline.quality.evaluation import MODELS_DIR, RAW_DOCS, latest_file, load_splits
+from pipeline.paths import ANNOTATIONS_DIR, RAW_DOCS
+from pipeline.quality.evaluation import latest_file, load_splits
 
-OUT_DIR = MODELS_DIR / "annotations" / "preannotated"
+OUT_DIR = ANNOTATIONS_DIR / "preannotated"
 
 
 def preannotate(doc_id: str) -> list[dict]:

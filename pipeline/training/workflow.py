@@ -22,12 +22,11 @@ from pipeline.extract.extractor import extract_from_spacy
 from pipeline.extract.nlp import build_nlp
 from pipeline.ingest import read_document
 from pipeline.datamodel import Document, Extraction
-from pipeline.quality.evaluation import MODELS_DIR, RAW_DOCS, evaluate, latest_file, load_splits
+from pipeline.paths import COVERAGE_MODEL, GOLD_DIR, METRICS_DIR, RAW_DOCS
+from pipeline.quality.evaluation import evaluate, latest_file, load_splits
 from pipeline.training.corpus import ANNOTATIONS_DIR, load_split
 from pipeline.training.ner import CONFIG_PATH, PIPELINE_DIR, assemble, train_ner, write_docbin
 
-METRICS_DIR = MODELS_DIR / "metrics"
-COVERAGE_MODEL = MODELS_DIR / "coverage" / "model.json"
 C_GRID = (0.1, 0.3, 1.0, 3.0, 10.0)
 
 
@@ -196,7 +195,7 @@ def calibration(extract_fn, doc_ids: list[str]) -> dict:
 
     pairs = []
     for doc_id in doc_ids:
-        gold_path = MODELS_DIR / "gold" / f"{doc_id}.json"
+        gold_path = GOLD_DIR / f"{doc_id}.json"
         if not gold_path.exists():
             continue
         document = read_document(latest_file(doc_id), root=RAW_DOCS)

@@ -1,8 +1,6 @@
 """The DuckDB warehouse: schema, atomic bulk loading, and reading versions back in order."""
 
 from pipeline.warehouse.db import (
-    REPO_ROOT,
-    REPORTS_DIR,
     SCHEMA_PATH,
     apply_schema,
     connect,
@@ -27,8 +25,6 @@ from pipeline.warehouse.read import (
 )
 
 __all__ = [
-    "REPO_ROOT",
-    "REPORTS_DIR",
     "SCHEMA_PATH",
     "VersionRow",
     "apply_schema",

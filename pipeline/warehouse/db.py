@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -12,24 +11,19 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 
-# The editable install keeps the package inside the repo, so the canonical schema in warehouse/ (where
-# DESIGN.md says it lives) is found relative to this file instead of being copied into the package.
-REPO_ROOT = Path(__file__).resolve().parents[2]
-SCHEMA_PATH = REPO_ROOT / "warehouse" / "schema.sql"
-VIEWS_DIR = REPO_ROOT / "warehouse" / "views"
-REPORTS_DIR = REPO_ROOT / "warehouse" / "reports"
+from pipeline import settings
+from pipeline.paths import DEFAULT_DB, SCHEMA_PATH, VIEWS_DIR
 
 
 def default_db_path() -> Path:
-    """The database file: $LCD_DB if set, else <repo>/warehouse/lcd.duckdb."""
-    override = os.environ.get("LCD_DB")
-    return Path(override) if override else REPO_ROOT / "warehouse" / "lcd.duckdb"
+    """The database file: $LCD_DB if set, else warehouse/lcd.duckdb (of the checkout, else of the current folder)."""
+    return settings.db() or DEFAULT_DB.absolute()
 
 
 def schema_sql() -> str:
-    """The text of warehouse/schema.sql."""
+    """The text of warehouse/schema.sql (shipped with the package)."""
     if not SCHEMA_PATH.is_file():
-        raise FileNotFoundError(f"warehouse schema not found at {SCHEMA_PATH} (is the repo installed editable?)")
+        raise FileNotFoundError(f"warehouse schema not found at {SCHEMA_PATH} (the package was built without its data)")
     return SCHEMA_PATH.read_text(encoding="utf-8")
 
 

@@ -17,8 +17,9 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from pipeline import settings
+
 DEFAULT_LOCK_TIMEOUT = 600.0
-LOCK_TIMEOUT_ENV = "LCD_LOCK_TIMEOUT"
 EXIT_LOCKED = 3
 _POLL_SECONDS = 0.2
 
@@ -36,13 +37,8 @@ def lock_timeout(value: float | None) -> float:
     """The timeout to use: the option, else $LCD_LOCK_TIMEOUT, else DEFAULT_LOCK_TIMEOUT."""
     if value is not None:
         return value
-    env = os.environ.get(LOCK_TIMEOUT_ENV)
-    if env:
-        try:
-            return float(env)
-        except ValueError:
-            raise ValueError(f"${LOCK_TIMEOUT_ENV} must be a number of seconds, got {env!r}") from None
-    return DEFAULT_LOCK_TIMEOUT
+    env = settings.lock_timeout()
+    return DEFAULT_LOCK_TIMEOUT if env is None else env
 
 
 def _holder(fd: int) -> str:
