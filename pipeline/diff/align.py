@@ -29,6 +29,7 @@ DATA_FILE = Path(__file__).parent / "data" / "alignment.json"
 
 _PAREN = re.compile(r"\(([^()]*)\)")
 _DIGITS = re.compile(r"\d+(?:\.\d+)?")
+_DESCRIPTION_WORDS = 6  # a name this long apart from its numbers describes a case rather than naming a category
 
 
 class AlignmentDataError(ValueError):
@@ -100,9 +101,10 @@ def same_words(a: str, b: str) -> bool:
     has a close counterpart in the other (numbers and qualifiers exactly)."""
     lex = lexicon()
     x, y = [w for w in a.split() if not w.isdigit()], [w for w in b.split() if not w.isdigit()]
-    if _DIGITS.findall(a) != _DIGITS.findall(b) and not (lex.meaning_words & set(x) & set(y)):
+    if _DIGITS.findall(a) != _DIGITS.findall(b) and not (lex.meaning_words & set(x) & set(y)) and (x != y or len(x) < _DESCRIPTION_WORDS):
         # "type 1" and "type 2" are two conditions; a "name" that states a limit ("at least 75%
-        # reduction of pain") is one criterion whose number changed.
+        # reduction of pain") or describes one at length ("severe depression defined by a score of 20
+        # on the PHQ-9") is one indication whose number changed.
         return False
     return _covered(x, y, lex) and _covered(y, x, lex)
 
