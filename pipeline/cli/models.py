@@ -14,6 +14,7 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("evaluate", help="measure extraction quality", description="Score the extractor on the held-out test documents (models/gold, split in models/splits.json) and on the hand-checked train/dev expectations.\n\nExample: lcd evaluate --out models/metrics/rules.json", formatter_class=RAW)
     p.add_argument("--out", metavar="FILE", help="also write every figure as JSON")
     p.add_argument("--rules-only", action="store_true", help="score the rules without the trained NER and classifier")
+    p.add_argument("--split", choices=("test", "dev", "train"), default="test", help="whose gold to score (default test, the held-out split; tune on dev)")
     p.set_defaults(func=cmd_evaluate)
 
     p = sub.add_parser("train", help="retrain the models and write their metrics", description="Retrain from models/: corpus (models/annotations) -> spaCy NER (models/ner/config.cfg) -> assembled pipeline (models/lcd_pipeline) -> coverage classifier (models/coverage/model.json) -> metrics on the held-out test documents (models/metrics/).\n\nExample: lcd train", formatter_class=RAW)
@@ -29,11 +30,11 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
     if args.rules_only:
         nlp, name = build_nlp(), EXTRACTOR_VERSION
-        result = evaluate(lambda d: extract(d, nlp=nlp, coverage_model=None), name)
+        result = evaluate(lambda d: extract(d, nlp=nlp, coverage_model=None), name, args.split)
     else:
         nlp = get_nlp()
         name = NER_EXTRACTOR_VERSION if "ner" in nlp.pipe_names else EXTRACTOR_VERSION
-        result = evaluate(lambda d: extract(d, nlp=nlp), name)
+        result = evaluate(lambda d: extract(d, nlp=nlp), name, args.split)
     print(format_report(result))
     if args.out:
         out = Path(args.out)

@@ -86,12 +86,19 @@ def expectation_score(extract: Extractor, path: Path = EXPECTATIONS, repo: Path 
     }
 
 
-def evaluate(extract: Extractor, name: str) -> dict:
-    """All quality figures for one extractor: held-out test gold, the IVIG reference, train/dev expectations."""
+SPLITS = ("train", "dev", "test")
+
+
+def evaluate(extract: Extractor, name: str, split: str = "test") -> dict:
+    """All quality figures for one extractor: the gold of one split (the held-out test split by default;
+    tuning looks at dev only), the IVIG reference, train/dev expectations."""
+    if split not in SPLITS:
+        raise ValueError(f"unknown split {split!r}: use one of {', '.join(SPLITS)}")
     splits = load_splits()
     return {
         "extractor": name,
-        "test_gold": gold_score(extract, splits["test"]),
+        "split": split,
+        f"{split}_gold": gold_score(extract, splits[split]),
         "ivig_reference": gold_score(extract, ["IVIG-OFFLABEL"]),
         "train_dev_expectations": expectation_score(extract),
     }
@@ -100,7 +107,7 @@ def evaluate(extract: Extractor, name: str) -> dict:
 def format_report(result: dict) -> str:
     """A short plain-text table of the headline figures."""
     lines = [f"extractor: {result['extractor']}"]
-    for block in ("test_gold", "ivig_reference"):
+    for block in (f"{result.get('split', 'test')}_gold", "ivig_reference"):
         micro = result[block]["micro"]
         lines.append(
             f"{block} ({result[block]['documents']} documents): "
