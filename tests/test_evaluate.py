@@ -120,7 +120,7 @@ def test_all_gold_files_load():
     assert files, "no gold files"
     for f in files:
         g = load_gold(f)
-        assert g["indications"], f
+        assert g["indications"] or g["optional_indications"] or g["thresholds"], f  # a reference says something
         for t in g["thresholds"]:
             assert t["comparator"] in t["comparator_any"]
 
@@ -133,10 +133,11 @@ def test_ivig_gold_copy_is_unchanged_shape():
     assert {t["polarity"] for t in g["thresholds"]} == {"inclusion", "exclusion"}
 
 
-def test_gold_files_cover_exactly_the_test_split():
+def test_every_test_document_has_gold_and_every_gold_file_a_split():
     splits = json.loads(SPLITS.read_text())
     names = {p.stem for p in GOLD_DIR.glob("*.json")}
-    assert names == set(splits["test"]) | {"IVIG-OFFLABEL"}
+    assert set(splits["test"]) <= names  # the held-out split is scored on all of its documents
+    assert names <= set(splits["train"]) | set(splits["dev"]) | set(splits["test"])
 
 
 @pytest.mark.parametrize(
@@ -549,8 +550,12 @@ def test_gold_texts_occur_in_their_documents():
         pytest.skip("no gold document found under raw_docs/")
 
 
+_STRAIGHT = str.maketrans({"\u2018": "'", "\u2019": "'", "\u201c": '"', "\u201d": '"'})
+
+
 def _quote_in(quote: str, text: str) -> bool:
-    quote = " ".join(quote.split())
+    # The reader straightens curly quotes (pipeline/ingest/normalize.py), and so do the quotes taken from it.
+    quote, text = " ".join(quote.split()).translate(_STRAIGHT), text.translate(_STRAIGHT)
     return quote in text or quote.replace(" ", "") in text.replace(" ", "")
 
 
