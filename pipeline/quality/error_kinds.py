@@ -50,6 +50,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from pipeline.paths import QUALITY_DATA_DIR
 from pipeline.extract.units import check, read_lexicon, string_list  # the one validator of JSON word lists
 from pipeline.quality.scoring import COUNT, content_words, find_quote, normalize_name, unit_key
 
@@ -63,7 +64,7 @@ __all__ = [
     "error_kinds",
 ]
 
-LEXICON_PATH = Path(__file__).resolve().parent / "data" / "error_kinds.json"
+LEXICON_PATH = QUALITY_DATA_DIR / "error_kinds.json"
 
 # (key, label) in the numbering of the issue that defined them
 KINDS = (
