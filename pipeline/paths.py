@@ -49,6 +49,7 @@ ICD10_DIR = MODELS_DIR / "icd10"
 EXTRACT_DATA_DIR = PACKAGE_DIR / "extract" / "data"
 INGEST_DATA_DIR = PACKAGE_DIR / "ingest" / "data"
 EXPECTATIONS_DIR = PACKAGE_DIR / "quality" / "expectations"
+QUALITY_DATA_DIR = PACKAGE_DIR / "quality" / "data"
 
 # --- training data and metrics (a checkout only) ------------------------------------------------------
 GOLD_DIR = MODELS_DIR / "gold"

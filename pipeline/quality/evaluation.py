@@ -12,6 +12,7 @@ from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 
+from pipeline.quality.error_kinds import error_kinds
 from pipeline.quality.scoring import evaluate_documents, load_expectations, load_gold, match_expectation
 from pipeline.ingest import discover, read_document
 from pipeline.datamodel import Document, Extraction
@@ -50,7 +51,7 @@ def latest_file(lcd_id: str, root: Path = RAW_DOCS) -> Path:
 
 
 def gold_score(extract: Extractor, ids: list[str], root: Path = RAW_DOCS) -> dict:
-    """Score the extractor on the documents with a gold file in models/gold/."""
+    """Score the extractor on the documents with a gold file in models/gold/, with its errors by kind."""
     scored = []
     for lcd_id in ids:
         gold_path = GOLD_DIR / f"{lcd_id}.json"
@@ -59,7 +60,7 @@ def gold_score(extract: Extractor, ids: list[str], root: Path = RAW_DOCS) -> dic
         document = read_document(latest_file(lcd_id, root), root=root)
         scored.append((extract(document), document.text, load_gold(gold_path)))
     result = evaluate_documents(scored)
-    result.pop("details", None)
+    result["error_kinds"] = error_kinds(result.pop("details"), [text for _, text, _ in scored])
     return result
 
 
@@ -119,4 +120,43 @@ def format_report(result: dict) -> str:
     exp = result["train_dev_expectations"]
     kinds = ", ".join(f"{k} {v['passed']}/{v['total']}" for k, v in exp["by_kind"].items())
     lines.append(f"train/dev expectations: {exp['passed']}/{exp['total']} ({kinds})")
+    gold = result[f"{result.get('split', 'test')}_gold"]
+    lines.append(f"errors by kind ({result.get('split', 'test')} gold):")
+    for n, kind in enumerate(gold["error_kinds"].values(), 1):
+        lines.append(f"  {n:>2} {kind['label']:<52} {kind['count']:>4}/{kind['denominator']:<4} {kind['rate']:.2f}")
+    return "\n".join(lines)
+
+
+# (label, how to read the row from a gold block) of the side-by-side table
+_COMPARE_ROWS: tuple[tuple[str, Callable[[dict], str]], ...] = (
+    ("indications R / P / F1", lambda g: _rpf(g["micro"], "indication")),
+    ("coverage accuracy", lambda g: f"{g['micro']['coverage_accuracy']:.2f}"),
+    ("policy thresholds R / P / F1", lambda g: _rpf(g["micro"], "threshold_policy")),
+    ("policy doses R / P / F1", lambda g: _rpf(g["micro"], "dose_policy")),
+    ("policy quantities value+unit F1", lambda g: f"{g['micro']['quantity_policy_f1']:.2f}"),
+    ("ICD-10 right (matched, gold coded)",
+     lambda g: f"{g['micro']['icd10_correct']}/{g['micro']['icd10_total']} {g['micro']['icd10_accuracy']:.2f}"),
+)
+
+
+def _rpf(micro: dict, name: str) -> str:
+    return f"{micro[f'{name}_recall']:.2f} / {micro[f'{name}_precision']:.2f} / {micro[f'{name}_f1']:.2f}"
+
+
+def format_compare(results: dict[str, dict]) -> str:
+    """One table, a column per extractor ({column title: `evaluate` result}), of the headline figures and the
+    error kinds (count/denominator) of the scored split's gold."""
+    golds = {title: r[f"{r.get('split', 'test')}_gold"] for title, r in results.items()}
+    rows = [(label, [read(g) for g in golds.values()]) for label, read in _COMPARE_ROWS]
+    first = next(iter(golds.values()))
+    for n, (key, kind) in enumerate(first["error_kinds"].items(), 1):
+        cells = [f"{g['error_kinds'][key]['count']}/{g['error_kinds'][key]['denominator']}" for g in golds.values()]
+        rows.append((f"{n:>2} {kind['label']}", cells))
+    split = next(iter(results.values())).get("split", "test")
+    header = (f"{split} gold ({first['documents']} documents)", *golds)
+    widths = [max(len(header[0]), *(len(label) for label, _ in rows))]
+    widths += [max(len(title), *(len(cells[i]) for _, cells in rows)) for i, title in enumerate(golds)]
+    lines = ["  ".join(h.ljust(w) for h, w in zip(header, widths))]
+    lines.append("  ".join("-" * w for w in widths))
+    lines += ["  ".join(c.ljust(w) for c, w in zip((label, *cells), widths)) for label, cells in rows]
     return "\n".join(lines)
