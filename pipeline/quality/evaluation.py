@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
+from pipeline.extract.icd10 import codes_agree
 from pipeline.quality.error_kinds import error_kinds
 from pipeline.quality.scoring import evaluate_documents, load_expectations, load_gold, match_expectation
 from pipeline.ingest import discover, read_document
-from pipeline.datamodel import Document, Extraction
+from pipeline.datamodel import Document, Extraction, Indication
 from pipeline.paths import EXPECTATIONS_DIR, GOLD_DIR, RAW_DOCS, ROOT, SPLITS_PATH
 
 EXPECTATIONS = EXPECTATIONS_DIR / "corpus.json"  # hand-checked facts of train/dev documents
@@ -60,8 +61,55 @@ def gold_score(extract: Extractor, ids: list[str], root: Path = RAW_DOCS) -> dic
         document = read_document(latest_file(lcd_id, root), root=root)
         scored.append((extract(document), document.text, load_gold(gold_path)))
     result = evaluate_documents(scored)
-    result["error_kinds"] = error_kinds(result.pop("details"), [text for _, text, _ in scored])
+    details = result.pop("details", [])
+    result["error_kinds"] = error_kinds(details, [text for _, text, _ in scored])
+    result["icd10"] = icd10_score(
+        [(extraction, gold, detail["indications"]["matches"]) for (extraction, _, gold), detail in zip(scored, details)]
+    )
     return result
+
+
+# Verdicts on the codes stored for one matched indication, against the gold `icd10cm`.
+ICD10_VERDICTS = ("exact", "within", "wrong", "gold_none")
+
+
+def icd10_verdict(codes: Sequence[str], gold_codes: Sequence[str]) -> str:
+    """'exact' (every stored code is a gold code), 'within' (each is a gold code or inside a gold category:
+    I48.91 under gold I48), 'gold_none' (the gold has no code: any code is wrong) or 'wrong'."""
+    if not gold_codes:
+        return "gold_none"
+    if set(codes) <= set(gold_codes):
+        return "exact"
+    return "within" if codes_agree(codes, gold_codes) else "wrong"
+
+
+def icd10_score(documents: Sequence[tuple[Extraction, Mapping, Sequence[Mapping[str, str]]]]) -> dict:
+    """How often the codes of matched indications agree with the gold icd10cm, over (extraction, gold,
+    indication matches) per document: `right` (exact + within) of the matched indications with a code."""
+    verdicts: Counter[str] = Counter()
+    matched = uncoded_with_gold = 0
+    for extraction, gold, matches in documents:
+        by_name: dict[str, Indication] = {}
+        for indication in extraction.indications:
+            by_name.setdefault(indication.name, indication)
+        gold_by_name = {g["name"]: g for g in gold["indications"]}
+        for match in matches:
+            indication, gold_indication = by_name[match["extracted"]], gold_by_name[match["gold"]]
+            matched += 1
+            if indication.icd10_codes:
+                verdicts[icd10_verdict(indication.icd10_codes, gold_indication["icd10cm"])] += 1
+            elif gold_indication["icd10cm"]:
+                uncoded_with_gold += 1
+    coded = sum(verdicts.values())
+    right = verdicts["exact"] + verdicts["within"]
+    return {
+        "matched": matched,
+        "with_code": coded,
+        **{verdict: verdicts[verdict] for verdict in ICD10_VERDICTS},
+        "right": right,
+        "right_of_coded": round(right / coded, 4) if coded else None,
+        "uncoded_with_gold_code": uncoded_with_gold,
+    }
 
 
 def expectation_score(extract: Extractor, path: Path = EXPECTATIONS, repo: Path = ROOT) -> dict:
@@ -117,10 +165,20 @@ def format_report(result: dict) -> str:
             f"policy doses R {micro['dose_policy_recall']:.2f} P {micro['dose_policy_precision']:.2f} | "
             f"policy thresholds R {micro['threshold_policy_recall']:.2f} P {micro['threshold_policy_precision']:.2f}"
         )
+    icd = result[f"{result.get('split', 'test')}_gold"].get("icd10")
+    if icd and icd["with_code"]:
+        lines.append(
+            f"ICD-10 right of matched indications with a code: {icd['right_of_coded']:.2f} "
+            f"({icd['right']}/{icd['with_code']}: {icd['exact']} exact, {icd['within']} inside the gold category; "
+            f"wrong {icd['wrong']}, coded where the gold has none {icd['gold_none']}; "
+            f"{icd['uncoded_with_gold_code']} of {icd['matched']} matched left uncoded though the gold has a code)"
+        )
     exp = result["train_dev_expectations"]
     kinds = ", ".join(f"{k} {v['passed']}/{v['total']}" for k, v in exp["by_kind"].items())
     lines.append(f"train/dev expectations: {exp['passed']}/{exp['total']} ({kinds})")
     gold = result[f"{result.get('split', 'test')}_gold"]
+    if "error_kinds" not in gold:
+        return "\n".join(lines)
     lines.append(f"errors by kind ({result.get('split', 'test')} gold):")
     for n, kind in enumerate(gold["error_kinds"].values(), 1):
         lines.append(f"  {n:>2} {kind['label']:<52} {kind['count']:>4}/{kind['denominator']:<4} {kind['rate']:.2f}")
@@ -136,7 +194,14 @@ _COMPARE_ROWS: tuple[tuple[str, Callable[[dict], str]], ...] = (
     ("policy quantities value+unit F1", lambda g: f"{g['micro']['quantity_policy_f1']:.2f}"),
     ("ICD-10 right (matched, gold coded)",
      lambda g: f"{g['micro']['icd10_correct']}/{g['micro']['icd10_total']} {g['micro']['icd10_accuracy']:.2f}"),
+    ("ICD-10 right of coded (target)", lambda g: _icd10_cell(g.get("icd10"))),
 )
+
+
+def _icd10_cell(icd: dict | None) -> str:
+    if not icd or not icd["with_code"]:
+        return "-"
+    return f"{icd['right']}/{icd['with_code']} {icd['right_of_coded']:.2f}"
 
 
 def _rpf(micro: dict, name: str) -> str:
