@@ -211,7 +211,7 @@ def test_format_compare_puts_the_rules_and_the_full_pipeline_side_by_side():
     row = next(r for r in rows if r.startswith("indications"))
     assert row.index("0.40 / 0.40 / 0.40") < row.index("0.60 / 0.60 / 0.60")
     assert next(r for r in rows if "excl" in r).split()[-2:] == ["7/9", "2/9"]
-    assert len(rows) == 7 + len(KINDS)  # six figures, the two ICD-10 readings, one row per error kind
+    assert len(rows) == 7 + len(KINDS)  # five figures, two ICD-10 readings, one row per error kind
 
 
 def test_format_report_lists_every_error_kind_with_its_count_and_denominator():
