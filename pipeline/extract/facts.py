@@ -115,8 +115,11 @@ _MEASURE_VERBS = frozenset(
     {"include", "includes", "including", "included", "may", "might", "can", "could", "will", "would", "shall", "should",
      "must", "being", "reported", "recommended", "recommend", "recommends", "despite", "covered", "indicated", "required",
      "requires", "require", "considered", "meet", "meets", "met", "while", "where", "without", "during", "within",
-     "criteria", "criterion", "performed", "provided", "done", "given", "administered", "billed", "paid"}
+     "criteria", "criterion", "performed", "provided", "done", "given", "administered", "billed", "paid", "after",
+     "before", "since", "following", "reasonable", "necessary", "continues", "continue"}
 )
+# Words after which a clause names the measure itself: "criteria include fever > 38" -> "fever".
+_MEASURE_INTRO = frozenset({"include", "includes", "including", "included", "despite", "showed", "shows", "showing"})
 _COUNT_SCOPE_RE = re.compile(r"\s+((?:per|each|in\s+(?:one|a|each|the\s+same)|at\s+(?:one|a|each|the\s+same))\s+[A-Za-z][\w\-]*)", re.I)
 _TIME_UNITS = frozenset({"seconds", "minutes", "hours", "days", "weeks", "months", "years"})
 # "14 days after the first injection", "within the past 6 months": how long since an event (12.6 look-backs).
@@ -206,8 +209,12 @@ def measure_for(text: str, q: Quantity, sentence_start: int, lexicon: Lexicon) -
 
 
 def _content_words_before(clause: str) -> list[str]:
-    """The content words of the clause that ends right before a number (no verbs, no linking words)."""
+    """The content words of the clause that ends right before a number (no verbs, no linking words), from after
+    a word that introduces the measure ("include", "despite") when there is one."""
     words_before = re.findall(r"[A-Za-z][A-Za-z0-9\-/]*", clause)[-6:]
+    intro = [i for i, w in enumerate(words_before) if w.lower() in _MEASURE_INTRO]
+    if intro and intro[-1] + 1 < len(words_before):
+        words_before = words_before[intro[-1] + 1 :]
     return [w for w in words_before if w.lower().strip(".") not in _MEASURE_STOP and w.lower() not in _MEASURE_VERBS]
 
 
