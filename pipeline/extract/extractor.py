@@ -411,9 +411,10 @@ def _numeric_facts(ctx: _Context, quantities: list[Quantity], scopes):
             q = replace(q, comparator="<=")  # "An additional 8 sessions will be covered": at most 8
         if q.comparator is None or F.is_schedule(text, q):
             continue
-        if F.in_outcome_context(text, q, sentence.start, section):
+        if F.in_outcome_context(text, q, sentence.start, section) or F.is_list_logic(text, q) or F.in_background(sentence_text, ctx.lexicon):
             continue
-        unit = F.count_unit(text, q)
+        measure = F.measure_for(text, q, sentence.start, ctx.lexicon)
+        unit = F.threshold_unit(text, q, measure, ctx.lexicon)
         negative = _sentence_vote(ctx, sentence, False) < 0 or ctx.line_votes.get(sentence.line, 0.0) < 0
         if F.is_prohibition(text, q, sentence.start) and q.comparator in F.FLIPPED:
             # "must not dispense more than a 3-month quantity": state the allowed side, "<= 3 months"
@@ -421,7 +422,7 @@ def _numeric_facts(ctx: _Context, quantities: list[Quantity], scopes):
         thresholds.append(
             Threshold(
                 indication_id=indication,
-                measure=F.measure_for(text, q, sentence.start, ctx.lexicon),
+                measure=measure,
                 comparator=q.comparator,
                 value=q.low,
                 value_high=q.high if q.comparator == "between" else None,

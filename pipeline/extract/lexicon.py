@@ -55,6 +55,10 @@ class Lexicon:
     outcome_context: tuple[str, ...]
     drug_markers: tuple[str, ...]
     measures: tuple[str, ...]
+    background_cues: tuple[str, ...]  # words of descriptive sentences: prevalence, onset, reported rates
+    rule_cues: tuple[str, ...]  # words that make a sentence a rule, whatever else it describes
+    not_counted_after: frozenset[str]  # words after a bare number that are not what it counts ("≥2 indicating")
+    unitless_measures: frozenset[str]  # measure words of scores and scales: their numbers count nothing
 
 
 def _read(name: str) -> dict:
@@ -132,6 +136,10 @@ def load_lexicon() -> Lexicon:
         outcome_context=_strings(phr, "outcome_context", "phrases.json"),
         drug_markers=_strings(phr, "drug_markers", "phrases.json"),
         measures=tuple(sorted(_strings(phr, "measures", "phrases.json"), key=len, reverse=True)),
+        background_cues=_strings(phr, "background_cues", "phrases.json"),
+        rule_cues=_strings(phr, "rule_cues", "phrases.json"),
+        not_counted_after=frozenset(_strings(phr, "not_counted_after", "phrases.json")),
+        unitless_measures=frozenset(_strings(phr, "unitless_measures", "phrases.json")),
     )
 
 
