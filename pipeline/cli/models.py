@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from pathlib import Path
 
 from pipeline.cli.common import EXIT_OK, RAW
@@ -24,17 +25,17 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
     """Score the extractor on the held-out gold documents and the train/dev expectations."""
-    from pipeline.extract import EXTRACTOR_VERSION, NER_EXTRACTOR_VERSION, extract
+    from pipeline.extract import extract
     from pipeline.extract.nlp import build_nlp, get_nlp
+    from pipeline.jobs.reextract import extractor_version_of
     from pipeline.quality.evaluation import evaluate, format_report
 
     if args.rules_only:
-        nlp, name = build_nlp(), EXTRACTOR_VERSION
-        result = evaluate(lambda d: extract(d, nlp=nlp, coverage_model=None), name, args.split)
+        nlp = build_nlp()
+        result = evaluate(lambda d: extract(d, nlp=nlp, coverage_model=None), extractor_version_of(nlp), args.split)
     else:
         nlp = get_nlp()
-        name = NER_EXTRACTOR_VERSION if "ner" in nlp.pipe_names else EXTRACTOR_VERSION
-        result = evaluate(lambda d: extract(d, nlp=nlp), name, args.split)
+        result = evaluate(lambda d: extract(d, nlp=nlp), extractor_version_of(nlp), args.split)
     print(format_report(result))
     if args.out:
         out = Path(args.out)
@@ -50,4 +51,6 @@ def cmd_train(args: argparse.Namespace) -> int:
 
     summary = train_all(ner_overrides={"training.max_steps": args.max_steps} if args.max_steps else None)
     print(json.dumps(summary, indent=2, sort_keys=True))
+    # The extractor_version names the rules, not the weights: the warehouse does not know the models changed.
+    print("lcd train: run `lcd reextract --all` to re-extract the warehouse with the new models", file=sys.stderr)
     return EXIT_OK
