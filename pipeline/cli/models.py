@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from pathlib import Path
 
 from pipeline.cli.common import EXIT_OK, RAW, CliError
@@ -50,15 +51,15 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
 def _extractor(rules_only: bool):
     """(version name, extract function) of the rules alone or of the shipped pipeline."""
-    from pipeline.extract import EXTRACTOR_VERSION, NER_EXTRACTOR_VERSION, extract
+    from pipeline.extract import extract
     from pipeline.extract.nlp import build_nlp, get_nlp
+    from pipeline.jobs.reextract import extractor_version_of
 
     if rules_only:
         nlp = build_nlp()
-        return EXTRACTOR_VERSION, lambda d: extract(d, nlp=nlp, coverage_model=None)
+        return extractor_version_of(nlp), lambda d: extract(d, nlp=nlp, coverage_model=None)
     nlp = get_nlp()
-    name = NER_EXTRACTOR_VERSION if "ner" in nlp.pipe_names else EXTRACTOR_VERSION
-    return name, lambda d: extract(d, nlp=nlp)
+    return extractor_version_of(nlp), lambda d: extract(d, nlp=nlp)
 
 
 def cmd_train(args: argparse.Namespace) -> int:
@@ -67,4 +68,6 @@ def cmd_train(args: argparse.Namespace) -> int:
 
     summary = train_all(ner_overrides={"training.max_steps": args.max_steps} if args.max_steps else None)
     print(json.dumps(summary, indent=2, sort_keys=True))
+    # The extractor_version names the rules, not the weights: the warehouse does not know the models changed.
+    print("lcd train: run `lcd reextract --all` to re-extract the warehouse with the new models", file=sys.stderr)
     return EXIT_OK

@@ -18,9 +18,8 @@ from pipeline.diff.facts import (
     policy_texts,
     section_name_at,
 )
-from pipeline.datamodel import Section
 from pipeline.warehouse.db import as_utc_naive, insert_arrow, next_keys, transaction, utc_now
-from pipeline.warehouse.read import next_version_key, previous_version_key, version_row, versions_of
+from pipeline.warehouse.read import next_version_key, previous_version_key, sections_of, version_row, versions_of
 
 POLICY_CHANGES = pa.schema(
     [
@@ -59,9 +58,7 @@ def snapshots(con: duckdb.DuckDBPyConnection, version_keys: list[int]) -> dict[i
             "select version_key, lcd_id, version from lcd_versions where version_key in (select unnest(?))", [keys]
         ).fetchall()
     }
-    sections: dict[int, list[Section]] = {key: [] for key in versions}
-    for key, *row in _rows(con, _SECTIONS_SQL, keys):
-        sections[key].append(Section(*row))
+    sections = {key: [] for key in versions} | sections_of(con, keys)
     texts = dict(_rows(con, _TEXTS_SQL, keys))
 
     def where(key: int, offset: int | None, kind: str) -> str:
@@ -95,19 +92,6 @@ def _rows(con: duckdb.DuckDBPyConnection, sql: str, keys: list[int]) -> list[tup
     """The rows of one snapshot query for these versions (version_key first)."""
     return con.execute(sql, [keys]).fetchall()
 
-
-_SECTIONS_SQL = """
-select
-    version_key,
-    name,
-    heading,
-    kind,
-    char_start,
-    char_end
-from version_sections
-where version_key in (select unnest(?))
-order by version_key, char_start
-"""
 
 _TEXTS_SQL = """
 select
@@ -245,6 +229,15 @@ def diff_versions(con: duckdb.DuckDBPyConnection, version_keys: list[int]) -> in
 
 
 def _diff_chunk(con: duckdb.DuckDBPyConnection, keys: list[int]) -> int:
+    with transaction(con):
+        return rediff_neighbours(con, keys)
+
+
+def rediff_neighbours(con: duckdb.DuckDBPyConnection, keys: list[int]) -> int:
+    """Recompute and store the changes of every consecutive pair with one of these versions at either end
+    (and drop pairs of their LCDs that are no longer consecutive), inside the caller's transaction: the
+    facts just written and the diffs of them then commit together. Returns the number of changes between
+    each version and the one before it."""
     rows = con.execute(
         """
         with neighbours as (
@@ -280,10 +273,9 @@ def _diff_chunk(con: duckdb.DuckDBPyConnection, keys: list[int]) -> int:
         return 0
     snaps = snapshots(con, [k for pair in pairs for k in pair])
     changes = {pair: diff_snapshots(snaps[pair[0]], snaps[pair[1]]) for pair in pairs}
-    with transaction(con):
-        for (from_key, to_key), lcd_id in pairs.items():
-            _replace_changes(con, lcd_id, from_key, to_key, changes[(from_key, to_key)], None)
-        _drop_stale_pairs(con, sorted(set(pairs.values())))
+    for (from_key, to_key), lcd_id in pairs.items():
+        _replace_changes(con, lcd_id, from_key, to_key, changes[(from_key, to_key)], None)
+    _drop_stale_pairs(con, sorted(set(pairs.values())))
     return sum(len(changes[pair]) for pair in counted)
 
 
