@@ -15,7 +15,6 @@ stored as plain JSON in models/roles/model.json (no pickle). Its roles:
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass
 from functools import lru_cache
@@ -25,6 +24,7 @@ import numpy as np
 from scipy import sparse
 from sklearn.feature_extraction import FeatureHasher
 
+from pipeline.extract.coverage_model import coef_from_json, coef_to_json, read_model_json, write_model_json
 from pipeline.extract.indications import PROSE_KINDS, Mention, clean_name, is_condition_like, is_sentence_start, words
 from pipeline.extract.lexicon import Lexicon
 from pipeline.extract.tree import Node, node_text
@@ -135,14 +135,13 @@ class RoleModel:
 
     def to_json(self) -> dict:
         """The plain, versioned representation written to models/roles/model.json."""
-        coo = self.coef.tocoo()
         return {
             "format_version": FORMAT_VERSION,
             "kind": "multinomial logistic regression over hashed tree features of list items and headings",
             "classes": list(self.classes),
             "n_features": N_FEATURES,
             "intercept": [round(float(x), 6) for x in self.intercept],
-            "coef": [[int(r), int(c), round(float(v), 6)] for r, c, v in zip(coo.row, coo.col, coo.data) if abs(v) >= 1e-5],
+            "coef": coef_to_json(self.coef, 1e-5),
             "metadata": self.metadata,
         }
 
@@ -154,9 +153,7 @@ class RoleModel:
         classes = tuple(data["classes"])
         if not set(classes) <= set(ROLES):
             raise ValueError(f"role model has unknown roles {sorted(set(classes) - set(ROLES))}")
-        rows, cols, vals = zip(*data["coef"]) if data["coef"] else ((), (), ())
-        coef = sparse.csr_matrix((vals, (rows, cols)), shape=(len(classes), N_FEATURES))
-        return cls(classes, coef, np.array(data["intercept"]), data.get("metadata", {}))
+        return cls(classes, coef_from_json(data["coef"], (len(classes), N_FEATURES)), np.array(data["intercept"]), data.get("metadata", {}))
 
 
 def hash_features(features: list[list[str]]) -> sparse.csr_matrix:
@@ -164,19 +161,10 @@ def hash_features(features: list[list[str]]) -> sparse.csr_matrix:
     return FeatureHasher(n_features=N_FEATURES, input_type="string", alternate_sign=False).transform(features).tocsr()
 
 
-def save_role_model(model: RoleModel, path: Path = MODEL_PATH) -> Path:
-    """Write the model as JSON."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(model.to_json(), separators=(",", ":")) + "\n", encoding="utf-8")
-    return path
-
-
 @lru_cache(maxsize=4)
 def load_role_model(path: Path = MODEL_PATH) -> RoleModel | None:
-    """The committed role model, or None when there is none."""
-    if not path.exists():
-        return None
-    return RoleModel.from_json(json.loads(path.read_text(encoding="utf-8")))
+    """The committed role model, or None when there is none (written by pipeline.training.roles)."""
+    return read_model_json(RoleModel, path)
 
 
 def predict_roles(model: RoleModel, nodes: list[Node], text: str, lexicon: Lexicon) -> dict[int, str]:

@@ -16,14 +16,14 @@ import numpy as np
 from scipy import sparse
 from sklearn.linear_model import LogisticRegression
 
+from pipeline.extract.coverage_model import write_model_json
 from pipeline.extract.lexicon import Lexicon, load_lexicon
-from pipeline.extract.roles import CONDITION_ROLES, ROLES, RoleModel, classified_nodes, hash_features, item_name, node_features, save_role_model
+from pipeline.extract.roles import CONDITION_ROLES, ROLES, RoleModel, classified_nodes, hash_features, item_name, node_features
 from pipeline.extract.structure import split_lines
 from pipeline.extract.tree import Node, build_tree, node_text
-from pipeline.ingest import read_document
-from pipeline.paths import GOLD_DIR, METRICS_DIR, RAW_DOCS, ROLE_MODEL
-from pipeline.quality.evaluation import latest_file, load_splits
-from pipeline.quality.scoring import load_gold, name_similarity
+from pipeline.paths import METRICS_DIR, ROLE_MODEL
+from pipeline.quality.evaluation import gold_documents, load_splits
+from pipeline.quality.scoring import name_similarity
 
 C_GRID = (0.1, 0.3, 1.0, 3.0, 10.0)
 CRITERION_OVERLAP = 0.5  # share of an item's content words found in one gold criterion
@@ -90,12 +90,7 @@ def label_node(node: Node, nodes: dict[int, Node], text: str, gold: dict, lexico
 def labelled_nodes(doc_ids: list[str], lexicon: Lexicon) -> tuple[list[list[str]], list[str]]:
     """Features and gold-derived roles of the classified nodes of the documents that have a gold file."""
     features, labels = [], []
-    for doc_id in doc_ids:
-        gold_path = GOLD_DIR / f"{doc_id}.json"
-        if not gold_path.exists():
-            continue
-        document = read_document(latest_file(doc_id), root=RAW_DOCS)
-        gold = load_gold(gold_path)
+    for _doc_id, document, gold in gold_documents(doc_ids):
         nodes = build_tree(document.text, split_lines(document))
         index = {n.index: n for n in nodes}
         for node in classified_nodes(nodes):
@@ -153,7 +148,7 @@ def train_roles(model_path: Path = ROLE_MODEL, metrics_dir: Path = METRICS_DIR) 
     lexicon = load_lexicon()
     splits = load_splits()
     model, report = fit_roles(labelled_nodes(splits["train"], lexicon), labelled_nodes(splits["dev"], lexicon))
-    save_role_model(model, model_path)
+    write_model_json(model, model_path)
     metrics_dir.mkdir(parents=True, exist_ok=True)
     (metrics_dir / "roles.json").write_text(json.dumps(report, indent=2, sort_keys=True) + "\n", encoding="utf-8")
     return report

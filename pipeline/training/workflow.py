@@ -23,8 +23,8 @@ from pipeline.extract.nlp import build_nlp
 from pipeline.ingest import read_document
 from pipeline.datamodel import Document, Extraction
 from pipeline.extract.roles import load_role_model
-from pipeline.paths import COVERAGE_MODEL, GOLD_DIR, METRICS_DIR, RAW_DOCS, ROLE_MODEL
-from pipeline.quality.evaluation import evaluate, latest_file, load_splits
+from pipeline.paths import COVERAGE_MODEL, METRICS_DIR, RAW_DOCS, ROLE_MODEL
+from pipeline.quality.evaluation import evaluate, gold_documents, latest_file, load_splits
 from pipeline.training.corpus import ANNOTATIONS_DIR, load_split
 from pipeline.training.roles import train_roles
 from pipeline.training.ner import CONFIG_PATH, PIPELINE_DIR, assemble, train_ner, write_docbin
@@ -195,16 +195,12 @@ def span_evaluation(doc_ids: list[str], records: list[dict], nlp, coverage_model
 
 def calibration(extract_fn, doc_ids: list[str]) -> dict:
     """On gold documents: does sorting indications by confidence put the wrong coverage labels at the bottom?"""
-    from pipeline.quality.scoring import load_gold, score_extraction
+    from pipeline.quality.scoring import score_extraction
 
     pairs = []
-    for doc_id in doc_ids:
-        gold_path = GOLD_DIR / f"{doc_id}.json"
-        if not gold_path.exists():
-            continue
-        document = read_document(latest_file(doc_id), root=RAW_DOCS)
+    for _doc_id, document, gold in gold_documents(doc_ids):
         extraction = extract_fn(document)
-        score = score_extraction(extraction, document.text, load_gold(gold_path))
+        score = score_extraction(extraction, document.text, gold)
         wrong = {(e["extracted"]) for e in score["indications"]["coverage_errors"]}
         matched = {m["extracted"] for m in score["indications"]["matches"]}
         for indication in extraction.indications:
