@@ -26,6 +26,8 @@ from pipeline.extract.indications import (
 from pipeline.extract.lexicon import Lexicon, load_lexicon
 from pipeline.extract.nlp import cue_spans, get_nlp
 from pipeline.extract.numbers import Quantity, find_quantities
+from pipeline.extract.roles import RoleModel, apply_roles, load_role_model, predict_roles
+from pipeline.extract.tree import build_tree
 from pipeline.extract.structure import Line, Sentence, find_abbreviations, sentences_from_doc, split_lines
 from pipeline.datamodel import Criterion, Document, Dose, Extraction, Indication, Threshold
 
@@ -79,13 +81,21 @@ def default_coverage_model() -> CoverageModel | None:
 
 
 def extract_from_spacy(
-    document: Document, spacy_doc, coverage_model: CoverageModel | None | str = "default", collected: list | None = None
+    document: Document,
+    spacy_doc,
+    coverage_model: CoverageModel | None | str = "default",
+    collected: list | None = None,
+    role_model: RoleModel | None | str = "default",
 ) -> Extraction:
     """Assemble an Extraction from a document and its processed spaCy Doc (lets callers batch with nlp.pipe).
 
     `coverage_model`: "default" (the committed classifier when present), None (the rules' vote), or a model.
+    `role_model`: "default" (the committed list-item role model, unless coverage_model is None: the rules
+    alone then), None, or a model.
     `collected`, when given, receives (group, evidence) for every candidate indication (for training).
     """
+    if isinstance(role_model, str):
+        role_model = None if coverage_model is None or settings.rules_only() else load_role_model()
     if isinstance(coverage_model, str):
         coverage_model = default_coverage_model()
     lexicon = load_lexicon()
@@ -96,6 +106,8 @@ def extract_from_spacy(
     abbreviations = find_abbreviations(document.text)
     mentions, criteria_items, line_votes = find_mentions(document.text, lines, sentences, ctx.cue_vote, lexicon)
     ctx.line_votes = line_votes
+    if role_model is not None:
+        mentions, criteria_items = _apply_tree_roles(document.text, lines, lexicon, role_model, mentions, criteria_items)
     mentions += ner_mentions(spacy_doc, mentions, ctx)
     groups = group_mentions(mentions, abbreviations)
     quantities = find_quantities(document.text)
@@ -105,6 +117,17 @@ def extract_from_spacy(
     criteria = _criteria(ctx, criteria_items, mentions, mention_to_indication)
     version = pipeline_version_of(spacy_doc)
     return Extraction(tuple(indications), tuple(doses), tuple(thresholds), tuple(criteria), version)
+
+
+def _apply_tree_roles(text: str, lines: list[Line], lexicon: Lexicon, role_model: RoleModel, mentions: list[Mention], criteria_items):
+    """Mentions with the list-item roles applied (pipeline.extract.roles), and the criteria items re-pointed
+    at the surviving mentions (a criterion of a dropped lead-in belongs to no indication)."""
+    nodes = build_tree(text, lines)
+    owners = [None if i is None else mentions[i] for i, _line, _kind in criteria_items]
+    mentions = apply_roles(mentions, nodes, predict_roles(role_model, nodes, text, lexicon), text, lexicon)
+    position = {id(m): i for i, m in enumerate(mentions)}
+    items = [(None if owner is None else position.get(id(owner)), line, kind) for owner, (_i, line, kind) in zip(owners, criteria_items)]
+    return mentions, items
 
 
 def pipeline_version_of(spacy_doc) -> str:

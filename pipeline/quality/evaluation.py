@@ -51,15 +51,17 @@ def latest_file(lcd_id: str, root: Path = RAW_DOCS) -> Path:
     return max(files, key=version_key)
 
 
-def gold_score(extract: Extractor, ids: list[str], root: Path = RAW_DOCS) -> dict:
-    """Score the extractor on the documents with a gold file in models/gold/, with its errors by kind."""
-    scored = []
+def gold_documents(ids: list[str], root: Path = RAW_DOCS):
+    """(document id, latest document, its gold) for the ids that have a gold file in models/gold/."""
     for lcd_id in ids:
         gold_path = GOLD_DIR / f"{lcd_id}.json"
-        if not gold_path.exists():
-            continue
-        document = read_document(latest_file(lcd_id, root), root=root)
-        scored.append((extract(document), document.text, load_gold(gold_path)))
+        if gold_path.exists():
+            yield lcd_id, read_document(latest_file(lcd_id, root), root=root), load_gold(gold_path)
+
+
+def gold_score(extract: Extractor, ids: list[str], root: Path = RAW_DOCS) -> dict:
+    """Score the extractor on the documents with a gold file in models/gold/."""
+    scored = [(extract(document), document.text, gold) for _id, document, gold in gold_documents(ids, root)]
     result = evaluate_documents(scored)
     details = result.pop("details", [])
     result["error_kinds"] = error_kinds(details, [text for _, text, _ in scored])
