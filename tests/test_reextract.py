@@ -240,3 +240,12 @@ def test_reextract_killed_after_a_batch_then_rerun_equals_one_clean_run(stale_db
     assert rerun.returncode == 0, rerun.stderr[-2000:]
     assert "prefect imported: False" in rerun.stdout
     assert _content(stale_db) == _content(clean)
+
+
+def test_extractor_version_fingerprints_the_rule_data_and_the_trained_artifacts():
+    from pipeline.extract.extractor import _fingerprint, extractor_version
+
+    rules, trained = extractor_version(trained=False), extractor_version(trained=True)
+    assert rules.startswith("lcd_rules.v2+") and trained.startswith("lcd_ner_rules.v2+")
+    assert rules.split("+")[1] != trained.split("+")[1]  # the trained one also hashes the model files
+    assert _fingerprint(True) == _fingerprint(True) and len(_fingerprint(True)) == 10

@@ -68,6 +68,6 @@ def cmd_train(args: argparse.Namespace) -> int:
 
     summary = train_all(ner_overrides={"training.max_steps": args.max_steps} if args.max_steps else None)
     print(json.dumps(summary, indent=2, sort_keys=True))
-    # The extractor_version names the rules, not the weights: the warehouse does not know the models changed.
-    print("lcd train: run `lcd reextract --all` to re-extract the warehouse with the new models", file=sys.stderr)
+    # The new weights change the extractor_version's fingerprint: reextract finds every version stale.
+    print("lcd train: run `lcd reextract` to re-extract the warehouse with the new models", file=sys.stderr)
     return EXIT_OK

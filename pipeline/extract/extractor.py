@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import bisect
+import hashlib
 import re
+from functools import lru_cache
 from dataclasses import dataclass, replace
 
 from pipeline import settings
+from pipeline.paths import COVERAGE_MODEL, EXTRACT_DATA_DIR, ICD10_DIR, ROLE_MODEL, TRAINED_PIPELINE
 from pipeline.extract import facts as F
 from pipeline.extract.coverage_model import CoverageModel, GroupEvidence, load_model
 from pipeline.extract.icd10 import link_codes_many
@@ -31,8 +34,10 @@ from pipeline.extract.tree import build_tree
 from pipeline.extract.structure import Line, Sentence, find_abbreviations, sentences_from_doc, split_lines
 from pipeline.datamodel import Criterion, Document, Dose, Extraction, Indication, Threshold
 
-EXTRACTOR_VERSION = "lcd_rules.v1"
-NER_EXTRACTOR_VERSION = "lcd_ner_rules.v1"
+# Bumped by hand when the rule code changes; the data and the trained artifacts are fingerprinted
+# (extractor_version), so `lcd reextract` finds the versions an edited lexicon or a retrain made stale.
+EXTRACTOR_VERSION = "lcd_rules.v2"
+NER_EXTRACTOR_VERSION = "lcd_ner_rules.v2"
 ICD10_RE = re.compile(r"\b([A-TV-Z][0-9][0-9AB](?:\.[0-9A-Z]{1,4})?)\b")
 
 
@@ -132,7 +137,27 @@ def _apply_tree_roles(text: str, lines: list[Line], lexicon: Lexicon, role_model
 
 def pipeline_version_of(spacy_doc) -> str:
     """Which extractor made these facts: the rules alone, or the trained NER with the rules."""
-    return NER_EXTRACTOR_VERSION if spacy_doc.has_annotation("ENT_IOB") else EXTRACTOR_VERSION
+    return extractor_version(trained=spacy_doc.has_annotation("ENT_IOB"))
+
+
+def extractor_version(trained: bool) -> str:
+    """The extractor_version facts carry: the rules' (or the trained pipeline's) name and a fingerprint of
+    what decides them besides the code, e.g. "lcd_ner_rules.v2+3f9a0c1d2e"."""
+    return f"{NER_EXTRACTOR_VERSION if trained else EXTRACTOR_VERSION}+{_fingerprint(trained)}"
+
+
+@lru_cache(maxsize=2)
+def _fingerprint(trained: bool) -> str:
+    """A short hash of the rule data and, for the trained pipeline, the shipped model artifacts."""
+    files = sorted(EXTRACT_DATA_DIR.glob("*.json"))
+    if trained:
+        files += sorted(p for p in TRAINED_PIPELINE.rglob("*") if p.is_file())
+        files += [p for p in (COVERAGE_MODEL, ROLE_MODEL, *sorted(ICD10_DIR.glob("*.json"))) if p.is_file()]
+    digest = hashlib.sha256()
+    for path in files:
+        digest.update(path.name.encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:10]
 
 
 def ner_mentions(spacy_doc, mentions: list[Mention], ctx: "_Context") -> list[Mention]:

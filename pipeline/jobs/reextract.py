@@ -16,7 +16,7 @@ from itertools import groupby
 import duckdb
 
 from pipeline.diff.store import rediff_neighbours
-from pipeline.extract import EXTRACTOR_VERSION, NER_EXTRACTOR_VERSION
+from pipeline.extract.extractor import extractor_version
 from pipeline.extract.nlp import get_nlp
 from pipeline.jobs.ingest import DEFAULT_BATCH_SIZE, extract_batch
 from pipeline.warehouse.db import transaction
@@ -26,7 +26,7 @@ from pipeline.warehouse.read import FACT_TABLES, stored_documents, table_counts,
 
 def extractor_version_of(nlp) -> str:
     """The extractor_version a spaCy pipeline's extractions carry: the trained NER with the rules, or the rules alone."""
-    return NER_EXTRACTOR_VERSION if "ner" in nlp.pipe_names else EXTRACTOR_VERSION
+    return extractor_version(trained="ner" in nlp.pipe_names)
 
 
 def current_extractor_version() -> str:

@@ -17,6 +17,7 @@ import numpy as np
 import spacy
 from sklearn.linear_model import LogisticRegression
 
+from pipeline.extract.extractor import extractor_version
 from pipeline.extract.coverage_model import CLASSES, CoverageModel, GroupEvidence, featurize, numeric_scale, save_model
 from pipeline.extract.extractor import extract_from_spacy
 from pipeline.extract.nlp import build_nlp
@@ -268,11 +269,11 @@ def train_all(paths: Paths = Paths(), ner_overrides: dict | None = None, log=pri
     trained_extract = lambda d: extract_from_spacy(d, trained_nlp(d.text), coverage_model=model, role_model=role_model)  # noqa: E731
     results = {
         "rules": {
-            "facts": evaluate(rules_extract, "lcd_rules.v1"),
+            "facts": evaluate(rules_extract, extractor_version(trained=False)),
             "spans_test": span_evaluation(splits["test"], records["test"], rules_nlp, None),
         },
         "ner_rules": {
-            "facts": evaluate(trained_extract, "lcd_ner_rules.v1"),
+            "facts": evaluate(trained_extract, extractor_version(trained=True)),
             "spans_test": span_evaluation(splits["test"], records["test"], trained_nlp, model),
         },
         "coverage": {
