@@ -397,7 +397,8 @@ def _query(db: Path, sql: str) -> list[tuple]:
         con.close()
 
 
-def test_lcd_ingest_zip_loads_every_lcd_then_skips_them_all(prefect_server, cms_zip, db_path, capsys):
+def test_lcd_ingest_zip_loads_every_lcd_then_skips_them_all(prefect_server, cms_zip, db_path, capsys, monkeypatch):
+    monkeypatch.setenv("LCD_REPORTS_DIR", str(db_path.parent / "reports"))  # not the repo's warehouse/reports
     shipped = len(shipped_records())  # the zip holds every shipped LCD record
     assert main(["ingest", str(cms_zip), "--db", str(db_path), "--no-progress"]) == 0
     out, _ = capsys.readouterr()

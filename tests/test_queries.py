@@ -142,7 +142,7 @@ def test_threshold_differences_query_finds_the_dme_supply_limit(warehouse):
     # "reduction" (hypopnea airflow vs. migraine days) also differ, in different clinical contexts.
     # (Only these pairs are asserted: the other measures that differ across the whole corpus include
     # extraction errors, e.g. prevalence figures from background sentences read as age limits.)
-    assert {"age", "reduction", "supplier dispense", "value"} <= {r["measure"] for r in rows}
+    assert {"age", "reduction", "supplier dispense"} <= {r["measure"] for r in rows}  # ("value", a placeholder measure, is gone)
     age = {(r["lcd_id"], r["threshold_limit"]) for r in rows if r["measure"] == "age"}
     assert {("IVIG-OFFLABEL", ">= 20 years"), ("L34648", ">= 50 years")} <= age
     reduction = {(r["lcd_id"], r["threshold_limit"]) for r in rows if r["measure"] == "reduction"}
