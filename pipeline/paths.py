@@ -45,10 +45,12 @@ VIEWS_DIR = _shipped("warehouse", "views")
 MODELS_DIR = _shipped("models")  # in a checkout: <repo>/models, everything; installed: the runtime artifacts only
 TRAINED_PIPELINE = MODELS_DIR / "lcd_pipeline"
 COVERAGE_MODEL = MODELS_DIR / "coverage" / "model.json"
+ROLE_MODEL = MODELS_DIR / "roles" / "model.json"
 ICD10_DIR = MODELS_DIR / "icd10"
 EXTRACT_DATA_DIR = PACKAGE_DIR / "extract" / "data"
 INGEST_DATA_DIR = PACKAGE_DIR / "ingest" / "data"
 EXPECTATIONS_DIR = PACKAGE_DIR / "quality" / "expectations"
+QUALITY_DATA_DIR = PACKAGE_DIR / "quality" / "data"
 
 # --- training data and metrics (a checkout only) ------------------------------------------------------
 GOLD_DIR = MODELS_DIR / "gold"

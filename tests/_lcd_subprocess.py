@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import subprocess
 import sys
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 import duckdb
@@ -152,3 +155,24 @@ def warehouse_content(db: Path) -> dict[str, list[tuple]]:
     finally:
         con.close()
     return out
+
+
+def kill_when(command: list[str], env: dict[str, str] | None, reached: Callable[[str], bool], delay: float = 0.0) -> list[str]:
+    """Start COMMAND, SIGKILL it `delay` s after the first stderr line `reached` accepts; the lines seen.
+    Fails when the process ended before the kill."""
+    process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, cwd=RAW_DOCS.parent)
+    seen: list[str] = []
+    try:
+        for line in process.stderr:
+            seen.append(line.rstrip())
+            if reached(line):
+                time.sleep(delay)
+                process.send_signal(signal.SIGKILL)
+                break
+        process.wait(timeout=60)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    assert process.returncode == -signal.SIGKILL, "the run ended before the kill point:\n" + "\n".join(seen[-20:])
+    return seen

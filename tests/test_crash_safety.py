@@ -7,15 +7,11 @@ does not open the warehouse while the writer has it.
 
 from __future__ import annotations
 
-import signal
-import subprocess
-import time
 from pathlib import Path
 
 import pytest
 
-from tests._lcd_subprocess import LCD, copy_corpus, run_lcd, warehouse_state
-from tests.conftest import RAW_DOCS
+from tests._lcd_subprocess import LCD, copy_corpus, kill_when, run_lcd, warehouse_state
 
 INGEST = ["ingest", "--batch-size", "2", "--no-progress", "--prefect-logs"]
 
@@ -37,24 +33,12 @@ def clean_state(api, corpus, tmp_path_factory) -> dict:
 
 def _kill_after(args: list[str], env: dict[str, str], task: str, occurrence: int, delay: float) -> list[str]:
     """Start `lcd ARGS`, SIGKILL it `delay` s after Prefect logs the `occurrence`-th finished `task`."""
-    process = subprocess.Popen([*LCD, *args], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, cwd=RAW_DOCS.parent)
-    seen: list[str] = []
-    try:
-        for line in process.stderr:
-            seen.append(line.rstrip())
-            if f"Task run '{task}-" in line and "Finished" in line:
-                occurrence -= 1
-                if occurrence == 0:
-                    time.sleep(delay)
-                    process.send_signal(signal.SIGKILL)
-                    break
-        process.wait(timeout=60)
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait()
-    assert process.returncode == -signal.SIGKILL, "the run ended before the kill point:\n" + "\n".join(seen[-20:])
-    return seen
+    finished = iter(range(occurrence, 0, -1))  # counts down on every finished `task`
+
+    def reached(line: str) -> bool:
+        return f"Task run '{task}-" in line and "Finished" in line and next(finished) == 1
+
+    return kill_when([*LCD, *args], env, reached, delay)
 
 
 @pytest.mark.parametrize(

@@ -88,7 +88,7 @@ def cms_documents(cms_zip) -> list[Document]:
 
 def test_mcd_zip_yields_one_version_per_shipped_lcd_record(cms_documents):
     expected = sorted((f"L{r['document_id']}", str(r["document_version"])) for r in shipped_records())
-    assert len(expected) == 17
+    assert len(expected) == len(list(RAW.glob("L*/*.json")))  # every shipped LCD record is a row of the zip
     assert sorted((d.lcd_id, d.version) for d in cms_documents) == expected
     assert {d.source_format for d in cms_documents} == {"mcd_csv"}
 
@@ -118,7 +118,7 @@ def test_mcd_zip_source_path_names_the_row_and_hash_is_the_rows(cms_zip, cms_doc
     assert document.source_path == f"{cms_zip.as_posix()}!lcd.csv#L34648v31"
     entries = dict((entry.source_path, digest) for entry, digest in scan_bundle(cms_zip)[0])
     assert entries[document.source_path] == document.source_sha256
-    assert len(set(entries.values())) == 17
+    assert len(set(entries.values())) == len(entries) == len(shipped_records())  # one distinct hash per row
 
 
 def test_mcd_zip_dates_parse_us_and_iso_formats(cms_documents):
@@ -167,14 +167,15 @@ def test_lcd_csv_directly_in_the_outer_zip_is_read(tmp_path):
 
 
 def test_plan_and_collect_batch_treat_a_zip_as_many_versions(cms_zip):
+    rows = len(shipped_records())  # the zip holds every shipped LCD record
     plan = plan_ingest([cms_zip], known_hashes=set())
-    assert len(plan.new) == 17 and plan.failures == ()
+    assert len(plan.new) == rows and plan.failures == ()
     items, failures = collect_batch(list(plan.new[:5]), plan.root)
     documents, parse_failures, _stats = parse_sources(items)
     assert failures + parse_failures == [] and [d.source_path for d in documents] == [e.source_path for e, _ in plan.new[:5]]
     known = {digest for _, digest in plan.new}
     again = plan_ingest([cms_zip], known_hashes=known)
-    assert (len(again.new), len(again.skipped)) == (0, 17)
+    assert (len(again.new), len(again.skipped)) == (0, rows)
 
 
 def test_read_document_on_a_zip_points_to_lcd_ingest(cms_zip):
@@ -396,12 +397,14 @@ def _query(db: Path, sql: str) -> list[tuple]:
         con.close()
 
 
-def test_lcd_ingest_zip_loads_every_lcd_then_skips_them_all(prefect_server, cms_zip, db_path, capsys):
+def test_lcd_ingest_zip_loads_every_lcd_then_skips_them_all(prefect_server, cms_zip, db_path, capsys, monkeypatch):
+    monkeypatch.setenv("LCD_REPORTS_DIR", str(db_path.parent / "reports"))  # not the repo's warehouse/reports
+    shipped = len(shipped_records())  # the zip holds every shipped LCD record
     assert main(["ingest", str(cms_zip), "--db", str(db_path), "--no-progress"]) == 0
     out, _ = capsys.readouterr()
-    assert "versions: 17 new, 0 skipped, 0 failed" in out
+    assert f"versions: {shipped} new, 0 skipped, 0 failed" in out
     rows = _query(db_path, "select lcd_id, version, source_format, contractor, effective_date from lcd_versions order by lcd_id")
-    assert len(rows) == 17 and {r[2] for r in rows} == {"mcd_csv"}
+    assert len(rows) == shipped and {r[2] for r in rows} == {"mcd_csv"}
     assert ("L34648", "31", "mcd_csv", "WPS Insurance Corporation (MAC - Part A, MAC - Part B)", date(2024, 10, 1)) in rows
     assert _query(db_path, "select count(*) from indications")[0][0] > 50
     history = _query(
@@ -412,7 +415,7 @@ def test_lcd_ingest_zip_loads_every_lcd_then_skips_them_all(prefect_server, cms_
     assert history[0][1] == [] and len(history[1][1]) == 2  # the version's reasons sit on its latest entry
     assert main(["ingest", str(cms_zip), "--db", str(db_path), "--no-progress"]) == 0
     out, _ = capsys.readouterr()
-    assert out.startswith("nothing new: 17 file(s) already loaded")
+    assert out.startswith(f"nothing new: {shipped} file(s) already loaded")
 
 
 def test_lcd_ingest_zip_loads_a_changed_row_as_a_new_version(prefect_server, tmp_path, db_path, capsys):

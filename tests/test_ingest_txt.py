@@ -75,10 +75,14 @@ def test_ivig_list_items_stay_one_per_line_and_empty_bullets_vanish():
     assert "-" not in lines and "- " not in lines
 
 
-def test_ivig_unicode_is_kept():
+def test_ivig_unicode_is_kept_but_quotes_are_straightened():
+    # pipeline/ingest/normalize.py: curly quotes and apostrophes become ' and "; other typographic
+    # characters (the en and em dashes here) are kept.
     text = read_document(IVIG, RAW).text
     assert "days –7 and –2 pre-transplantation" in text
-    assert "Clarkson’s Disease" in text
+    assert "Intravenous immunoglobulin (Investigational approach) — There are" in text
+    assert "Clarkson's Disease" in text and 'concluded that "Treatment guidelines' in text
+    assert not set("\u2018\u2019\u201c\u201d") & set(text)
 
 
 def test_l38841_header_lines_are_metadata_in_the_preamble():

@@ -498,8 +498,9 @@ def test_once_is_a_quantity_only_as_a_frequency_l39268():
 
 
 def test_once_per_encounter_l34084():
+    # "only" before a count is a cap: models/ANNOTATION.md 9 reads this sentence as <= 1 per encounter
     q = only("CPT codes for transcatheter infusion therapy is reimbursable only once per encounter,")
-    assert facts(q) == (1, None, None, "times/encounter")
+    assert facts(q) == (1, None, "<=", "times/encounter")
 
 
 def test_glued_unit_ivig_induction_dose():

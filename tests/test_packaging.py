@@ -24,7 +24,7 @@ RUNTIME_FILES = [
     *[(p, f"pipeline/bundled/warehouse/{p.relative_to(REPO / 'warehouse').as_posix()}") for p in [REPO / "warehouse" / "schema.sql", *sorted((REPO / "warehouse" / "views").glob("*.sql"))]],
     *[(p, f"pipeline/{p.relative_to(REPO / 'pipeline').as_posix()}") for p in sorted((REPO / "pipeline").glob("*/data/*.json"))],
     *[(p, f"pipeline/bundled/models/{p.relative_to(REPO / 'models').as_posix()}") for p in sorted((REPO / "models" / "lcd_pipeline").rglob("*")) if p.is_file()],
-    *[(REPO / "models" / rel, f"pipeline/bundled/models/{rel}") for rel in ("coverage/model.json", "icd10/linker.json", "icd10/synonyms.json")],
+    *[(REPO / "models" / rel, f"pipeline/bundled/models/{rel}") for rel in ("coverage/model.json", "roles/model.json", "icd10/linker.json", "icd10/synonyms.json", "icd10/corpus.json")],
 ]
 
 CHECK_INSTALLED = r"""

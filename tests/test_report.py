@@ -18,6 +18,7 @@ from pipeline.report import (
     render_markdown,
     write_report,
 )
+from pipeline.report.html import render_html
 from pipeline.warehouse import connect, load_version
 
 
@@ -155,3 +156,27 @@ def test_format_changes_text_without_changes_says_so():
     assert format_changes_text([]) == "No policy changes.\n"
     added = PolicyChange("indication_added", "SLE", None, "covered", None, "IVIG is covered for SLE.", "sle")
     assert "    added: covered" in format_changes_text([added])
+
+
+def test_facts_of_an_added_indication_are_shown_beneath_it(corpus_warehouse):
+    # IVIG-OFFLABEL 1 -> 2 adds Systemic Capillary Leak Syndrome with its two prophylaxis doses.
+    rows = [r for r in changes_since(corpus_warehouse) if r.lcd_id == "IVIG-OFFLABEL"]
+    scls = next(r for r in rows if r.change_type == "indication_added" and r.subject == "Systemic Capillary Leak Syndrome")
+    doses = [r for r in rows if r.change_type == "dose_added" and r.parent_change_key == scls.change_key]
+    assert len(doses) == 2
+    lines = render_markdown(rows).splitlines()
+    head = next(i for i, line in enumerate(lines) if line.startswith("- `indication_added` **Systemic Capillary Leak Syndrome**"))
+    beneath = [line for line in lines[head + 1 :] if line.startswith("  - `dose_added`")]
+    assert len(beneath) == 2 and not any(line.startswith("- `dose_added`") for line in lines)
+    html = render_html(rows)
+    assert html.count('<ul class="children">') == 1 and html.count("dose added</span> <strong>") == 2
+
+
+def test_lcd_diff_text_indents_the_facts_of_an_added_indication():
+    changes = [
+        PolicyChange("indication_added", "Kawasaki disease", None, "covered", None, "IVIG is covered for Kawasaki disease."),
+        PolicyChange("dose_added", "IVIG dose", None, "2 g/kg once", None, "2 g/kg once", "kawasaki disease", parent=0),
+    ]
+    lines = format_changes_text(changes).splitlines()
+    assert lines[0] == "indication_added: Kawasaki disease"
+    assert lines[3:] == ["    dose_added: IVIG dose [kawasaki disease]", "        added: 2 g/kg once"]

@@ -87,8 +87,14 @@ def test_ivig_report_dom_holds_the_plot_and_changes(chromium, ivig_report, tmp_p
     assert figure.count('<svg class="timeline"') == 1
     assert "<rect" in figure or "<path" in figure
     assert "IVIG-OFFLABEL" in dom and "CMS Off-Label Use of Intravenous Immune Globulin (IVIG) Form" in dom
-    assert dom.count('<li class="change ') == 4
-    assert "Systemic Capillary Leak Syndrome" in dom
+    # The 4 changes: the 2 indications added are items; the 2 doses added belong to SCLS (their
+    # parent_change_key) and are listed inside its item.
+    items = dom.split('<li class="change ')[1:]
+    assert len(items) == 2
+    scls = next(item for item in items if "Systemic Capillary Leak Syndrome" in item)
+    children = scls[scls.index('<ul class="children">') : scls.index("</ul>")]
+    assert children.count('<span class="chip f-dose">') == 2
+    assert "1 g/kg per month" in children and "2 g/kg per month" in children
     # a file: link, or a relative one when the report and the repo share a folder (e.g. both under /tmp)
     assert re.search(r'<a href="(?:file://[^"]*/|(?:\.\./|\./)[^"]*)raw_docs/IVIG-OFFLABEL/2\.txt"', dom)
     assert "<script" not in dom
@@ -108,8 +114,8 @@ class _Elements(HTMLParser):
 def test_hostile_text_stays_text_in_the_browser(chromium, tmp_path):
     hostile = '<script>alert(1)</script>" onmouseover="alert(2)'
     row = ChangeRow(
-        hostile, hostile, hostile, 1, "1", None, 2, "2", None, "threshold_changed", hostile, hostile, hostile,
-        f"IgG < 400 {hostile}", f"IgG < 500 {hostile}", hostile, hostile, datetime(2024, 1, 1),
+        1, hostile, hostile, hostile, 1, "1", None, 2, "2", None, "threshold_changed", hostile, hostile, hostile,
+        f"IgG < 400 {hostile}", f"IgG < 500 {hostile}", hostile, hostile, datetime(2024, 1, 1), None,
     )
     page = tmp_path / "hostile.html"
     page.write_text(render_html([row]), encoding="utf-8")

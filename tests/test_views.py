@@ -227,8 +227,10 @@ def test_change_log_gives_versions_dates_and_sentences(warehouse):
 
 
 def test_threshold_comparison_finds_the_dme_monthly_supply_limit_that_differs(warehouse):
-    # L33610 (IVIG): "must not dispense more than a one (1) month quantity"; the suction pump, respiratory
-    # assist device and TENS LCDs: "more than a three (3) - month quantity" (L33612: "3-month").
+    # L33610 (IVIG): "must not dispense more than a one (1) month quantity", oral antiemetics (L33827) and
+    # enteral nutrition (L38955) a one-month one too; the breast prostheses, suction pump, respiratory
+    # assist device, TENS and immunosuppressive drug LCDs: "more than a three (3) - month quantity"
+    # (L33612: "3-month", L33317: "three (3) month").
     rows = warehouse.execute(
         """
         select lcd_id, threshold_limit, lcds_with_measure, limits_differ
@@ -238,15 +240,19 @@ def test_threshold_comparison_finds_the_dme_monthly_supply_limit_that_differs(wa
         """
     ).fetchall()
     assert rows == [
-        ("L33610", "<= 1 months", 4, True),
-        ("L33612", "<= 3 months", 4, True),
-        ("L33800", "<= 3 months", 4, True),
-        ("L33802", "<= 3 months", 4, True),
+        ("L33317", "<= 3 months", 8, True),
+        ("L33610", "<= 1 months", 8, True),
+        ("L33612", "<= 3 months", 8, True),
+        ("L33800", "<= 3 months", 8, True),
+        ("L33802", "<= 3 months", 8, True),
+        ("L33824", "<= 3 months", 8, True),
+        ("L33827", "<= 1 months", 8, True),
+        ("L38955", "<= 1 months", 8, True),
     ]
     same = warehouse.execute(
         "select distinct threshold_limit, lcds_with_measure, limits_differ from threshold_comparison where normalized_measure = 'deliver dmepos product'"
     ).fetchall()
-    assert same == [("<= 10 days", 4, False)]
+    assert same == [("<= 10 days", 8, False)]  # all eight: "deliver the DMEPOS product no sooner than 10 calendar days prior"
 
 
 def test_coverage_by_indication_aligns_the_cardiac_monitoring_pair(warehouse):

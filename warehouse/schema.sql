@@ -153,7 +153,8 @@ create table if not exists policy_changes (
         'threshold_removed',
         'threshold_changed',
         'criterion_added',
-        'criterion_removed'
+        'criterion_removed',
+        'text_changed'
     )),
     subject          varchar not null,  -- indication name, '<drug> dose' or the threshold's measure
     before           varchar,           -- readable value before (null when added)
@@ -163,7 +164,8 @@ create table if not exists policy_changes (
     before_sentence  varchar,
     after_sentence   varchar,
     indication       varchar,           -- normalized_name of the indication concerned, null if policy-wide
-    section          varchar            -- name of the document section the fact sits in
+    section          varchar,           -- name of the document section the fact sits in
+    parent_change_key integer           -- the indication_added/_removed change this fact change belongs to
 );
 
 

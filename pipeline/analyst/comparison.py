@@ -14,7 +14,7 @@ from dataclasses import dataclass, replace
 
 import duckdb
 
-from pipeline.diff import POLICY_SECTION, PolicyChange, PolicySnapshot, diff_snapshots, normalize_text, snapshot
+from pipeline.diff import POLICY_SECTION, PolicyChange, PolicySnapshot, diff_snapshots, fold, snapshot
 from pipeline.diff.compare import merge_indications
 from pipeline.report.text import one_line
 from pipeline.warehouse.read import VersionRow, version_key_of, versions_of
@@ -202,7 +202,7 @@ def _describe(label: PolicyLabel) -> str:
 def _difference_lines(difference: PolicyDifference) -> list[str]:
     """One difference: its subject and values, then the sentences that state it."""
     about = difference.indication
-    where = f" [{about}]" if about and normalize_text(about) != normalize_text(difference.subject) else ""
+    where = f" [{about}]" if about and fold(about) != fold(difference.subject) else ""
     a_value, b_value = _without_measure(difference, difference.a_value), _without_measure(difference, difference.b_value)
     if difference.side == "differs":
         value = f"A {a_value} | B {b_value}"

@@ -10,10 +10,10 @@ from __future__ import annotations
 import argparse
 import sys
 
-from pipeline.cli import analyst, documents, ingest, models, serve, sync
+from pipeline.cli import analyst, documents, ingest, models, reextract, serve, sync
 from pipeline.cli.common import EXIT_USAGE, CliError
 
-COMMAND_GROUPS = (ingest, documents, models, sync, serve, analyst)
+COMMAND_GROUPS = (ingest, documents, reextract, models, sync, serve, analyst)
 
 
 def build_parser() -> argparse.ArgumentParser:

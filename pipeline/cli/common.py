@@ -42,6 +42,12 @@ def parse_date(value: str | None, option: str = "--since") -> date | None:
         raise CliError(f"{option} must be a date like 2024-01-31, got {value!r}") from None
 
 
+def check_batch_size(value: int) -> None:
+    """A --batch-size below 1 is a usage error."""
+    if value < 1:
+        raise CliError(f"--batch-size must be 1 or more, got {value}")
+
+
 def quiet_prefect(show_logs: bool) -> None:
     """Keep Prefect's own logging and server chatter out of the CLI output unless asked for.
 

@@ -7,7 +7,7 @@ import json
 import sys
 from pathlib import Path
 
-from pipeline.cli.common import DB_HELP, EXIT_OK, RAW, CliError, add_lock_option, db_path, exit_with_failures, quiet_prefect, writes_warehouse
+from pipeline.cli.common import DB_HELP, EXIT_OK, RAW, CliError, add_lock_option, check_batch_size, db_path, exit_with_failures, quiet_prefect, writes_warehouse
 from pipeline.cli.progress import progress_bar
 from pipeline.jobs.ingest import DEFAULT_BATCH_SIZE
 
@@ -42,8 +42,7 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     from pipeline.orchestration.cluster import ClusterError, normalize_address, plan_execution, resolve_workers
     from pipeline.paths import RAW_DOCS
 
-    if args.batch_size < 1:
-        raise CliError(f"--batch-size must be 1 or more, got {args.batch_size}")
+    check_batch_size(args.batch_size)
     try:  # bad options fail before any work, even when there is nothing new
         resolve_workers(args.workers, 0)
         if args.dask_address:

@@ -4,16 +4,19 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from pathlib import Path
 
-from pipeline.cli.common import EXIT_OK, RAW
+from pipeline.cli.common import EXIT_OK, RAW, CliError
 
 
 def add_parsers(sub: argparse._SubParsersAction) -> None:
     """Register `lcd evaluate` and `lcd train`."""
-    p = sub.add_parser("evaluate", help="measure extraction quality", description="Score the extractor on the held-out test documents (models/gold, split in models/splits.json) and on the hand-checked train/dev expectations.\n\nExample: lcd evaluate --out models/metrics/rules.json", formatter_class=RAW)
+    p = sub.add_parser("evaluate", help="measure extraction quality", description="Score the extractor on the held-out test documents (models/gold, split in models/splits.json) and on the hand-checked train/dev expectations, with its errors counted by kind (pipeline/quality/error_kinds.py). --compare scores the rules alone and the full pipeline side by side.\n\nExample: lcd evaluate --out models/metrics/rules.json\n         lcd evaluate --split dev --compare", formatter_class=RAW)
     p.add_argument("--out", metavar="FILE", help="also write every figure as JSON")
     p.add_argument("--rules-only", action="store_true", help="score the rules without the trained NER and classifier")
+    p.add_argument("--split", choices=("test", "dev", "train"), default="test", help="whose gold to score (default test, the held-out split; tune on dev)")
+    p.add_argument("--compare", action="store_true", help="score the rules alone and the full pipeline, side by side in one table")
     p.set_defaults(func=cmd_evaluate)
 
     p = sub.add_parser("train", help="retrain the models and write their metrics", description="Retrain from models/: corpus (models/annotations) -> spaCy NER (models/ner/config.cfg) -> assembled pipeline (models/lcd_pipeline) -> coverage classifier (models/coverage/model.json) -> metrics on the held-out test documents (models/metrics/).\n\nExample: lcd train", formatter_class=RAW)
@@ -23,18 +26,21 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
     """Score the extractor on the held-out gold documents and the train/dev expectations."""
-    from pipeline.extract import EXTRACTOR_VERSION, NER_EXTRACTOR_VERSION, extract
-    from pipeline.extract.nlp import build_nlp, get_nlp
-    from pipeline.quality.evaluation import evaluate, format_report
+    from pipeline.quality.evaluation import evaluate, format_compare, format_report
 
-    if args.rules_only:
-        nlp, name = build_nlp(), EXTRACTOR_VERSION
-        result = evaluate(lambda d: extract(d, nlp=nlp, coverage_model=None), name)
+    if args.compare and args.rules_only:
+        raise CliError("--compare already scores the rules alone; drop --rules-only")
+    runs = [True, False] if args.compare else [args.rules_only]
+    results = {}
+    for rules_only in runs:
+        name, extract_fn = _extractor(rules_only)
+        results["rules alone" if rules_only else "full pipeline"] = evaluate(extract_fn, name, args.split)
+    if args.compare:
+        print(format_compare(results))
+        result: dict = {"split": args.split, "compare": results}
     else:
-        nlp = get_nlp()
-        name = NER_EXTRACTOR_VERSION if "ner" in nlp.pipe_names else EXTRACTOR_VERSION
-        result = evaluate(lambda d: extract(d, nlp=nlp), name)
-    print(format_report(result))
+        result = next(iter(results.values()))
+        print(format_report(result))
     if args.out:
         out = Path(args.out)
         out.parent.mkdir(parents=True, exist_ok=True)
@@ -43,10 +49,25 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _extractor(rules_only: bool):
+    """(version name, extract function) of the rules alone or of the shipped pipeline."""
+    from pipeline.extract import extract
+    from pipeline.extract.nlp import build_nlp, get_nlp
+    from pipeline.jobs.reextract import extractor_version_of
+
+    if rules_only:
+        nlp = build_nlp()
+        return extractor_version_of(nlp), lambda d: extract(d, nlp=nlp, coverage_model=None)
+    nlp = get_nlp()
+    return extractor_version_of(nlp), lambda d: extract(d, nlp=nlp)
+
+
 def cmd_train(args: argparse.Namespace) -> int:
     """Retrain the NER and the coverage classifier from models/annotations and write models/metrics/."""
     from pipeline.training.workflow import train_all
 
     summary = train_all(ner_overrides={"training.max_steps": args.max_steps} if args.max_steps else None)
     print(json.dumps(summary, indent=2, sort_keys=True))
+    # The new weights change the extractor_version's fingerprint: reextract finds every version stale.
+    print("lcd train: run `lcd reextract` to re-extract the warehouse with the new models", file=sys.stderr)
     return EXIT_OK

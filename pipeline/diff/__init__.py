@@ -1,15 +1,15 @@
 """The policy diff: what changed in what a policy covers, at what dose, under which limits.
 
-`diff_snapshots` is pure; `snapshot`, `diff_between`, `write_changes` and `diff_version` read from and
+`diff_snapshots` is pure (facts aligned in `align`, the text safety net in `textual`); `snapshot`, `diff_between`, `write_changes` and `diff_version` read from and
 write to the warehouse.
 """
 
+from pipeline.diff.align import fold
 from pipeline.diff.compare import (
     POLICY_SECTION,
     diff_snapshots,
     format_dose,
     format_threshold,
-    normalize_text,
     same_criterion,
 )
 from pipeline.diff.facts import (
@@ -37,8 +37,8 @@ __all__ = [
     "diff_snapshots",
     "diff_version",
     "format_dose",
+    "fold",
     "format_threshold",
-    "normalize_text",
     "rediff_lcd",
     "same_criterion",
     "snapshot",

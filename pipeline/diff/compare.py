@@ -8,13 +8,16 @@ yields no change.
 from __future__ import annotations
 
 import re
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Callable, Hashable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from difflib import SequenceMatcher
 from itertools import zip_longest
 from typing import TypeVar
 
+from rapidfuzz import fuzz
+
+from pipeline.diff.align import assign, fold, lexicon, name_forms, name_score, same_words, statement
 from pipeline.diff.facts import (
     CriterionFact,
     DoseFact,
@@ -30,18 +33,7 @@ T = TypeVar("T")
 # ("patients received 2 g/kg in trial X"); a new citation there is not a change in what is covered.
 POLICY_SECTION = "policy"
 
-# A criterion edit that changes any of these words (or any number) changes its meaning, however small
-# the edit; anything else under the similarity bar below is a typo or wording fix.
-_MEANING_WORDS = frozenset(
-    "not no nor never without except unless and or only older younger less greater more fewer "
-    "before after above below under over least most prior within".split()
-)
-_TYPO_SIMILARITY = 0.9
-
-
-def normalize_text(text: str | None) -> str:
-    """Lower-case, punctuation and runs of whitespace collapsed to one space: the comparable form."""
-    return re.sub(r"[\W_]+", " ", (text or "").casefold()).strip()
+_NUMBER = re.compile(r"\d+(?:\.\d+)?")
 
 
 def format_number(value: float) -> str:
@@ -80,13 +72,31 @@ def threshold_subject(threshold: ThresholdFact) -> str:
 
 
 def diff_snapshots(before: PolicySnapshot, after: PolicySnapshot) -> list[PolicyChange]:
-    """The policy changes from `before` to `after`: indications, then doses, thresholds, criteria."""
-    return [
-        *diff_indications(before.indications, after.indications),
-        *diff_doses(before.doses, after.doses),
-        *diff_thresholds(before.thresholds, after.thresholds),
-        *diff_criteria(before.criteria, after.criteria),
+    """The policy changes from `before` to `after`: indications, then doses, thresholds, criteria, then
+    policy sentences whose numbers or negation changed without a fact change saying so.
+
+    A fact change that belongs to an indication added or removed in the same revision points to that
+    indication's change (`parent`, an index into the returned list)."""
+    old, new = merge_indications(before.indications), merge_indications(after.indications)
+    pairs = align_indications(old, new)
+    changes = list(diff_indications(old, new, pairs))
+    parent_of = {("old", c.indication): i for i, c in enumerate(changes) if c.change_type == "indication_removed"}
+    parent_of |= {("new", c.indication): i for i, c in enumerate(changes) if c.change_type == "indication_added"}
+    old_group, new_group = _groups(old, new, pairs)
+
+    def with_parents(found: Iterator[tuple[PolicyChange, tuple]]) -> list[PolicyChange]:
+        return [replace(change, parent=parent_of.get(group)) for change, group in found]
+
+    facts = [
+        *with_parents(moved_cancelled(diff_doses(_policy(before.doses), _policy(after.doses), old_group, new_group))),
+        *with_parents(moved_cancelled(diff_thresholds(_policy(before.thresholds), _policy(after.thresholds), old_group, new_group))),
     ]
+    changes += facts
+    changes += with_parents(diff_criteria(_policy(before.criteria), _policy(after.criteria), old_group, new_group, facts))
+    from pipeline.diff.textual import text_changes
+
+    changes += text_changes(before.policy_text, after.policy_text, changes)
+    return changes
 
 
 @dataclass(frozen=True)
@@ -98,13 +108,19 @@ class MergedIndication:
     coverage: str
     sentence: str | None
     section_name: str
+    forms: frozenset[str] = frozenset()  # folded names it goes by (see align.name_forms)
+
+
+def indication_key(normalized_name: str | None) -> str:
+    """The key an indication and the facts that point to it are grouped by within one version."""
+    return fold(normalized_name)
 
 
 def merge_indications(facts: Sequence[IndicationFact]) -> dict[str, MergedIndication]:
     """Policy indications keyed by comparable name; an indication named twice in a version is one."""
     groups: dict[str, list[IndicationFact]] = defaultdict(list)
     for fact in sorted(_policy(facts), key=lambda f: (f.char_start is None, f.char_start or 0)):
-        groups[normalize_text(fact.normalized_name)].append(fact)
+        groups[indication_key(fact.normalized_name)].append(fact)
     return {key: _merge_mentions(mentions) for key, mentions in groups.items()}
 
 
@@ -114,14 +130,31 @@ def _merge_mentions(mentions: list[IndicationFact]) -> MergedIndication:
     definite = coverages - {"unclear"}
     merged = definite or coverages
     first = next(m for m in mentions if m.coverage in merged)
-    return MergedIndication(first.normalized_name, first.name, ", ".join(sorted(merged)), first.sentence, first.section_name)
+    forms = name_forms(*(m.name for m in mentions), first.normalized_name)
+    return MergedIndication(first.normalized_name, first.name, ", ".join(sorted(merged)), first.sentence, first.section_name, forms)
 
 
-def diff_indications(before: Sequence[IndicationFact], after: Sequence[IndicationFact]) -> Iterator[PolicyChange]:
-    """Indications added, removed, or whose coverage changed."""
-    old, new = merge_indications(before), merge_indications(after)
-    for key in sorted(old.keys() | new.keys()):
-        b, a = old.get(key), new.get(key)
+def align_indications(old: dict[str, MergedIndication], new: dict[str, MergedIndication]) -> dict[str, str]:
+    """Which indication of `new` each indication of `old` is (old key -> new key), one to one: the same
+    key first, then the best assignment by name similarity over the rest."""
+    pairs = {key: key for key in old if key in new}
+    left_old = [key for key in old if key not in pairs]
+    left_new = [key for key in new if key not in pairs.values()]
+    bar = lexicon().name_similarity
+    for i, j in assign(left_old, left_new, lambda a, b: name_score(old[a].forms, new[b].forms), bar):
+        pairs[left_old[i]] = left_new[j]
+    return pairs
+
+
+def diff_indications(
+    old: dict[str, MergedIndication], new: dict[str, MergedIndication], pairs: dict[str, str]
+) -> Iterator[PolicyChange]:
+    """Indications added, removed, or whose coverage changed, in name order."""
+    matched = set(pairs.values())
+    events = [(key, old[key], new[pairs[key]]) for key in pairs]
+    events += [(key, old[key], None) for key in old if key not in pairs]
+    events += [(key, None, new[key]) for key in new if key not in matched]
+    for _key, b, a in sorted(events, key=lambda e: e[0]):
         if b is None:
             yield PolicyChange("indication_added", a.name, None, a.coverage, None, a.sentence, a.normalized_name, a.section_name)
         elif a is None:
@@ -130,37 +163,175 @@ def diff_indications(before: Sequence[IndicationFact], after: Sequence[Indicatio
             yield PolicyChange("coverage_changed", a.name, b.coverage, a.coverage, b.sentence, a.sentence, a.normalized_name, a.section_name)
 
 
+# ("pair", old key): an indication on both sides; ("old" | "new", normalized name): on one side only;
+# ("key", key): an indication neither side lists in its policy sections; ("none",): policy-wide.
+Group = tuple
+
+
+def _groups(
+    old: dict[str, MergedIndication], new: dict[str, MergedIndication], pairs: dict[str, str]
+) -> tuple[Callable[[str | None], Group], Callable[[str | None], Group]]:
+    """Functions giving the group of a before / after fact from its indication: facts of aligned
+    indications share a group, facts of an indication on one side only belong to it."""
+    back = {new_key: old_key for old_key, new_key in pairs.items()}
+
+    def old_group(indication: str | None) -> Group:
+        key = indication_key(indication)
+        if not key:
+            return ("none",)
+        if key in pairs:
+            return ("pair", key)
+        return ("old", old[key].normalized_name) if key in old else ("key", key)
+
+    def new_group(indication: str | None) -> Group:
+        key = indication_key(indication)
+        if not key:
+            return ("none",)
+        if key in back:
+            return ("pair", back[key])
+        return ("new", new[key].normalized_name) if key in new else ("key", key)
+
+    return old_group, new_group
+
+
+def _by_group(facts: Sequence[T], group: Callable[[str | None], Group]) -> dict[Group, list[T]]:
+    grouped: dict[Group, list[T]] = defaultdict(list)
+    for fact in facts:
+        grouped[group(fact.indication)].append(fact)
+    return grouped
+
+
+def _group_pairs(before: Sequence[T], after: Sequence[T], old_group, new_group) -> Iterator[tuple[Group, list[T], list[T]]]:
+    """(group, before facts, after facts) for every group either side has, in a stable order."""
+    olds, news = _by_group(before, old_group), _by_group(after, new_group)
+    for group in sorted(olds.keys() | news.keys(), key=lambda g: tuple(str(part) for part in g)):
+        yield group, olds.get(group, []), news.get(group, [])
+
+
+def moved_cancelled(found: Iterator[tuple[PolicyChange, Group]]) -> Iterator[tuple[PolicyChange, Group]]:
+    """The changes less the pairs of one fact removed under one indication and added, the same value in
+    the same sentence, under another: the statement stayed, only what it was attached to moved (list
+    items reordered around it)."""
+    changes = list(found)
+
+    def said(change: PolicyChange, side: str) -> tuple:
+        value = change.before if side == "before" else change.after
+        sentence = change.before_sentence if side == "before" else change.after_sentence
+        return (change.change_type.rsplit("_", 1)[0], change.subject, value, statement(sentence))
+
+    added: dict[tuple, list[int]] = defaultdict(list)
+    for i, (change, _group) in enumerate(changes):
+        if change.change_type.endswith("_added"):
+            added[said(change, "after")].append(i)
+    dropped: set[int] = set()
+    for i, (change, group) in enumerate(changes):
+        if change.change_type.endswith("_removed"):
+            partners = [j for j in added.get(said(change, "before"), []) if j not in dropped and changes[j][1] != group]
+            if partners:
+                dropped |= {i, partners[0]}
+    return iter([item for i, item in enumerate(changes) if i not in dropped])
+
+
 def _dose_key(dose: DoseFact) -> tuple:
-    """What makes two doses the same dose: indication, drug, phase, unit."""
-    return (normalize_text(dose.indication) or None, normalize_text(dose.drug) or None, dose.phase, dose.unit)
+    """What makes two doses of one indication the same dose: drug, phase, unit."""
+    return (fold(dose.drug) or None, dose.phase, dose.unit)
 
 
 def _dose_value(dose: DoseFact) -> tuple:
     """What makes two same doses equal: amounts and frequency."""
-    return (round(dose.amount_low, 9), round(dose.amount_high, 9), normalize_text(dose.frequency))
+    return (round(dose.amount_low, 9), round(dose.amount_high, 9), fold(dose.frequency))
 
 
-def diff_doses(before: Sequence[DoseFact], after: Sequence[DoseFact]) -> Iterator[PolicyChange]:
-    """Policy doses added, removed or changed."""
-    for b, a in align(_policy(before), _policy(after), _dose_key, _dose_value):
-        yield _fact_change("dose", b, a, dose_subject, format_dose)
+def _same_dose_subject(b: DoseFact, a: DoseFact) -> float:
+    """Doses with another spelling of the drug but the same phase and unit are the same dose."""
+    if (b.phase, b.unit) != (a.phase, a.unit):
+        return 0.0
+    x, y = fold(b.drug), fold(a.drug)
+    return 100.0 if x == y or (x and y and same_words(x, y)) else 0.0
+
+
+def diff_doses(before: Sequence[DoseFact], after: Sequence[DoseFact], old_group, new_group) -> Iterator[tuple[PolicyChange, Group]]:
+    """Policy doses added, removed or changed, aligned within aligned indications."""
+    for group, olds, news in _group_pairs(before, after, old_group, new_group):
+        for b, a in align_facts(olds, news, _dose_key, _dose_value, _same_dose_subject, 100.0):
+            yield _fact_change("dose", b, a, dose_subject, format_dose), group
 
 
 def _threshold_key(threshold: ThresholdFact) -> tuple:
-    """What makes two thresholds the same limit: indication, measure, polarity."""
-    return (normalize_text(threshold.indication) or None, normalize_text(threshold.measure), threshold.polarity)
+    """What makes two thresholds of one indication the same limit: measure, polarity, unit."""
+    return (fold(threshold.measure), threshold.polarity, threshold.unit)
 
 
 def _threshold_value(threshold: ThresholdFact) -> tuple:
-    """What makes two same limits equal: comparator, values, unit."""
+    """What makes two same limits equal: comparator and values."""
     high = round(threshold.value_high, 9) if threshold.value_high is not None else None
-    return (threshold.comparator, round(threshold.value, 9), high, threshold.unit)
+    return (threshold.comparator, round(threshold.value, 9), high)
 
 
-def diff_thresholds(before: Sequence[ThresholdFact], after: Sequence[ThresholdFact]) -> Iterator[PolicyChange]:
-    """Policy thresholds added, removed or changed (value, comparator or unit)."""
-    for b, a in align(_policy(before), _policy(after), _threshold_key, _threshold_value):
-        yield _fact_change("threshold", b, a, threshold_subject, format_threshold)
+def _same_threshold_subject(b: ThresholdFact, a: ThresholdFact) -> float:
+    """How alike two limits' measures are (0-100) when their polarity matches; a changed unit of the
+    same measure is the same limit changed."""
+    if b.polarity != a.polarity:
+        return 0.0
+    x, y = fold(b.measure), fold(a.measure)
+    if x == y:
+        return 100.0
+    return fuzz.token_sort_ratio(x, y) if b.unit == a.unit else 0.0
+
+
+def diff_thresholds(
+    before: Sequence[ThresholdFact], after: Sequence[ThresholdFact], old_group, new_group
+) -> Iterator[tuple[PolicyChange, Group]]:
+    """Policy thresholds added, removed or changed (value, comparator or unit), aligned within aligned
+    indications by measure and unit, then by value."""
+    bar = lexicon().measure_similarity
+    for group, olds, news in _group_pairs(before, after, old_group, new_group):
+        for b, a in align_facts(olds, news, _threshold_key, _threshold_value, _same_threshold_subject, bar):
+            yield _fact_change("threshold", b, a, threshold_subject, format_threshold), group
+
+
+def align_facts(
+    olds: list[T],
+    news: list[T],
+    key: Callable[[T], Hashable],
+    value: Callable[[T], tuple],
+    similar: Callable[[T, T], float],
+    bar: float,
+) -> Iterator[tuple[T | None, T | None]]:
+    """Pairs of one group's facts that differ: (b, None) removed, (None, a) added, (b, a) changed.
+
+    Facts with the same key are paired first (see `align`); what is left is paired by `similar` (a
+    reworded measure, a respelled drug), and a pair of equal values is then no change at all."""
+    leftover_old: list[T] = []
+    leftover_new: list[T] = []
+    for b, a in align(olds, news, key, value):
+        if b is not None and a is not None:
+            yield b, a
+        elif b is not None:
+            leftover_old.append(b)
+        else:
+            leftover_new.append(a)
+    matched_old: set[int] = set()
+    matched_new: set[int] = set()
+    for i, j in assign(leftover_old, leftover_new, similar, bar):
+        matched_old.add(i)
+        matched_new.add(j)
+        b, a = leftover_old[i], leftover_new[j]
+        if value(b) != value(a) or key(b)[1:] != key(a)[1:]:
+            yield b, a
+
+    def restated(fact: T, others: list[T], forward: bool) -> bool:
+        # A repetition dropped or added while the same value is still stated (under a similar
+        # measure) on the other side is not a change in policy.
+        pairs = ((fact, o) if forward else (o, fact) for o in others)
+        return any(value(x) == value(y) and similar(x, y) >= bar for x, y in pairs)
+
+    for i, b in enumerate(leftover_old):
+        if i not in matched_old and not restated(b, news, True):
+            yield b, None
+    for j, a in enumerate(leftover_new):
+        if j not in matched_new and not restated(a, olds, False):
+            yield None, a
 
 
 def _fact_change(
@@ -185,36 +356,69 @@ def _fact_change(
     )
 
 
-def diff_criteria(before: Sequence[CriterionFact], after: Sequence[CriterionFact]) -> Iterator[PolicyChange]:
-    """Policy criteria added or removed, compared per indication by normalized text."""
-    groups: dict[str | None, tuple[list[CriterionFact], list[CriterionFact]]] = defaultdict(lambda: ([], []))
-    for fact in _policy(before):
-        groups[normalize_text(fact.indication) or None][0].append(fact)
-    for fact in _policy(after):
-        groups[normalize_text(fact.indication) or None][1].append(fact)
-    for key in sorted(groups, key=lambda k: (k is not None, k or "")):
-        olds, news = groups[key]
-        olds, news = cancel_pairs(olds, news, lambda x, y: normalize_text(x.text) == normalize_text(y.text))
-        olds, news = cancel_pairs(olds, news, lambda x, y: same_criterion(x.text, y.text))
-        for fact in olds:
-            yield _criterion_change("criterion_removed", fact)
-        for fact in news:
-            yield _criterion_change("criterion_added", fact)
+def diff_criteria(
+    before: Sequence[CriterionFact],
+    after: Sequence[CriterionFact],
+    old_group,
+    new_group,
+    fact_changes: Sequence[PolicyChange] = (),
+) -> Iterator[tuple[PolicyChange, Group]]:
+    """Policy criteria added or removed, aligned within aligned indications by text similarity.
+
+    A reworded or corrected criterion is no change; one whose numbers or logic words changed is
+    removed and added, unless a dose or threshold change of this revision already reports its numbers."""
+    bar = lexicon().criterion_similarity
+    for group, olds, news in _group_pairs(before, after, old_group, new_group):
+        olds, news = cancel_pairs(olds, news, lambda x, y: fold(x.text) == fold(y.text))
+        removed = set(range(len(olds)))
+        added = set(range(len(news)))
+        for i, j in assign(olds, news, lambda x, y: fuzz.ratio(fold(x.text), fold(y.text)), bar):
+            b, a = olds[i], news[j]
+            if same_criterion(b.text, a.text) or _numbers_reported(b.text, a.text, fact_changes):
+                removed.discard(i)
+                added.discard(j)
+        for i in sorted(removed):
+            yield _criterion_change("criterion_removed", olds[i]), group
+        for j in sorted(added):
+            yield _criterion_change("criterion_added", news[j]), group
+
+
+def _numbers_reported(old_text: str, new_text: str, fact_changes: Sequence[PolicyChange]) -> bool:
+    """Whether the numbers that differ between two versions of a text are those of a dose or threshold
+    change (the before values among its old numbers, the after values among its new ones)."""
+    if _meaning_words(fold(old_text)) != _meaning_words(fold(new_text)):
+        return False
+    gone = Counter(_numbers(old_text)) - Counter(_numbers(new_text))
+    came = Counter(_numbers(new_text)) - Counter(_numbers(old_text))
+    if not gone and not came:
+        return False
+    for change in fact_changes:
+        if not change.change_type.endswith("_changed"):
+            continue
+        if set(gone) <= set(_numbers(change.before)) and set(came) <= set(_numbers(change.after)):
+            return True
+    return False
+
+
+def _numbers(text: str | None) -> list[float]:
+    """The numbers written in a text, as values (so "2.0" and "2" are one number)."""
+    return [float(n) for n in _NUMBER.findall(text or "")]
 
 
 def same_criterion(a: str, b: str) -> bool:
     """Whether two criterion texts differ only by a typo-level edit that keeps numbers and logic."""
-    x, y = normalize_text(a), normalize_text(b)
-    if re.findall(r"\d+", x) != re.findall(r"\d+", y):
+    x, y = fold(a), fold(b)
+    if _NUMBER.findall(x) != _NUMBER.findall(y):
         return False
     if _meaning_words(x) != _meaning_words(y):
         return False
-    return SequenceMatcher(None, x, y).ratio() >= _TYPO_SIMILARITY
+    return SequenceMatcher(None, x, y).ratio() * 100 >= lexicon().criterion_similarity
 
 
 def _meaning_words(text: str) -> list[str]:
-    """The logic-bearing words of a normalized text, in order."""
-    return [word for word in text.split() if word in _MEANING_WORDS]
+    """The logic-bearing words of a folded text, in order."""
+    words = lexicon().meaning_words
+    return [word for word in text.split() if word in words]
 
 
 def _criterion_change(change_type: str, fact: CriterionFact) -> PolicyChange:

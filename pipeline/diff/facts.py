@@ -18,6 +18,7 @@ CHANGE_TYPES = (
     "threshold_changed",
     "criterion_added",
     "criterion_removed",
+    "text_changed",  # a policy sentence whose numbers or negation changed, with no fact change saying so
 )
 
 
@@ -91,6 +92,7 @@ class PolicySnapshot:
     doses: tuple[DoseFact, ...] = ()
     thresholds: tuple[ThresholdFact, ...] = ()
     criteria: tuple[CriterionFact, ...] = ()
+    policy_text: tuple[tuple[str, str], ...] = ()  # (section name, text) of each policy section, in order
 
 
 @dataclass(frozen=True)
@@ -105,6 +107,7 @@ class PolicyChange:
     after_sentence: str | None = None
     indication: str | None = None  # normalized name of the indication concerned
     section: str | None = None  # name of the section the fact sits in
+    parent: int | None = None  # index (in the same diff) of the indication added/removed it belongs to
 
 
 def section_name_at(sections: tuple[Section, ...], offset: int | None, kind: str) -> str:
@@ -152,4 +155,9 @@ def snapshot_of(doc: Document, extraction: Extraction, version_key: int | None =
         )
         for c in extraction.criteria
     )
-    return PolicySnapshot(doc.lcd_id, doc.version, version_key, indications, doses, thresholds, criteria)
+    return PolicySnapshot(doc.lcd_id, doc.version, version_key, indications, doses, thresholds, criteria, policy_texts(doc.text, doc.sections))
+
+
+def policy_texts(text: str, sections: tuple[Section, ...]) -> tuple[tuple[str, str], ...]:
+    """(section name, text) of each policy section of a version's normalised text."""
+    return tuple((s.name, text[s.start : s.end]) for s in sections if s.kind == "policy")

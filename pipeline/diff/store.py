@@ -15,11 +15,11 @@ from pipeline.diff.facts import (
     PolicyChange,
     PolicySnapshot,
     ThresholdFact,
+    policy_texts,
     section_name_at,
 )
-from pipeline.datamodel import Section
 from pipeline.warehouse.db import as_utc_naive, insert_arrow, next_keys, transaction, utc_now
-from pipeline.warehouse.read import next_version_key, previous_version_key, version_row, versions_of
+from pipeline.warehouse.read import next_version_key, previous_version_key, sections_of, version_row, versions_of
 
 POLICY_CHANGES = pa.schema(
     [
@@ -36,6 +36,7 @@ POLICY_CHANGES = pa.schema(
         ("after_sentence", pa.string()),
         ("indication", pa.string()),
         ("section", pa.string()),
+        ("parent_change_key", pa.int32()),
     ]
 )
 
@@ -57,9 +58,8 @@ def snapshots(con: duckdb.DuckDBPyConnection, version_keys: list[int]) -> dict[i
             "select version_key, lcd_id, version from lcd_versions where version_key in (select unnest(?))", [keys]
         ).fetchall()
     }
-    sections: dict[int, list[Section]] = {key: [] for key in versions}
-    for key, *row in _rows(con, _SECTIONS_SQL, keys):
-        sections[key].append(Section(*row))
+    sections = {key: [] for key in versions} | sections_of(con, keys)
+    texts = dict(_rows(con, _TEXTS_SQL, keys))
 
     def where(key: int, offset: int | None, kind: str) -> str:
         return section_name_at(tuple(sections[key]), offset, kind)
@@ -82,6 +82,7 @@ def snapshots(con: duckdb.DuckDBPyConnection, version_keys: list[int]) -> dict[i
             doses=tuple(facts[key]["d"]),
             thresholds=tuple(facts[key]["t"]),
             criteria=tuple(facts[key]["c"]),
+            policy_text=policy_texts(texts.get(key, ""), tuple(sections[key])),
         )
         for key, (lcd_id, version) in versions.items()
     }
@@ -92,17 +93,12 @@ def _rows(con: duckdb.DuckDBPyConnection, sql: str, keys: list[int]) -> list[tup
     return con.execute(sql, [keys]).fetchall()
 
 
-_SECTIONS_SQL = """
+_TEXTS_SQL = """
 select
     version_key,
-    name,
-    heading,
-    kind,
-    char_start,
-    char_end
-from version_sections
+    text
+from version_texts
 where version_key in (select unnest(?))
-order by version_key, char_start
 """
 
 _INDICATIONS_SQL = """
@@ -233,6 +229,15 @@ def diff_versions(con: duckdb.DuckDBPyConnection, version_keys: list[int]) -> in
 
 
 def _diff_chunk(con: duckdb.DuckDBPyConnection, keys: list[int]) -> int:
+    with transaction(con):
+        return rediff_neighbours(con, keys)
+
+
+def rediff_neighbours(con: duckdb.DuckDBPyConnection, keys: list[int]) -> int:
+    """Recompute and store the changes of every consecutive pair with one of these versions at either end
+    (and drop pairs of their LCDs that are no longer consecutive), inside the caller's transaction: the
+    facts just written and the diffs of them then commit together. Returns the number of changes between
+    each version and the one before it."""
     rows = con.execute(
         """
         with neighbours as (
@@ -268,10 +273,9 @@ def _diff_chunk(con: duckdb.DuckDBPyConnection, keys: list[int]) -> int:
         return 0
     snaps = snapshots(con, [k for pair in pairs for k in pair])
     changes = {pair: diff_snapshots(snaps[pair[0]], snaps[pair[1]]) for pair in pairs}
-    with transaction(con):
-        for (from_key, to_key), lcd_id in pairs.items():
-            _replace_changes(con, lcd_id, from_key, to_key, changes[(from_key, to_key)], None)
-        _drop_stale_pairs(con, sorted(set(pairs.values())))
+    for (from_key, to_key), lcd_id in pairs.items():
+        _replace_changes(con, lcd_id, from_key, to_key, changes[(from_key, to_key)], None)
+    _drop_stale_pairs(con, sorted(set(pairs.values())))
     return sum(len(changes[pair]) for pair in counted)
 
 
@@ -308,12 +312,13 @@ def _replace_changes(
     if from_key is not None:
         _mark_diffed(con, lcd_id, from_key, to_key, moment)
     count = len(changes)
+    keys = next_keys(con, "policy_changes_seq", count)
     return insert_arrow(
         con,
         "policy_changes",
         POLICY_CHANGES,
         {
-            "change_key": next_keys(con, "policy_changes_seq", count),
+            "change_key": keys,
             "lcd_id": [lcd_id] * count,
             "from_version_key": [from_key] * count,
             "to_version_key": [to_key] * count,
@@ -326,6 +331,8 @@ def _replace_changes(
             "after_sentence": [c.after_sentence for c in changes],
             "indication": [c.indication for c in changes],
             "section": [c.section for c in changes],
+            # A fact change of an indication added or removed in the same revision points to that change.
+            "parent_change_key": [keys[c.parent] if c.parent is not None else None for c in changes],
         },
     )
 

@@ -131,7 +131,6 @@ class CoverageModel:
 
     def to_json(self) -> dict:
         """The plain, versioned representation written to models/coverage/model.json."""
-        coo = self.coef.tocoo()
         return {
             "format_version": FORMAT_VERSION,
             "kind": "multinomial logistic regression over hashed words + numeric rule evidence",
@@ -140,7 +139,7 @@ class CoverageModel:
             "numeric_features": list(NUMERIC_NAMES),
             "numeric_scale": [round(float(x), 6) for x in self.scale],
             "intercept": [round(float(x), 6) for x in self.intercept],
-            "coef": [[int(r), int(c), round(float(v), 6)] for r, c, v in zip(coo.row, coo.col, coo.data) if abs(v) >= 1e-6],
+            "coef": coef_to_json(self.coef, 1e-6),
             "metadata": self.metadata,
         }
 
@@ -153,21 +152,40 @@ class CoverageModel:
             raise ValueError("coverage model was trained with other features; retrain it with `lcd train`")
         classes = tuple(data["classes"])
         n_features = N_TEXT_FEATURES + len(NUMERIC_NAMES)
-        rows, cols, vals = zip(*data["coef"]) if data["coef"] else ((), (), ())
-        coef = sparse.csr_matrix((vals, (rows, cols)), shape=(len(classes), n_features))
+        coef = coef_from_json(data["coef"], (len(classes), n_features))
         return cls(classes, coef, np.array(data["intercept"]), np.array(data["numeric_scale"]), data.get("metadata", {}))
 
 
-def save_model(model: CoverageModel, path: Path = MODEL_PATH) -> Path:
-    """Write the model as JSON."""
+def coef_to_json(coef: sparse.csr_matrix, min_abs: float) -> list[list]:
+    """A sparse coefficient matrix as [row, column, value] triples, dropping |value| < min_abs."""
+    coo = coef.tocoo()
+    return [[int(r), int(c), round(float(v), 6)] for r, c, v in zip(coo.row, coo.col, coo.data) if abs(v) >= min_abs]
+
+
+def coef_from_json(entries: list[list], shape: tuple[int, int]) -> sparse.csr_matrix:
+    """The sparse matrix of coef_to_json's triples."""
+    rows, cols, vals = zip(*entries) if entries else ((), (), ())
+    return sparse.csr_matrix((vals, (rows, cols)), shape=shape)
+
+
+def write_model_json(model, path: Path) -> Path:
+    """Write a model's `to_json()` form (compact JSON, one line)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(model.to_json(), separators=(",", ":")) + "\n", encoding="utf-8")
     return path
 
 
+def read_model_json(cls, path: Path):
+    """The model of class `cls` (its `from_json`) stored at path, or None when the file does not exist."""
+    return cls.from_json(json.loads(path.read_text(encoding="utf-8"))) if path.exists() else None
+
+
+def save_model(model: CoverageModel, path: Path = MODEL_PATH) -> Path:
+    """Write the model as JSON."""
+    return write_model_json(model, path)
+
+
 @lru_cache(maxsize=4)
 def load_model(path: Path = MODEL_PATH) -> CoverageModel | None:
     """The committed model, or None when there is none."""
-    if not path.exists():
-        return None
-    return CoverageModel.from_json(json.loads(path.read_text(encoding="utf-8")))
+    return read_model_json(CoverageModel, path)

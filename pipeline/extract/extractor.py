@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import bisect
+import hashlib
 import re
+from functools import lru_cache
 from dataclasses import dataclass, replace
 
 from pipeline import settings
+from pipeline.paths import COVERAGE_MODEL, EXTRACT_DATA_DIR, ICD10_DIR, ROLE_MODEL, TRAINED_PIPELINE
 from pipeline.extract import facts as F
 from pipeline.extract.coverage_model import CoverageModel, GroupEvidence, load_model
 from pipeline.extract.icd10 import link_codes_many
@@ -26,11 +29,15 @@ from pipeline.extract.indications import (
 from pipeline.extract.lexicon import Lexicon, load_lexicon
 from pipeline.extract.nlp import cue_spans, get_nlp
 from pipeline.extract.numbers import Quantity, find_quantities
+from pipeline.extract.roles import RoleModel, apply_roles, load_role_model, predict_roles
+from pipeline.extract.tree import build_tree
 from pipeline.extract.structure import Line, Sentence, find_abbreviations, sentences_from_doc, split_lines
 from pipeline.datamodel import Criterion, Document, Dose, Extraction, Indication, Threshold
 
-EXTRACTOR_VERSION = "lcd_rules.v1"
-NER_EXTRACTOR_VERSION = "lcd_ner_rules.v1"
+# Bumped by hand when the rule code changes; the data and the trained artifacts are fingerprinted
+# (extractor_version), so `lcd reextract` finds the versions an edited lexicon or a retrain made stale.
+EXTRACTOR_VERSION = "lcd_rules.v2"
+NER_EXTRACTOR_VERSION = "lcd_ner_rules.v2"
 ICD10_RE = re.compile(r"\b([A-TV-Z][0-9][0-9AB](?:\.[0-9A-Z]{1,4})?)\b")
 
 
@@ -79,13 +86,21 @@ def default_coverage_model() -> CoverageModel | None:
 
 
 def extract_from_spacy(
-    document: Document, spacy_doc, coverage_model: CoverageModel | None | str = "default", collected: list | None = None
+    document: Document,
+    spacy_doc,
+    coverage_model: CoverageModel | None | str = "default",
+    collected: list | None = None,
+    role_model: RoleModel | None | str = "default",
 ) -> Extraction:
     """Assemble an Extraction from a document and its processed spaCy Doc (lets callers batch with nlp.pipe).
 
     `coverage_model`: "default" (the committed classifier when present), None (the rules' vote), or a model.
+    `role_model`: "default" (the committed list-item role model, unless coverage_model is None: the rules
+    alone then), None, or a model.
     `collected`, when given, receives (group, evidence) for every candidate indication (for training).
     """
+    if isinstance(role_model, str):
+        role_model = None if coverage_model is None or settings.rules_only() else load_role_model()
     if isinstance(coverage_model, str):
         coverage_model = default_coverage_model()
     lexicon = load_lexicon()
@@ -96,6 +111,8 @@ def extract_from_spacy(
     abbreviations = find_abbreviations(document.text)
     mentions, criteria_items, line_votes = find_mentions(document.text, lines, sentences, ctx.cue_vote, lexicon)
     ctx.line_votes = line_votes
+    if role_model is not None:
+        mentions, criteria_items = _apply_tree_roles(document.text, lines, lexicon, role_model, mentions, criteria_items)
     mentions += ner_mentions(spacy_doc, mentions, ctx)
     groups = group_mentions(mentions, abbreviations)
     quantities = find_quantities(document.text)
@@ -107,9 +124,40 @@ def extract_from_spacy(
     return Extraction(tuple(indications), tuple(doses), tuple(thresholds), tuple(criteria), version)
 
 
+def _apply_tree_roles(text: str, lines: list[Line], lexicon: Lexicon, role_model: RoleModel, mentions: list[Mention], criteria_items):
+    """Mentions with the list-item roles applied (pipeline.extract.roles), and the criteria items re-pointed
+    at the surviving mentions (a criterion of a dropped lead-in belongs to no indication)."""
+    nodes = build_tree(text, lines)
+    owners = [None if i is None else mentions[i] for i, _line, _kind in criteria_items]
+    mentions = apply_roles(mentions, nodes, predict_roles(role_model, nodes, text, lexicon), text, lexicon)
+    position = {id(m): i for i, m in enumerate(mentions)}
+    items = [(None if owner is None else position.get(id(owner)), line, kind) for owner, (_i, line, kind) in zip(owners, criteria_items)]
+    return mentions, items
+
+
 def pipeline_version_of(spacy_doc) -> str:
     """Which extractor made these facts: the rules alone, or the trained NER with the rules."""
-    return NER_EXTRACTOR_VERSION if spacy_doc.has_annotation("ENT_IOB") else EXTRACTOR_VERSION
+    return extractor_version(trained=spacy_doc.has_annotation("ENT_IOB"))
+
+
+def extractor_version(trained: bool) -> str:
+    """The extractor_version facts carry: the rules' (or the trained pipeline's) name and a fingerprint of
+    what decides them besides the code, e.g. "lcd_ner_rules.v2+3f9a0c1d2e"."""
+    return f"{NER_EXTRACTOR_VERSION if trained else EXTRACTOR_VERSION}+{_fingerprint(trained)}"
+
+
+@lru_cache(maxsize=2)
+def _fingerprint(trained: bool) -> str:
+    """A short hash of the rule data and, for the trained pipeline, the shipped model artifacts."""
+    files = sorted(EXTRACT_DATA_DIR.glob("*.json"))
+    if trained:
+        files += sorted(p for p in TRAINED_PIPELINE.rglob("*") if p.is_file())
+        files += [p for p in (COVERAGE_MODEL, ROLE_MODEL, *sorted(ICD10_DIR.glob("*.json"))) if p.is_file()]
+    digest = hashlib.sha256()
+    for path in files:
+        digest.update(path.name.encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:10]
 
 
 def ner_mentions(spacy_doc, mentions: list[Mention], ctx: "_Context") -> list[Mention]:
@@ -411,9 +459,10 @@ def _numeric_facts(ctx: _Context, quantities: list[Quantity], scopes):
             q = replace(q, comparator="<=")  # "An additional 8 sessions will be covered": at most 8
         if q.comparator is None or F.is_schedule(text, q):
             continue
-        if F.in_outcome_context(text, q, sentence.start, section):
+        if F.in_outcome_context(text, q, sentence.start, section) or F.is_list_logic(text, q) or F.in_background(sentence_text, ctx.lexicon):
             continue
-        unit = F.count_unit(text, q)
+        measure = F.measure_for(text, q, sentence.start, ctx.lexicon)
+        unit = F.threshold_unit(text, q, measure, ctx.lexicon)
         negative = _sentence_vote(ctx, sentence, False) < 0 or ctx.line_votes.get(sentence.line, 0.0) < 0
         if F.is_prohibition(text, q, sentence.start) and q.comparator in F.FLIPPED:
             # "must not dispense more than a 3-month quantity": state the allowed side, "<= 3 months"
@@ -421,7 +470,7 @@ def _numeric_facts(ctx: _Context, quantities: list[Quantity], scopes):
         thresholds.append(
             Threshold(
                 indication_id=indication,
-                measure=F.measure_for(text, q, sentence.start, ctx.lexicon),
+                measure=measure,
                 comparator=q.comparator,
                 value=q.low,
                 value_high=q.high if q.comparator == "between" else None,

@@ -12,6 +12,7 @@ import re
 
 from pipeline.extract.lexicon import Lexicon, phrase_patterns
 from pipeline.extract.numbers import Quantity
+from pipeline.extract.units import conventional_unit
 
 DOSE_UNITS = frozenset({"g/kg", "mg/kg", "mcg/kg", "units/kg", "IU/kg", "mg", "g", "mcg", "units", "IU", "mg/m2", "g/kg/day", "mg/kg/day", "mg/day", "mcg/day", "IU/day", "units/day", "mL", "mg/week", "mg/month"})
 # Nouns that only say what is counted (models/ANNOTATION.md §5: a count's unit is `count`, the counted thing
@@ -61,6 +62,28 @@ def in_outcome_context(text: str, q: Quantity, sentence_start: int, section_kind
     return False
 
 
+def _has_phrase(lowered: str, phrases: tuple[str, ...]) -> bool:
+    """Whether any phrase of a lexicon list occurs in `lowered` as whole words."""
+    return any(phrase in lowered and pattern.search(lowered) for phrase, pattern in phrase_patterns(phrases, r"(?<![a-z0-9]){}(?![a-z0-9])"))
+
+
+def in_background(sentence: str, lexicon: Lexicon) -> bool:
+    """A descriptive sentence (prevalence, onset, reported rates: "one case in a million", "has been reported
+    as high as 30% to 50%") states no limit, also inside a policy section (models/ANNOTATION.md 12.8): it has a
+    background cue and none of the words that make a sentence a rule."""
+    lowered = sentence.lower()
+    return _has_phrase(lowered, lexicon.background_cues) and not _has_phrase(lowered, lexicon.rule_cues)
+
+
+_LIST_LOGIC_RE = re.compile(r"\s*(?:of|out\s+of)\s+(?:the\s+|these\s+|those\s+)?(?:following|above|below|listed|criteria|conditions|items)\b", re.I)
+
+
+def is_list_logic(text: str, q: Quantity) -> bool:
+    """"4 or more of the following criteria", "at least 2 of the above": how many items of the document's own
+    list must hold is list logic, not a threshold (models/ANNOTATION.md 12.7)."""
+    return _LIST_LOGIC_RE.match(text, q.end) is not None
+
+
 def is_schedule(text: str, q: Quantity) -> bool:
     """"every six weeks", "over five days", "per month": a schedule, not a threshold."""
     before = text[max(0, q.start - 12) : q.start].lower()
@@ -83,8 +106,26 @@ _MEASURE_STOP = frozenset(
     {"of", "the", "a", "an", "is", "are", "be", "than", "at", "least", "less", "more", "greater", "to", "or", "and", "with",
      "levels", "level", "value", "values", "has", "have", "had", "must", "should", "no", "not", "equal", "minimum", "maximum",
      "up", "if", "for", "in", "on", "by", "who", "which", "that", "there", "patient", "patients", "consistent", "documented",
-     "i.e", "e.g", "was", "were", "been", "show", "shows", "demonstrated", "measured", "when", "only", "any", "his", "her"}
+     "i.e", "e.g", "was", "were", "been", "show", "shows", "demonstrated", "measured", "when", "only", "any", "his", "her",
+     "it", "its", "they", "this", "these", "those", "also", "such", "as"}
 )
+# Verbs and linking words before a number name no measure ("criteria include fever > 38" -> "fever", not
+# "criteria include fever"; "despite CPAP usage of at least 4 hours" -> "CPAP usage"; "it is recommended" -> "").
+_MEASURE_VERBS = frozenset(
+    {"include", "includes", "including", "included", "may", "might", "can", "could", "will", "would", "shall", "should",
+     "must", "being", "reported", "recommended", "recommend", "recommends", "despite", "covered", "indicated", "required",
+     "requires", "require", "considered", "meet", "meets", "met", "while", "where", "without", "during", "within",
+     "criteria", "criterion", "performed", "provided", "done", "given", "administered", "billed", "paid", "after",
+     "before", "since", "following", "reasonable", "necessary", "continues", "continue"}
+)
+# Words after which a clause names the measure itself: "criteria include fever > 38" -> "fever".
+_MEASURE_INTRO = frozenset({"include", "includes", "including", "included", "despite", "showed", "shows", "showing"})
+_COUNT_SCOPE_RE = re.compile(r"\s+((?:per|each|in\s+(?:one|a|each|the\s+same)|at\s+(?:one|a|each|the\s+same))\s+[A-Za-z][\w\-]*)", re.I)
+_TIME_UNITS = frozenset({"seconds", "minutes", "hours", "days", "weeks", "months", "years"})
+# "14 days after the first injection", "within the past 6 months": how long since an event (12.6 look-backs).
+_SINCE_AFTER_RE = re.compile(r"\s+(?:after|following|since)\s+((?:the|a|an|his|her|their)\s+)?([A-Za-z][\w\-/]*(?:\s+[A-Za-z][\w\-/]*){0,3})")
+_EVENT_STOP_RE = re.compile(r"\b(?:and|or|who|that|which|with|for|to|in|is|are|will|be|on|at|as|than|if|when)\b", re.I)
+_LOOK_BACK_RE = re.compile(r"\b(?:within|in|during|over)\s+the\s+(?:past|last|prior|previous|preceding)\b", re.I)
 _AFTER_STOP_RE = re.compile(r"\b(?:and|or|who|that|which|with|for|to|in|of|per|within|during|from|is|are|will|be|on|at|as|than|if)\b", re.I)
 
 
@@ -125,7 +166,8 @@ def _phrase_after(text: str, q: Quantity) -> str:
 
 def measure_for(text: str, q: Quantity, sentence_start: int, lexicon: Lexicon) -> str:
     """What a threshold limits: "age" for years of age, a defined abbreviation or known measure just before,
-    the noun phrase after a percentage or count, else the content words before it."""
+    the time since an event for a look-back, the noun phrase after a percentage or count, else the content
+    words before it; "" when the text names nothing (never a verb or a filler such as "value")."""
     after = text[q.end : q.end + 40].lower()
     before = text[max(sentence_start, q.start - 80) : q.start]
     own = text[q.start : q.end].lower()
@@ -139,32 +181,82 @@ def measure_for(text: str, q: Quantity, sentence_start: int, lexicon: Lexicon) -
         aside = re.match(r"\s+((?:between|since|after|from|of|in)\s+[^()]{3,60}?)\s*\)", text[q.end : q.end + 80])
         if aside:  # "(>24 hours between symptomatic episodes)": the parenthesis names what is measured
             return f"{q.unit_text or q.unit or ''} {aside.group(1)}".strip()
+    since = _time_since(text, q, sentence_start)
+    if since:
+        return since
     abbreviation = re.search(r"\(([A-Z][A-Za-z0-9\-]{1,9})\)\s*(?:of|is|was|:)?\s*$", before)
     if abbreviation:
         return abbreviation.group(1)  # "Roland Morris Disability Questionnaire (RDQ) > 17"
     if q.unit in (None, "count", "%"):
         phrase = _phrase_after(text, q)
-        if phrase and (q.unit == "%" or q.unit is None and q.low == int(q.low)):
+        counted = q.unit == "%" or q.unit is None and q.low == int(q.low) and _counts_a_noun(text, q, lexicon)
+        if phrase and counted:
             return phrase  # "at least one acute infection", "50% pain relief"
-    clause = re.split(r"[;:]|,\s|\band\b|\bor\b", before)[-1]
+    clauses = re.split(r"[;:]|,\s|\band\b|\bor\b", before)
+    clause = clauses[-1]
+    if len(clauses) > 1 and not re.search(r"[A-Za-z]", clause):
+        clause = clauses[-2]  # "Hb >12 and <13 g/dL": the second bound limits the measure of the first
+    scope = _COUNT_SCOPE_RE.match(text, q.end) if q.unit in COUNT_UNITS else None
+    if scope:  # "no more than 2 levels in one region", "covered once per lifetime": the counted thing and its scope
+        return " ".join(part for part in (*_content_words_before(clause)[-3:], q.unit_text, scope.group(1)) if part)
     known = _known_measure_before(clause, lexicon)
     if known:
         return known
-    words_before = re.findall(r"[A-Za-z][A-Za-z0-9\-/]*", clause)
-    kept = [w for w in words_before[-5:] if w.lower().strip(".") not in _MEASURE_STOP]
+    kept = _content_words_before(clause)
     if kept:
         return " ".join(kept[-3:])
-    phrase = _phrase_after(text, q)
-    return phrase or (q.unit or "value")
+    return _phrase_after(text, q)
 
 
-def count_unit(text: str, q: Quantity) -> str | None:
-    """Bare integers before a noun ("at least one acute infection", "three A4624 catheters") count things."""
-    if q.unit is not None:
-        return q.unit
-    if q.low == int(q.low) and re.match(r"[ \t]+[A-Za-z]", text[q.end : q.end + 3]):
-        return "count"
+def _content_words_before(clause: str) -> list[str]:
+    """The content words of the clause that ends right before a number (no verbs, no linking words), from after
+    a word that introduces the measure ("include", "despite") when there is one."""
+    words_before = re.findall(r"[A-Za-z][A-Za-z0-9\-/]*", clause)[-6:]
+    intro = [i for i, w in enumerate(words_before) if w.lower() in _MEASURE_INTRO]
+    if intro and intro[-1] + 1 < len(words_before):
+        words_before = words_before[intro[-1] + 1 :]
+    return [w for w in words_before if w.lower().strip(".") not in _MEASURE_STOP and w.lower() not in _MEASURE_VERBS]
+
+
+def _counts_a_noun(text: str, q: Quantity, lexicon: Lexicon) -> bool:
+    """Whether the word right after a bare integer is what it counts ("one acute infection"), not a verb or
+    a linking word ("≥2 indicating definite osteoarthritis", "12 and")."""
+    word = re.match(r"[ \t]+([A-Za-z][\w.\-]*)", text[q.end : q.end + 30])
+    return bool(word) and word.group(1).lower().rstrip(".") not in lexicon.not_counted_after
+
+
+def _time_since(text: str, q: Quantity, sentence_start: int) -> str | None:
+    """"time since X" for a period counted from an event: "at least 14 days after the first injection",
+    "not performed within the past 2 years" (models/ANNOTATION.md 12.6)."""
+    if q.unit not in _TIME_UNITS:
+        return None
+    after = _SINCE_AFTER_RE.match(text, q.end, q.end + 80)
+    if after:
+        event = _EVENT_STOP_RE.split(after.group(2))[0].strip()
+        if event:
+            return f"time since {event}"
+    own = text[max(sentence_start, q.start - 20) : q.end]
+    if _LOOK_BACK_RE.search(own):
+        clause = re.split(r"[;:]|,\s", text[max(sentence_start, q.start - 80) : q.start])[-1]
+        words = _content_words_before(_LOOK_BACK_RE.split(clause)[0])
+        return f"time since {' '.join(words[-3:])}" if words else "time since the event"
     return None
+
+
+def threshold_unit(text: str, q: Quantity, measure: str, lexicon: Lexicon) -> str | None:
+    """The unit of a threshold: as written; else the conventional unit of the measure named before the number
+    ("BMI >40" -> kg/m2, models/ANNOTATION.md 12.10); else "count" for a bare integer before the noun it counts
+    ("at least one acute infection", "three A4624 catheters"); scores and scales stay unitless."""
+    if q.unit is not None:
+        # "once per eye", "twice per encounter": a count, its scope goes to the measure (models/ANNOTATION.md 5)
+        return "count" if q.unit.startswith("times/") else q.unit
+    if measure and measure in text[max(0, q.start - 120) : q.start]:
+        conventional = conventional_unit(measure)
+        if conventional:
+            return conventional
+    if any(w in lexicon.unitless_measures for w in re.findall(r"[a-z][a-z0-9\-]*", measure.lower())):
+        return None  # "a score of ≥2 indicating definite osteoarthritis": a grade, not a count
+    return "count" if q.low == int(q.low) and _counts_a_noun(text, q, lexicon) else None
 
 
 _RELATIVE_COMPARATORS = (
@@ -174,7 +266,11 @@ _RELATIVE_COMPARATORS = (
     (re.compile(r"\b(?:a\s+)?(?:minimum|min\.?)\b(?:\s+[\w\-]+){0,3}\s+(?:of|is)\s*$", re.I), None, ">="),
     (re.compile(r"\bafter\s*$", re.I), re.compile(r"^\s+(?:have|has)\s+(?:elapsed|passed)", re.I), ">"),
     (re.compile(r"\bmore\s+(?:often|frequently)\s+than\s+(?:once\s+)?(?:every\s+)?$", re.I), None, "<"),
+    # "once per lifetime", "once in a lifetime" (models/ANNOTATION.md 12.6: at most once)
+    (None, re.compile(r"^\s*(?:per|in\s+(?:a|the|their|his|her))\s+(?:patient'?s\s+|beneficiary'?s\s+)?lifetime\b", re.I), "<="),
 )
+# "a repeat test after 12 weeks of supplementation", "after a 12-week period" (12.6): more than that period.
+_AFTER_PERIOD_RE = re.compile(r"\bafter\s+(?:a\s+|an\s+)?$", re.I)
 
 
 def refine_comparator(text: str, q: Quantity, previous: Quantity | None) -> str | None:
@@ -188,8 +284,10 @@ def refine_comparator(text: str, q: Quantity, previous: Quantity | None) -> str 
             return "<="  # "no sooner than 30 days prior to the end of the supply": at most 30 days before it
         return q.comparator
     for before_re, after_re, comparator in _RELATIVE_COMPARATORS:
-        if before_re.search(before) and (after_re is None or after_re.search(after)):
+        if (before_re is None or before_re.search(before)) and (after_re is None or after_re.search(after)):
             return comparator
+    if q.unit in _TIME_UNITS and _AFTER_PERIOD_RE.search(before):
+        return ">"
     if previous is not None and previous.comparator not in (None, "between"):
         if re.fullmatch(r"\s*(?:,|or|and|,\s*or)\s*", text[previous.end : q.start]):
             return previous.comparator  # "a minimum of 12 degrees or 30%": one comparator for both values

@@ -9,8 +9,13 @@ same vocabulary and idf, and scored by cosine similarity (a sparse dot product: 
 Among near-ties the most general code wins: each level below the 3-character category costs
 `depth_penalty`, so "Systemic lupus erythematosus" gives M32, not M32.9 or M32.19.
 
-`link_codes` stores a code only when its score reaches the calibrated `min_similarity` of
-`models/icd10/linker.json` (tuned on train + dev gold pairs only): no code is better than a wrong one.
+`decide` (and `link_codes`, which the extractor calls) first looks the name, then its aliases, up in the
+corpus lexicon `models/icd10/corpus.json`: the names and aliases of the train + dev gold indications with
+their hand-checked codes (or none, when the gold says no single code is sure). Otherwise it takes the
+nearest description and gives it a calibrated confidence, P(the code is right), from a logistic model of
+the match (`confidence` in `models/icd10/linker.json`: score, margin over the best other category,
+share of the query's words the description has, ...). A code is stored only when its confidence reaches
+`min_confidence` (both tuned on train + dev gold only): no code is better than a wrong one.
 
 The index takes ~8 CPU-seconds to build, so it is built lazily on first use and cached on disk in plain
 formats (`scipy.sparse.save_npz` for the matrix, JSON for the vocabulary, idf, codes and parameters),
@@ -45,7 +50,7 @@ from pipeline.paths import ICD10_DIR
 log = logging.getLogger(__name__)
 
 # Bump when the rows, their text or the file layout change: old caches are then ignored (and pruned).
-INDEX_VERSION = "icd10_tfidf.v1"
+INDEX_VERSION = "icd10_tfidf.v2"  # v2: row texts in the metadata (word coverage of a match)
 MODEL_DIR = ICD10_DIR
 CONFIG_PATH = MODEL_DIR / "linker.json"
 SYNONYMS_PATH = MODEL_DIR / "synonyms.json"
@@ -58,6 +63,12 @@ LINK_BATCH = 32  # conditions linked per sparse product: bounds its dense simila
 DESCRIPTION, VARIANT, INCLUSION, PART = 0, 1, 2, 3
 
 Link = tuple[str, str, float]  # (code with dot, official description, score)
+
+CORPUS_PATH = MODEL_DIR / "corpus.json"
+# Features of a nearest-description match, in the order of the confidence model's weights.
+CONFIDENCE_FEATURES = ("score", "margin", "word_coverage", "single_word", "from_alias")
+_CODE = re.compile(r"[A-Z][0-9][0-9A-Z](?:\.[0-9A-Z]{1,4})?")
+_STOPWORDS = frozenset("a an and as at by for from in into of on or the to with without due other".split())
 
 
 class ICD10DataError(ValueError):
@@ -219,8 +230,11 @@ class LinkerConfig:
     inclusion_penalty: float  # subtracted when the best row is an inclusion term, not the description
     part_penalty: float  # subtracted when the best row is one half of a "Syncope and collapse" description
     alias_penalty: float  # subtracted when the best query is an alias, not the name itself
-    min_similarity: float  # link_codes stores nothing below this score
     max_abbreviation_length: int  # aliases in capitals up to this length are skipped (SLE, CD, MS)
+    confidence_bias: float  # logistic model of P(nearest code is right) over CONFIDENCE_FEATURES
+    confidence_weights: tuple[float, ...]
+    corpus_confidence: float  # P(right) of a corpus-lexicon answer (leave-one-document-out on train + dev)
+    min_confidence: float  # nothing is stored below this confidence
 
     def index_params(self) -> dict:
         return {
@@ -245,14 +259,98 @@ def load_config(path: Path | str = CONFIG_PATH) -> LinkerConfig:
             inclusion_penalty=float(data["inclusion_penalty"]),
             part_penalty=float(data["part_penalty"]),
             alias_penalty=float(data["alias_penalty"]),
-            min_similarity=float(data["min_similarity"]),
             max_abbreviation_length=int(data["max_abbreviation_length"]),
+            confidence_bias=float(data["confidence"]["bias"]),
+            confidence_weights=tuple(float(data["confidence"]["weights"][f]) for f in CONFIDENCE_FEATURES),
+            corpus_confidence=float(data["corpus_confidence"]),
+            min_confidence=float(data["min_confidence"]),
         )
     except (OSError, json.JSONDecodeError, KeyError, TypeError, ValueError, IndexError) as exc:
         raise ICD10DataError(f"{path}: malformed linker config: {exc!r}") from exc
+    unknown = set(data["confidence"]["weights"]) - set(CONFIDENCE_FEATURES)
+    if unknown:
+        raise ICD10DataError(f"{path}: confidence weights for unknown features {sorted(unknown)}")
+    if not (0.0 <= config.min_confidence <= 1.0 and 0.0 <= config.corpus_confidence <= 1.0):
+        raise ICD10DataError(f"{path}: min_confidence and corpus_confidence must be probabilities")
     if config.analyzer not in ("char", "char_wb") or not 1 <= config.ngram_range[0] <= config.ngram_range[1]:
         raise ICD10DataError(f"{path}: analyzer must be char/char_wb with a valid ngram_range")
     return config
+
+
+@dataclass(frozen=True)
+class CorpusEntry:
+    """A name or alias of train/dev gold indications: its hand-checked codes (() = no sure code) and documents."""
+
+    codes: tuple[str, ...]
+    documents: tuple[str, ...]
+
+
+def load_corpus(path: Path | str = CORPUS_PATH) -> dict[str, CorpusEntry]:
+    """Read and validate the corpus lexicon: {normalised form: CorpusEntry}; a bad entry raises ICD10DataError."""
+    path = Path(path)
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        forms = data["forms"]
+    except (OSError, json.JSONDecodeError, KeyError, TypeError) as exc:
+        raise ICD10DataError(f"{path}: cannot read the corpus lexicon: {exc!r}") from exc
+    if not isinstance(forms, dict):
+        raise ICD10DataError(f"{path}: 'forms' must be an object of normalised form -> entry")
+    out = {}
+    for form, entry in forms.items():
+        codes, documents = (entry.get("codes"), entry.get("documents")) if isinstance(entry, dict) else (None, None)
+        if normalize_text(form) != form or not form:
+            raise ICD10DataError(f"{path}: form {form!r} is not normalised text ({normalize_text(form)!r})")
+        if not isinstance(codes, list) or not all(isinstance(c, str) and _CODE.fullmatch(c) for c in codes):
+            raise ICD10DataError(f"{path}: forms[{form!r}].codes must be a list of ICD-10-CM codes with dots")
+        if not isinstance(documents, list) or not documents or not all(isinstance(d, str) and d for d in documents):
+            raise ICD10DataError(f"{path}: forms[{form!r}].documents must name the gold documents it comes from")
+        out[form] = CorpusEntry(tuple(codes), tuple(documents))
+    return out
+
+
+def is_abbreviation(text: str, max_length: int) -> bool:
+    """A short all-capital form (SLE, CD, MS): too few n-grams to query, and ambiguous across policies."""
+    return text.strip().isupper() and len(text.strip()) <= max_length
+
+
+def code_within(code: str, gold_code: str) -> bool:
+    """Whether `code` is `gold_code` or lies inside it (I48.91 within category I48); dots are ignored."""
+    return code.replace(".", "").startswith(gold_code.replace(".", ""))
+
+
+def codes_agree(codes: Sequence[str], gold_codes: Sequence[str]) -> bool:
+    """Whether stored codes are right for a condition: each is a gold code or inside one (no gold code: never)."""
+    return bool(codes) and all(any(code_within(c, g) for g in gold_codes) for c in codes)
+
+
+def _content_words(normalized: str) -> list[str]:
+    return [w for w in normalized.split() if w not in _STOPWORDS]
+
+
+def word_coverage(query: str, description: str) -> float:
+    """Share of the query's content words that the description has (5-letter stems: carcinomas ~ carcinoma)."""
+    words = _content_words(query)
+    if not words:
+        return 0.0
+    stems = {w[:5] for w in _content_words(description)}
+    return sum(w[:5] in stems for w in words) / len(words)
+
+
+def confidence_of(features: Sequence[float], config: LinkerConfig) -> float:
+    """P(the nearest code is right) under the logistic model of linker.json."""
+    z = config.confidence_bias + sum(w * x for w, x in zip(config.confidence_weights, features))
+    return float(1.0 / (1.0 + np.exp(-z)))
+
+
+@dataclass(frozen=True)
+class Decision:
+    """What to store for one condition: `codes` (() = none), the best candidate and its calibrated confidence."""
+
+    codes: tuple[str, ...]
+    candidate: tuple[str, ...]  # the codes considered, stored or not
+    confidence: float  # P(candidate is right); for a corpus "no code" entry, P(that no code is right)
+    source: str  # "corpus" (the lexicon), "nearest" (the TF-IDF index) or "none" (nothing to query)
+    features: tuple[float, ...] = ()  # CONFIDENCE_FEATURES of a nearest-description match
 
 
 # --- the index -------------------------------------------------------------------------------------
@@ -356,14 +454,23 @@ def _write_cache(directory: Path, key: str, meta: dict, matrix: sp.csc_matrix) -
 class Linker:
     """The loaded index plus the query settings; `link` and `link_codes` are its whole API."""
 
-    def __init__(self, config: LinkerConfig, synonyms: Synonyms, meta: dict, matrix: sp.csc_matrix):
+    def __init__(
+        self,
+        config: LinkerConfig,
+        synonyms: Synonyms,
+        meta: dict,
+        matrix: sp.csc_matrix,
+        corpus: dict[str, CorpusEntry] | None = None,
+    ):
         self.config = config
         self.synonyms = synonyms
+        self.corpus: dict[str, CorpusEntry] = corpus or {}
         self.index_version: str = meta["index_version"]
         self.codes: list[str] = meta["codes"]
         self.descriptions: list[str] = meta["descriptions"]
         self.row_code = np.asarray(meta["row_code"], dtype=np.int32)
         self.row_kind = np.asarray(meta["row_kind"], dtype=np.int8)
+        self.row_text: list[str] = meta["row_text"]
         depth = np.array([code_depth(c) for c in self.codes], dtype=np.float32)
         # Everything about a row that does not depend on the query, folded into one offset.
         self.row_offset = -(
@@ -381,7 +488,9 @@ class Linker:
     # -- building and caching --
 
     @classmethod
-    def build(cls, config: LinkerConfig, synonyms: Synonyms) -> tuple["Linker", dict, sp.csc_matrix]:
+    def build(
+        cls, config: LinkerConfig, synonyms: Synonyms, corpus: dict[str, CorpusEntry] | None = None
+    ) -> tuple["Linker", dict, sp.csc_matrix]:
         """Vectorise every row of the ICD-10-CM tables (the slow path)."""
         codes, descriptions, row_code, row_kind, row_text = _index_rows(config.include_extended_codes)
         vectorizer = _vectorizer(config)
@@ -398,13 +507,20 @@ class Linker:
             "descriptions": descriptions,
             "row_code": row_code,
             "row_kind": row_kind,
+            "row_text": row_text,
             "vocabulary": vocabulary,
             "idf": [float(x) for x in vectorizer.idf_],
         }
-        return cls(config, synonyms, meta, matrix), meta, matrix
+        return cls(config, synonyms, meta, matrix, corpus), meta, matrix
 
     @classmethod
-    def load_or_build(cls, config: LinkerConfig, synonyms: Synonyms, directory: Path | None = None) -> "Linker":
+    def load_or_build(
+        cls,
+        config: LinkerConfig,
+        synonyms: Synonyms,
+        directory: Path | None = None,
+        corpus: dict[str, CorpusEntry] | None = None,
+    ) -> "Linker":
         """Load the cached index for this configuration, building and caching it first if it is missing."""
         directory = Path(directory) if directory is not None else cache_dir()
         key = cache_key(config)
@@ -414,11 +530,11 @@ class Linker:
                 meta = json.loads(meta_path.read_text(encoding="utf-8"))
                 matrix = sp.load_npz(matrix_path)
                 if meta.get("index_version") == INDEX_VERSION and list(matrix.shape) == meta["shape"]:
-                    return cls(config, synonyms, meta, matrix)
+                    return cls(config, synonyms, meta, matrix, corpus)
                 log.warning("ICD-10 index cache %s does not match its metadata: rebuilding", matrix_path)
             except (OSError, ValueError, KeyError) as exc:
                 log.warning("ICD-10 index cache %s is unreadable (%s): rebuilding", matrix_path, exc)
-        linker, meta, matrix = cls.build(config, synonyms)
+        linker, meta, matrix = cls.build(config, synonyms, corpus)
         try:
             _write_cache(directory, key, meta, matrix)
         except OSError as exc:  # a read-only home or a full disk: link anyway, rebuild next time
@@ -439,8 +555,7 @@ class Linker:
             if not normalized:
                 continue
             rewritten = self.synonyms.rewrite(normalized)
-            is_abbreviation = text.strip().isupper() and len(text.strip()) <= self.config.max_abbreviation_length
-            if is_abbreviation and rewritten == normalized:
+            if is_abbreviation(text, self.config.max_abbreviation_length) and rewritten == normalized:
                 continue
             if len(rewritten) < 3:
                 continue
@@ -502,16 +617,60 @@ class Linker:
             n, out, seen = min(len(scores), n * 4), [], set()
 
     def link_codes(self, name: str, aliases: Sequence[str] = ()) -> tuple[str, ...]:
-        """The code to store for a condition: the best one if it reaches min_similarity, else nothing."""
-        return self.link_codes_many([(name, aliases)])[0]
+        """The codes to store for a condition: the corpus lexicon's, else the nearest if confident enough."""
+        return self.decide_many([(name, aliases)])[0].codes
 
     def link_codes_many(self, items: Sequence[tuple[str, Sequence[str]]]) -> list[tuple[str, ...]]:
         """`link_codes` of several (name, aliases) at once (one document's indications): same answers, one batch."""
-        out = []
-        for scores in self._iter_scores(items):
-            best = self._top_links(scores, top_k=1)
-            out.append((best[0][0],) if best and best[0][2] >= self.config.min_similarity else ())
-        return out
+        return [decision.codes for decision in self.decide_many(items)]
+
+    def corpus_entry(self, name: str, aliases: Sequence[str] = ()) -> CorpusEntry | None:
+        """The lexicon entry of the name, else of the first alias that has one."""
+        for text in [name, *aliases]:
+            entry = self.corpus.get(normalize_text(text))
+            if entry is not None:
+                return entry
+        return None
+
+    def decide_many(
+        self, items: Sequence[tuple[str, Sequence[str]]], use_corpus: bool = True
+    ) -> list[Decision]:
+        """The Decision for each (name, aliases): lexicon first, then the nearest description, in one batch."""
+        decisions: list[Decision | None] = [None] * len(items)
+        if use_corpus:
+            for i, (name, aliases) in enumerate(items):
+                entry = self.corpus_entry(name, aliases)
+                if entry is not None:
+                    decisions[i] = Decision(entry.codes, entry.codes, self.config.corpus_confidence, "corpus")
+        to_link = [i for i, decision in enumerate(decisions) if decision is None]
+        for i, scores in zip(to_link, self._iter_scores([items[i] for i in to_link])):
+            decisions[i] = self._nearest_decision(items[i][0], items[i][1], scores)
+        return decisions
+
+    def _nearest_decision(self, name: str, aliases: Sequence[str], scores: np.ndarray) -> Decision:
+        """The nearest code with its calibrated confidence, stored only at min_confidence."""
+        top = self._top_links(scores, top_k=8)
+        if not top:
+            return Decision((), (), 0.0, "none")
+        code, _, score = top[0]
+        category = code.split(".")[0]
+        # The best code of another category: a near tie between two categories means the name is ambiguous.
+        other = next((s for c, _, s in top[1:] if c.split(".")[0] != category), top[-1][2] if len(top) > 1 else 0.0)
+        # Word coverage against the row that matched (an inclusion term may be what the name says).
+        matched_text = self.row_text[int(np.argmax(scores))]
+        coverage, _, query, penalty = max(
+            (word_coverage(q, matched_text), -penalty, q, penalty) for q, penalty in self.queries(name, aliases)
+        )
+        features = (
+            score,
+            score - other,
+            coverage,
+            float(len(_content_words(query)) == 1),
+            float(penalty > 0),
+        )
+        confidence = round(confidence_of(features, self.config), 4)
+        stored = (code,) if confidence >= self.config.min_confidence else ()
+        return Decision(stored, (code,), confidence, "nearest", features)
 
     def has_code(self, code: str) -> bool:
         """Whether the index knows this code (with its dot, as simple-icd-10-cm writes it)."""
@@ -523,7 +682,7 @@ _lock = threading.Lock()
 
 @lru_cache(maxsize=1)
 def _default_linker(directory: str) -> Linker:
-    return Linker.load_or_build(load_config(), load_synonyms(), Path(directory))
+    return Linker.load_or_build(load_config(), load_synonyms(), Path(directory), load_corpus())
 
 
 def get_linker() -> Linker:
@@ -547,8 +706,16 @@ def link(name: str, aliases: Sequence[str] = (), top_k: int = 1) -> list[Link]:
 
 
 def link_codes(name: str, aliases: Sequence[str] = ()) -> tuple[str, ...]:
-    """The codes to store in `indications.icd10_codes`: () when nothing scores above the calibrated minimum."""
+    """The codes to store in `indications.icd10_codes`: () when no code is confident enough."""
     return get_linker().link_codes(name, aliases)
+
+
+def decide(name: str, aliases: Sequence[str] = ()) -> Decision:
+    """The codes to store for a condition with the calibrated confidence behind them.
+
+    Example: decide("Systemic lupus erythematosus").codes -> ("M32",)
+    """
+    return get_linker().decide_many([(name, aliases)])[0]
 
 
 def link_codes_many(items: Sequence[tuple[str, Sequence[str]]]) -> list[tuple[str, ...]]:

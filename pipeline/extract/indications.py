@@ -18,8 +18,10 @@ import re
 import unicodedata
 from dataclasses import dataclass, field
 
+from pipeline.text import fold
 from pipeline.extract.lexicon import Lexicon, phrase_patterns
 from pipeline.extract.structure import Line, Sentence
+from pipeline.extract.tree import looks_like_heading
 
 SECTION_WEIGHT = {"policy": 1.0, "evidence": 0.5, "other": 0.25}
 PROSE_KINDS = frozenset({"trigger", "ner"})  # mentions inside a sentence; they head no list or paragraph
@@ -106,26 +108,9 @@ def is_condition_like(name: str, lexicon: Lexicon) -> bool:
     return False
 
 
-# Curly quotes and dashes as their ASCII forms (the apostrophes are then dropped, the rest are punctuation).
-_QUOTES_AND_DASHES = str.maketrans(
-    {"\u2018": "'", "\u2019": "'", "`": "'", "\u201c": '"', "\u201d": '"', "\u2010": "-", "\u2011": "-", "\u2012": "-", "\u2013": "-", "\u2014": "-", "\u2212": "-"}
-)
-
-
-def fold_name(name: str | None) -> str:
-    """The comparable form of a name: accents folded to their base letters (NFKD: "Sjögren" -> "sjogren",
-    not "sj gren"), curly quotes and dashes read as ASCII, lower case, apostrophes dropped ("Sjögren’s" ->
-    "sjogrens"), every other run of punctuation one space. The scorer compares names in this form."""
-    if not name:
-        return ""
-    text = unicodedata.normalize("NFKD", str(name).translate(_QUOTES_AND_DASHES))
-    text = "".join(ch for ch in text if not unicodedata.combining(ch)).lower().replace("'", "")
-    return " ".join(re.sub(r"[^0-9a-z]+", " ", text).split())
-
-
 def normalize_name(name: str, abbreviations: dict[str, str]) -> str:
     """Canonical spelling used to align indications across versions and mentions: abbreviations expanded,
-    "vs" spelled out, possessives dropped, then `fold_name`."""
+    "vs" spelled out, possessives dropped, then folded (pipeline.text.fold)."""
     text = _ABBR_PAREN_RE.sub(" ", name)
     expanded = []
     for token in re.split(r"(\s+)", text):
@@ -135,7 +120,7 @@ def normalize_name(name: str, abbreviations: dict[str, str]) -> str:
     text = re.sub(r"\bvs\.?(?=\s)", "versus", text)
     text = text.replace("hematopoetic", "hematopoietic").replace("haematopoietic", "hematopoietic")
     text = re.sub(r"[’'`]s\b", "", text)  # "Clarkson’s disease" == "Clarkson disease"
-    return fold_name(text)
+    return fold(text)
 
 
 _GENERIC_MODIFIERS = frozenset({"medical", "other", "certain", "underlying", "serious", "various", "clinical", "specific", "such", "related", "similar", "existing", "new"})
@@ -335,7 +320,7 @@ class ListState:
         if line.is_item:
             while self.intros and self.intros[-1][0] >= line.depth:
                 self.intros.pop()
-        elif _looks_like_heading(stripped) or stripped.endswith(":"):
+        elif looks_like_heading(stripped) or stripped.endswith(":"):
             self.intros.clear()  # a sub-heading or a new introduction starts a new list context
 
     def end_criteria(self) -> None:
@@ -396,14 +381,14 @@ def find_mentions(
         if not stripped:
             continue
         state.enter(line, stripped)
-        if not line.is_item and _looks_like_heading(stripped):
+        if not line.is_item and looks_like_heading(stripped):
             vote = heading_vote(stripped, lexicon)
             if vote:
                 state.heading_vote = vote  # "Covered Indications" / "Limitations": what follows takes its side
         line_votes[line.index] = state.vote
         if line.section_kind == "other":
             continue  # statute citations, coding and documentation sections name no indications
-        if _looks_like_heading(stripped) and not line.is_item:
+        if looks_like_heading(stripped) and not line.is_item:
             state.glossary = stripped.lower().rstrip(": ") in lexicon.glossary_headings
         if state.glossary:
             continue
@@ -485,7 +470,7 @@ def _head_mentions(line: Line, stripped: str, content: str, state: ListState, le
         head = Head(first, offset, offset + len(first), "table")
         kind = "item"
     else:
-        heading = _looks_like_heading(stripped)
+        heading = looks_like_heading(stripped)
         if not (line.is_item or heading or _HEAD_SEPARATOR_RE.search(stripped[:140])):
             return []
         head = item_head(stripped, offset, lexicon, allow_lower=line.is_item)
@@ -500,7 +485,7 @@ def _head_mentions(line: Line, stripped: str, content: str, state: ListState, le
         if kind == "line_head" and head.how not in ("separator", "abbreviation"):
             return []
         vote = state.vote if line.is_item else 0.0
-    if not is_condition_like(head.text, lexicon) or _is_sentence_start(head.text):
+    if not is_condition_like(head.text, lexicon) or is_sentence_start(head.text):
         return []
     name, abbreviation, aliases = clean_name(head.text)
     if not name:
@@ -543,14 +528,9 @@ _CLAUSE_STARTS = frozenset(
 )
 
 
-def _is_sentence_start(head: str) -> bool:
+def is_sentence_start(head: str) -> bool:
     """Heads that are really clauses ("There is ...", "Patients with ...", "To monitor ...")."""
     return head.split()[0].lower() in _CLAUSE_STARTS
-
-
-def _looks_like_heading(text: str) -> bool:
-    """A short line without a full stop, in title or sentence case: a sub-heading."""
-    return len(text) <= 90 and not text.rstrip().endswith((".", ",", ";")) and len(text.split()) <= 12 and text[0].isupper()
 
 
 def _is_boundary(line: Line, text: str) -> bool:
@@ -568,7 +548,7 @@ def _closes_item(item: Line, nxt: Line, text: str) -> bool:
         # Flat lists put an indication's doses and notes in sibling items after it ("- Induction Dose - ..."),
         # so only a shallower item (or the next head, handled by the caller) ends the scope.
         return nxt.depth < item.depth and bool(stripped.strip("-–— "))
-    return _looks_like_heading(stripped) or stripped.endswith(":")
+    return looks_like_heading(stripped) or stripped.endswith(":")
 
 
 def _assign_scopes(mentions: list[Mention], lines: list[Line], text: str) -> None:

@@ -48,6 +48,9 @@ class Lexicon:
     mention_triggers: tuple[str, ...]
     mention_stops: frozenset[str]
     criteria_intro: tuple[str, ...]
+    criteria_clause_starts: tuple[str, ...]  # where an item's condition name ends and its criteria begin
+    criteria_openers: tuple[str, ...]  # "At least 75% reduction of pain": an item opening with a limit is a criterion
+    name_prefixes: tuple[str, ...]  # "to rule out", "the beneficiary has": the purpose or subject before an item's condition
     list_intro_positive: tuple[str, ...]
     list_intro_negative: tuple[str, ...]
     phases: dict[str, tuple[str, ...]]
@@ -55,6 +58,10 @@ class Lexicon:
     outcome_context: tuple[str, ...]
     drug_markers: tuple[str, ...]
     measures: tuple[str, ...]
+    background_cues: tuple[str, ...]  # words of descriptive sentences: prevalence, onset, reported rates
+    rule_cues: tuple[str, ...]  # words that make a sentence a rule, whatever else it describes
+    not_counted_after: frozenset[str]  # words after a bare number that are not what it counts ("≥2 indicating")
+    unitless_measures: frozenset[str]  # measure words of scores and scales: their numbers count nothing
 
 
 def _read(name: str) -> dict:
@@ -125,6 +132,9 @@ def load_lexicon() -> Lexicon:
         mention_triggers=tuple(sorted(_strings(phr, "mention_triggers", "phrases.json"), key=len, reverse=True)),
         mention_stops=frozenset(_strings(phr, "mention_stops", "phrases.json")),
         criteria_intro=_strings(phr, "criteria_intro", "phrases.json"),
+        criteria_clause_starts=_strings(phr, "criteria_clause_starts", "phrases.json"),
+        criteria_openers=_strings(phr, "criteria_openers", "phrases.json"),
+        name_prefixes=tuple(sorted(_strings(phr, "name_prefixes", "phrases.json"), key=len, reverse=True)),
         list_intro_positive=_strings(phr, "list_intro_positive", "phrases.json"),
         list_intro_negative=_strings(phr, "list_intro_negative", "phrases.json"),
         phases={k: _strings(phases, k, "phrases.json:phases") for k in phases},
@@ -132,6 +142,10 @@ def load_lexicon() -> Lexicon:
         outcome_context=_strings(phr, "outcome_context", "phrases.json"),
         drug_markers=_strings(phr, "drug_markers", "phrases.json"),
         measures=tuple(sorted(_strings(phr, "measures", "phrases.json"), key=len, reverse=True)),
+        background_cues=_strings(phr, "background_cues", "phrases.json"),
+        rule_cues=_strings(phr, "rule_cues", "phrases.json"),
+        not_counted_after=frozenset(_strings(phr, "not_counted_after", "phrases.json")),
+        unitless_measures=frozenset(_strings(phr, "unitless_measures", "phrases.json")),
     )
 
 

@@ -329,3 +329,48 @@ def split_rate(unit: str | None) -> tuple[str | None, str | None]:
     if last in UNITS.time_dens:
         return (base or None), last
     return unit, None
+
+
+MEASURE_UNITS_PATH = DATA_DIR / "measure_units.json"
+
+
+@dataclass(frozen=True)
+class MeasureUnits:
+    """Measures with one conventional unit (`data/measure_units.json`), compiled."""
+
+    pattern: re.Pattern[str]  # any name, whole words, longest first
+    units: dict[str, str]  # folded name (see `_fold`) -> unit
+
+
+def load_measure_units(path: Path = MEASURE_UNITS_PATH) -> MeasureUnits:
+    """Validate and compile the measure -> unit table; a malformed file raises LexiconError naming the entry."""
+    data = read_lexicon(path)
+    entries = data.get("measures")
+    check(isinstance(entries, list) and bool(entries), path, "measures", "must be a non-empty list of {unit, names}")
+    units: dict[str, str] = {}
+    for i, entry in enumerate(entries):
+        where = f"measures[{i}]"
+        check(isinstance(entry, dict) and set(entry) == {"unit", "names"}, path, where, "must be an object with exactly 'unit' and 'names'")
+        unit = entry["unit"]
+        # The inferred unit must be one the extractor writes itself, or "BMI >35" and "BMI 35 kg/m2" would differ.
+        check(isinstance(unit, str) and normalize_unit(unit) == unit, path, where, f"{unit!r} is not a normal form of units.json")
+        for name in string_list(entry["names"], path, f"{where}.names"):
+            previous = units.setdefault(_fold(name), unit)
+            check(previous == unit, path, where, f"name {name!r} is already the measure of {previous!r}")
+    names = sorted({n for e in entries for n in e["names"]}, key=lambda n: (-len(n), n))
+    alternation = "|".join(form_pattern(n) for n in names)
+    return MeasureUnits(re.compile(rf"(?<![A-Za-z0-9])(?:{alternation})(?![A-Za-z0-9])", re.IGNORECASE), units)
+
+
+MEASURE_UNITS = load_measure_units()
+
+
+def conventional_unit(measure: str, table: MeasureUnits = MEASURE_UNITS) -> str | None:
+    """The unit a measure is conventionally stated in when the text leaves it out ("BMI" -> "kg/m2"), else None.
+    The last name in the measure decides: it is the head ("hemoglobin A1c" -> "%", "serum IgG" -> "mg/dL")."""
+    found = None
+    for found in table.pattern.finditer(measure or ""):
+        pass
+    if found is None:
+        return None
+    return table.units[_fold(found.group(0))]

@@ -11,8 +11,9 @@ Rules:
 - <u>&lt;</u> / <u>&gt;</u> (underlined comparators) become "≤" / "≥";
 - <sup> holding a reference list ("20", "2,3", "4-7", "1-3, 10,25") is dropped, because it sits against
   numbers and words ("daily<sup>20</sup>"); it is an exponent and kept only right after "10"
-  ("10<sup>9</sup>" -> "10^9") or a length unit ("m<sup>2</sup>" -> "m2"); any other <sup> ("st", "®")
-  is kept as plain text.
+  ("10<sup>9</sup>" -> "10^9") or as a 2 or 3 after a length unit ("m<sup>2</sup>" -> "m2",
+  "mm<sup>3</sup>" -> "mm3"); any other number after a unit is a reference ("4 cm<sup>5</sup>" -> "4 cm",
+  not the unit "cm5"); any other <sup> ("st", "®") is kept as plain text.
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ RAW_TAG = re.compile(r"<\s*/?\s*[a-zA-Z][^<>]*>")
 _REFERENCE_RE = re.compile(r"\[?\d{1,3}(?:\s*[-–,]\s*\d{1,3})*\]?")
 _TEN_BEFORE_RE = re.compile(r"(?:^|[^\d.,])10\s*$")
 _UNIT_BEFORE_RE = re.compile(r"(?<![A-Za-z])(?:m|cm|mm|km|dm|µm|μm|um)$")
+_AREA_VOLUME_EXPONENTS = ("2", "3")  # m2, mm3: the only powers of a length a policy writes
 _DROPPED = "\ue000"  # placeholder for a dropped <sup>; becomes a space only between two word characters
 _ROMAN = ((1000, "m"), (900, "cm"), (500, "d"), (400, "cd"), (100, "c"), (90, "xc"), (50, "l"), (40, "xl"),
           (10, "x"), (9, "ix"), (5, "v"), (4, "iv"), (1, "i"))  # fmt: skip
@@ -95,7 +97,7 @@ def sup_replacement(content: str, before: str) -> str:
         return content
     if _TEN_BEFORE_RE.search(before):
         return "^" + stripped
-    if _UNIT_BEFORE_RE.search(before):
+    if stripped in _AREA_VOLUME_EXPONENTS and _UNIT_BEFORE_RE.search(before):
         return stripped
     return _DROPPED
 

@@ -6,7 +6,8 @@ Conventions (every warehouse offset points into this text):
   ordinal markers are kept as content ("- 1. Foo", "- a) Bar"), bullet glyphs (• ◦ ▪ * o) are dropped;
 - every other line starts at column 0; no trailing spaces; runs of spaces collapsed to one;
 - NBSP and other unicode spaces become " ", zero-width characters and soft hyphens are dropped,
-  ligatures are expanded, CRLF/CR become LF; typographic characters (≥ ≤ – ’ “) are kept;
+  ligatures are expanded, CRLF/CR become LF; curly quotes and apostrophes become ' and " (editors
+  swap them freely, and no rule may see a difference); other typographic characters (≥ ≤ –) are kept;
 - at most one blank line in a row, none at the start or end.
 """
 
@@ -23,8 +24,9 @@ _SPACE_CHARS = "\u00a0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u20
 _ZERO_WIDTH = "\u200b\u200c\u200d\u2060\ufeff\u00ad"
 _LIGATURES = {"ﬀ": "ff", "ﬁ": "fi", "ﬂ": "fl", "ﬃ": "ffi", "ﬄ": "ffl", "ﬅ": "st", "ﬆ": "st"}
 _CONTROL = [chr(c) for c in (*range(0x20), 0x7F, *range(0x80, 0xA0)) if chr(c) not in "\t\n"]
+_QUOTES = {"\u2018": "'", "\u2019": "'", "\u201a": "'", "\u201b": "'", "\u201c": '"', "\u201d": '"', "\u201e": '"', "\u201f": '"'}
 _INLINE_TABLE = str.maketrans(
-    {**{c: " " for c in _SPACE_CHARS}, **{c: None for c in _ZERO_WIDTH}, **{c: None for c in _CONTROL}, **_LIGATURES}
+    {**{c: " " for c in _SPACE_CHARS}, **{c: None for c in _ZERO_WIDTH}, **{c: None for c in _CONTROL}, **_LIGATURES, **_QUOTES}
 )
 
 # Bullet glyphs that carry no meaning of their own (dropped); \uf0b7 / \uf0a7 are Word's Symbol-font bullets.

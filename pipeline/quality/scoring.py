@@ -16,7 +16,7 @@ Reference formats (see `models/ANNOTATION.md`):
 
 Matching rules
 --------------
-Indications: names are normalised (`fold_name` of pipeline/extract/indications.py: accents folded, lower case,
+Indications: names are normalised (`pipeline.text.fold`: accents folded, lower case,
 apostrophes dropped, other punctuation -> space);
 an extracted indication matches a gold one when any of its surface forms (name, normalized_name, aliases)
 equals, contains or is contained in (whole words, contained side >= 4 characters) any gold form (name or
@@ -36,6 +36,16 @@ comparator matches when the polarity is flipped as well. Doses and thresholds ar
 whose character span overlaps the gold text in the document are preferred, then pairs in the same section and
 linked to the same indication. Scores are reported for section="policy" facts (gold policy facts vs extracted
 facts labelled policy) and for all sections.
+
+Quantities (``quantities.policy``): every policy dose and threshold reduced to its value(s) and unit - a dose's
+low/high, a threshold's value (value and value_high for ``between``) - matched one-to-one on those alone, so a
+number read with the right unit counts whatever its comparator, polarity or kind (dose vs threshold). ICD-10:
+of the matched indications whose gold lists codes, how many carry an extracted code equal to or under a gold
+code (``G43.709`` is under the category ``G43.7``; dots and case ignored).
+
+Besides the counts, each block lists what was matched and missed (``matches``, ``misses``,
+``false_positives``, the indications' ``gold_items`` and ``predicted``) with names, values, sentences and
+character spans, so `pipeline.quality.error_kinds` can sort the errors by kind.
 """
 
 from __future__ import annotations
@@ -43,12 +53,13 @@ from __future__ import annotations
 import json
 import math
 import re
+from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from pipeline.extract.facts import COUNT_UNITS
-from pipeline.extract.indications import fold_name as normalize_name  # names compare in the extractor's folded form
+from pipeline.text import fold as normalize_name  # names compare in the extractor's folded form
 from pipeline.datamodel import (
     COMPARATORS,
     COVERAGE_VALUES,
@@ -72,6 +83,10 @@ __all__ = [
     "name_similarity",
     "score_extraction",
     "match_expectation",
+    "find_quote",
+    "content_words",
+    "unit_key",
+    "COUNT",
     "evaluate_documents",
 ]
 
@@ -93,6 +108,11 @@ class GoldError(ValueError):
 
 def _content_tokens(norm: str) -> set[str]:
     return {t for t in norm.split() if t not in _STOPWORDS}
+
+
+def content_words(name: str) -> set[str]:
+    """The words of a name that carry meaning: folded (`normalize_name`), stop words dropped."""
+    return _content_tokens(normalize_name(name or ""))
 
 
 def _contains_words(longer: str, shorter: str) -> bool:
@@ -167,14 +187,17 @@ def _str_list(obj: Mapping[str, Any], key: str, where: str) -> list[str]:
     return list(v)
 
 
-def _norm_unit(unit: Any) -> str | None:
-    """Comparison form of a unit: case and spaces ignored, count nouns folded to "count"."""
+COUNT = "count"  # the one unit every count noun compares equal to
+
+
+def unit_key(unit: Any) -> str | None:
+    """Comparison form of a unit: case and spaces ignored, count nouns folded to `COUNT`."""
     if unit is None:
         return None
     u = re.sub(r"\s+", "", str(unit)).lower()
     if not u:
         return None
-    return "count" if u in COUNT_UNITS else u
+    return COUNT if u in COUNT_UNITS else u
 
 
 def _validate_indication(raw: Any, where: str, optional: bool) -> dict:
@@ -425,11 +448,12 @@ def _close(a: float | None, b: float | None) -> bool:
 
 
 def _units_equal(a: str | None, b: str | None) -> bool:
-    return _norm_unit(a) == _norm_unit(b)
+    return unit_key(a) == unit_key(b)
 
 
-def _dose_compatible(g: Mapping[str, Any], d: Dose) -> bool:
-    return _close(g["low"], d.amount_low) and _close(g["high"], d.amount_high) and _units_equal(g["unit"], d.unit)
+def _dose_compatible(g: Mapping[str, Any], d: Dose, check_unit: bool = True) -> bool:
+    same_unit = _units_equal(g["unit"], d.unit) or not check_unit
+    return _close(g["low"], d.amount_low) and _close(g["high"], d.amount_high) and same_unit
 
 
 def _threshold_values_equal(g: Mapping[str, Any], t: Threshold, comparator: str) -> bool:
@@ -442,8 +466,9 @@ def _threshold_values_equal(g: Mapping[str, Any], t: Threshold, comparator: str)
     return _close(g["value"], t.value)
 
 
-def _threshold_compatible(g: Mapping[str, Any], t: Threshold, allow_complement: bool = True) -> bool:
-    if not _units_equal(g["unit"], t.unit):
+def _threshold_compatible(g: Mapping[str, Any], t: Threshold, allow_complement: bool = True,
+                          check_unit: bool = True) -> bool:
+    if check_unit and not _units_equal(g["unit"], t.unit):
         return False
     accepted = g.get("comparator_any") or [g["comparator"]]
     if t.comparator in accepted:
@@ -454,7 +479,8 @@ def _threshold_compatible(g: Mapping[str, Any], t: Threshold, allow_complement: 
     return False
 
 
-def _gold_spans(doc_text: str, snippet: str) -> list[tuple[int, int]]:
+def find_quote(doc_text: str, snippet: str) -> list[tuple[int, int]]:
+    """Character spans of `snippet` in `doc_text`, any run of whitespace matching any other."""
     if not doc_text or not snippet or not snippet.strip():
         return []
     pattern = r"\s+".join(re.escape(w) for w in snippet.split())
@@ -492,19 +518,22 @@ def _summ_gold(g: Mapping[str, Any], kind: str) -> dict:
     if kind == "dose":
         keys = ("indication", "drug", "section", "low", "high", "unit", "phase", "text")
     else:
-        keys = ("indication", "section", "measure", "comparator", "value", "value_high", "unit", "polarity", "text")
+        keys = ("indication", "section", "measure", "comparator", "comparator_any", "value", "value_high", "unit",
+                "polarity", "text")
     return {k: g.get(k) for k in keys}
 
 
-def _summ_fact(f: Dose | Threshold, kind: str) -> dict:
+def _summ_fact(f: Dose | Threshold, kind: str, extraction: Extraction) -> dict:
+    linked = _linked_indication(extraction, f.indication_id)
+    where = {"text": f.text, "char_start": f.char_start, "char_end": f.char_end, "sentence": f.sentence,
+             "indication": linked.name if linked else None}
     if kind == "dose":
         assert isinstance(f, Dose)
         return {"drug": f.drug, "section": f.section, "low": f.amount_low, "high": f.amount_high,
-                "unit": f.unit, "phase": f.phase, "text": f.text, "char_start": f.char_start}
+                "unit": f.unit, "phase": f.phase, **where}
     assert isinstance(f, Threshold)
     return {"measure": f.measure, "section": f.section, "comparator": f.comparator, "value": f.value,
-            "value_high": f.value_high, "unit": f.unit, "polarity": f.polarity, "text": f.text,
-            "char_start": f.char_start}
+            "value_high": f.value_high, "unit": f.unit, "polarity": f.polarity, **where}
 
 
 def _ratio(num: int, den: int, empty: float = 1.0) -> float:
@@ -542,13 +571,13 @@ def _score_facts(
     optional = list(gold.get(f"optional_{key}", []))
     preds = [f for f in facts if scope == "all" or f.section == scope]
 
-    def compatible(g: Mapping[str, Any], f: Dose | Threshold) -> bool:
+    def compatible(g: Mapping[str, Any], f: Dose | Threshold, check_unit: bool = True) -> bool:
         if kind == "dose":
-            return _dose_compatible(g, f)  # type: ignore[arg-type]
-        return _threshold_compatible(g, f, allow_complement)  # type: ignore[arg-type]
+            return _dose_compatible(g, f, check_unit)  # type: ignore[arg-type]
+        return _threshold_compatible(g, f, allow_complement, check_unit)  # type: ignore[arg-type]
 
     aliases = {normalize_name(i["name"]): i.get("aliases", []) for i in gold["indications"]}
-    spans = [_gold_spans(doc_text, g["text"]) for g in gold_facts]
+    spans = [find_quote(doc_text, g["text"]) for g in gold_facts]
     pairs = []
     for gi, g in enumerate(gold_facts):
         for pi, f in enumerate(preds):
@@ -567,6 +596,10 @@ def _score_facts(
 
     ignored = [pi for pi, f in enumerate(preds) if pi not in p_used and any(compatible(o, f) for o in optional)]
     fps = [pi for pi in range(len(preds)) if pi not in p_used and pi not in ignored]
+    missed = [gi for gi in range(len(gold_facts)) if gi not in g_used]
+    # a missed gold fact and a false positive that agree on everything but the unit: the unit was lost or misread
+    unit_pairs = _assign([(0.0, gi, pi) for gi in missed for pi in fps
+                          if compatible(gold_facts[gi], preds[pi], check_unit=False)])
     tp, fn, fp = len(g_used), len(gold_facts) - len(g_used), len(fps)
     recall = _ratio(tp, tp + fn)
     precision = _ratio(tp, tp + fp)
@@ -587,7 +620,16 @@ def _score_facts(
         "indication_link_correct": linked,
         "indication_link_accuracy": _ratio(linked, tp),
         "misses": [_summ_gold(gold_facts[gi], kind) for gi in range(len(gold_facts)) if gi not in g_used],
-        "false_positives": [_summ_fact(preds[pi], kind) for pi in fps],
+        "false_positives": [_summ_fact(preds[pi], kind, extraction) for pi in fps],
+        "matches": [
+            {"gold": _summ_gold(gold_facts[gi], kind), "extracted": _summ_fact(preds[pi], kind, extraction),
+             "link_ok": _link_ok(extraction, preds[pi].indication_id, gold_facts[gi]["indication"], aliases)}
+            for gi, pi in sorted(g_used.items())
+        ],
+        "unit_mismatches": [
+            {"gold": _summ_gold(gold_facts[gi], kind), "extracted": _summ_fact(preds[pi], kind, extraction)}
+            for gi, pi in sorted(unit_pairs.items())
+        ],
     }
     if kind == "threshold":
         pol_ok = 0
@@ -632,6 +674,8 @@ def _score_indications(extraction: Extraction, gold: Mapping[str, Any]) -> dict:
     tp, fn = len(g_used), len(golds) - len(g_used)
     recall = _ratio(tp, len(golds))
     precision = _ratio(tp_pred, tp_pred + len(fps))
+    icd_pairs = [(golds[gi]["icd10cm"], preds[pi].icd10_codes) for gi, pi in g_used.items() if golds[gi].get("icd10cm")]
+    icd_ok = sum(_icd10_right(gold_codes, codes) for gold_codes, codes in icd_pairs)
     return {
         "gold": len(golds),
         "predicted": len(preds),
@@ -647,10 +691,72 @@ def _score_indications(extraction: Extraction, gold: Mapping[str, Any]) -> dict:
         "coverage_total": tp,
         "coverage_accuracy": _ratio(cov_ok, tp),
         "misses": [golds[gi]["name"] for gi in range(len(golds)) if gi not in g_used],
-        "false_positives": [{"name": p.name, "coverage": p.coverage, "section": p.section} for p in fps],
+        "false_positives": [_summ_indication(p) for p in fps],
         "coverage_errors": cov_errors,
         "matches": [{"gold": golds[gi]["name"], "extracted": preds[pi].name} for gi, pi in sorted(g_used.items())],
+        "icd10_correct": icd_ok,
+        "icd10_total": len(icd_pairs),
+        "icd10_accuracy": _ratio(icd_ok, len(icd_pairs)),
+        "gold_items": [
+            {"name": g["name"], "aliases": list(g.get("aliases", [])), "coverage": g["coverage"],
+             "criteria": list(g.get("criteria", [])), "matched": preds[g_used[gi]].name if gi in g_used else None}
+            for gi, g in enumerate(golds)
+        ],
+        "predicted": [_summ_indication(p) for p in preds],
     }
+
+
+def _summ_indication(p: Indication) -> dict:
+    return {"name": p.name, "coverage": p.coverage, "section": p.section, "aliases": list(p.aliases),
+            "sentence": p.sentence, "char_start": p.char_start, "char_end": p.char_end,
+            "icd10_codes": list(p.icd10_codes)}
+
+
+def _icd10_key(code: str) -> str:
+    return code.replace(".", "").strip().upper()
+
+
+def _icd10_right(gold_codes: Iterable[str], codes: Iterable[str]) -> bool:
+    """Some extracted code equals a gold code or lies under it (a gold category covers its subcodes)."""
+    wanted = [_icd10_key(g) for g in gold_codes]
+    return any(_icd10_key(c).startswith(w) for c in codes for w in wanted if w)
+
+
+def _gold_quantity(g: Mapping[str, Any], kind: str) -> tuple[float, float, str | None]:
+    if kind == "dose":
+        return g["low"], g["high"], unit_key(g["unit"])
+    high = g["value_high"] if g["comparator"] == "between" and g["value_high"] is not None else g["value"]
+    return min(g["value"], high), max(g["value"], high), unit_key(g["unit"])
+
+
+def _quantity(f: Dose | Threshold) -> tuple[float, float, str | None]:
+    if isinstance(f, Dose):
+        return f.amount_low, f.amount_high, unit_key(f.unit)
+    high = f.value_high if f.comparator == "between" and f.value_high is not None else f.value
+    return min(f.value, high), max(f.value, high), unit_key(f.unit)
+
+
+def _quantity_key(q: tuple[float, float, str | None]) -> tuple[float, float, str | None]:
+    # values equal within EPS land on one key: the match is a multiset intersection, linear in the facts
+    return round(q[0] / EPS) * EPS, round(q[1] / EPS) * EPS, q[2]
+
+
+def _score_quantities(extraction: Extraction, gold: Mapping[str, Any], scope: str = "policy") -> dict:
+    """Value(s) + unit of every dose and threshold in `scope`, matched one-to-one (see the module docstring)."""
+    def gold_keys(prefix: str) -> Counter:
+        return Counter(_quantity_key(_gold_quantity(g, kind)) for kind, key in (("dose", "doses"), ("threshold", "thresholds"))
+                       for g in gold.get(f"{prefix}{key}", []) if scope == "all" or g["section"] == scope)
+
+    wanted, optional = gold_keys(""), gold_keys("optional_")
+    got = Counter(_quantity_key(_quantity(f)) for f in (*extraction.doses, *extraction.thresholds)
+                  if scope == "all" or f.section == scope)
+    tp = sum((wanted & got).values())
+    extra = got - wanted
+    ignored = sum(n for key, n in extra.items() if key in optional)  # as for facts: any optional match is ignored
+    fp, fn = sum(extra.values()) - ignored, sum(wanted.values()) - tp
+    recall, precision = _ratio(tp, tp + fn), _ratio(tp, tp + fp)
+    return {"gold": sum(wanted.values()), "predicted": sum(got.values()), "tp": tp, "fp": fp, "fn": fn,
+            "ignored": ignored, "recall": recall, "precision": precision, "f1": _f1(precision, recall)}
 
 
 def score_extraction(extraction: Extraction, text: str, gold: Mapping[str, Any], *,
@@ -660,8 +766,9 @@ def score_extraction(extraction: Extraction, text: str, gold: Mapping[str, Any],
     `text` is the document's normalised text (the one the extraction's char offsets point into); it is only
     used to prefer extracted facts whose span covers the gold quote. `gold` is a dict from `load_gold` (a raw
     dict is validated first). Returns ``{"indications": {...}, "doses": {"policy": {...}, "all": {...}},
-    "thresholds": {"policy": {...}, "all": {...}}, "summary": {flat metrics}}``; every block carries tp/fp/fn,
-    recall, precision, f1 and the lists of misses and false positives.
+    "thresholds": {"policy": {...}, "all": {...}}, "quantities": {"policy": {...}}, "summary": {flat metrics}}``;
+    every block carries tp/fp/fn, recall, precision and f1; the indication, dose and threshold blocks also list
+    their misses, false positives and matches.
     """
     # validation is idempotent and cheap: it also fills defaults for hand-built dicts
     gold = validate_gold(gold, source=str(gold.get("document", "gold")) if isinstance(gold, Mapping) else "gold")
@@ -671,6 +778,7 @@ def score_extraction(extraction: Extraction, text: str, gold: Mapping[str, Any],
             scope: _score_facts(kind, extraction, text or "", gold, scope, allow_complement)
             for scope in ("policy", "all")
         }
+    result["quantities"] = {"policy": _score_quantities(extraction, gold)}
     result["summary"] = _summary(result)
     return result
 
@@ -689,6 +797,8 @@ def _summary(result: Mapping[str, Any]) -> dict:
             s[f"{short}_recall_{scope}"] = block["recall"]
             s[f"{short}_precision_{scope}"] = block["precision"]
             s[f"{short}_f1_{scope}"] = block["f1"]
+    s["quantity_f1_policy"] = result["quantities"]["policy"]["f1"]
+    s["icd10_accuracy"] = ind["icd10_accuracy"]
     return s
 
 
@@ -802,6 +912,7 @@ _BLOCKS = (
     ("dose_all", ("doses", "all")),
     ("threshold_policy", ("thresholds", "policy")),
     ("threshold_all", ("thresholds", "all")),
+    ("quantity_policy", ("quantities", "policy")),
 )
 
 
@@ -842,6 +953,9 @@ def evaluate_documents(docs: Sequence[tuple[Extraction, str, Mapping[str, Any]]]
     micro["coverage_accuracy"] = _ratio(cov_ok, cov_n)
     cov = [r["indications"]["coverage_accuracy"] for r in per_doc if r["indications"]["coverage_total"]]
     macro["coverage_accuracy"] = sum(cov) / len(cov) if cov else None
+    icd_ok = sum(r["indications"]["icd10_correct"] for r in per_doc)
+    icd_n = sum(r["indications"]["icd10_total"] for r in per_doc)
+    micro.update(icd10_correct=icd_ok, icd10_total=icd_n, icd10_accuracy=_ratio(icd_ok, icd_n))
     return {
         "documents": len(per_doc),
         "micro": micro,

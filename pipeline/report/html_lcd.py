@@ -13,7 +13,7 @@ from html import escape
 
 from pipeline.report.highlight import highlight_sentences
 from pipeline.report.plot import change_family, timeline_svg
-from pipeline.report.rows import ChangeRow, LcdChanges, VersionPairChanges, context, transition
+from pipeline.report.rows import ChangeRow, LcdChanges, VersionPairChanges, context, nested, transition
 from pipeline.report.versions import VersionPoint
 
 
@@ -96,14 +96,15 @@ def pair_html(pair: VersionPairChanges, by_key: Mapping[int, VersionPoint], note
     """The heading of one revision, what the contractor said about it, and its changes."""
     start = version_label(pair.from_version, pair.from_effective_date) if pair.from_version else "(none)"
     end = version_label(pair.to_version, pair.to_effective_date)
-    items = "\n".join(change_html(change) for change in pair.changes)
+    items = "\n".join(change_html(change, children) for change, children in nested(pair.changes))
     note = (notes or {}).get(pair.changes[0].to_version_key) if pair.changes else None
     said = "".join(f'<p class="revision-note">{escape(line)}</p>\n' for line in note.lines()) if note else ""
     return f'<h3>{start} → {end}</h3>\n{said}<ol class="changes">\n{items}\n</ol>'
 
 
-def change_html(change: ChangeRow) -> str:
-    """One change: its type, subject and context, the values, and both sentences highlighted."""
+def change_html(change: ChangeRow, children: Sequence[ChangeRow] = ()) -> str:
+    """One change: its type, subject and context, the values, both sentences highlighted, and beneath it
+    the fact changes that belong to it (an indication's doses, thresholds, criteria)."""
     family = change_family(change.change_type)
     about = " · ".join(escape(part) for part in context(change.subject, change.indication, change.section))
     where = f' <span class="context">— {about}</span>' if about else ""
@@ -113,8 +114,20 @@ def change_html(change: ChangeRow) -> str:
         f'<p class="change-head"><span class="chip f-{escape(family)}">{escape(type_name(change.change_type))}'
         f"</span> <strong>{escape(change.subject)}</strong>{where}</p>\n"
         f'<p class="values">{values}</p>\n'
-        f"{sentences_html(change)}\n</li>"
+        f"{sentences_html(change)}\n{_children_html(children)}</li>"
     )
+
+
+def _children_html(children: Sequence[ChangeRow]) -> str:
+    """The fact changes of an indication added or removed, as a compact list inside its item."""
+    if not children:
+        return ""
+    items = "".join(
+        f'<li><span class="chip f-{escape(change_family(c.change_type))}">{escape(type_name(c.change_type))}</span> '
+        f"<strong>{escape(c.subject)}</strong>: {transition(*(escape(v) if v is not None else None for v in (c.before, c.after)))}</li>"
+        for c in children
+    )
+    return f'<ul class="children">{items}</ul>\n'
 
 
 def sentences_html(change: ChangeRow) -> str:

@@ -56,5 +56,7 @@ li.change.f-criterion { border-left-color: var(--criterion); background: none; }
 .sentence.absent p { color: var(--muted); font-style: italic; }
 del { background: var(--del); color: var(--del-ink); text-decoration: line-through; border-radius: 2px; }
 ins { background: var(--ins); color: var(--ins-ink); text-decoration: none; border-radius: 2px; }
+ul.children { margin: .4rem 0 0; padding-left: 1.2rem; font-size: .92rem; }
+ul.children li { margin: .15rem 0; }
 footer { color: var(--muted); font-size: .85rem; border-top: 1px solid var(--line); padding-top: .6rem; }
 """

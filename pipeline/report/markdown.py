@@ -7,7 +7,7 @@ from collections.abc import Mapping, Sequence
 from datetime import date
 
 from pipeline.report.revisions import RevisionNote
-from pipeline.report.rows import ChangeRow, LcdChanges, VersionPairChanges, context, group_by_lcd, transition
+from pipeline.report.rows import ChangeRow, LcdChanges, VersionPairChanges, context, group_by_lcd, nested, transition
 
 
 def render_markdown(
@@ -38,8 +38,10 @@ def _lcd_section(lcd: LcdChanges, notes: Mapping[int, RevisionNote]) -> list[str
     for pair in lcd.pairs:
         lines += [f"### {version_span(pair)}", ""]
         lines += revision_note_lines(notes.get(pair.changes[0].to_version_key))
-        for change in pair.changes:
+        for change, children in nested(pair.changes):
             lines += _change_item(change)
+            for child in children:  # the facts of an indication added or removed, beneath it
+                lines += ["  " + line for line in _change_item(child, sentences=False)]
         lines.append("")
     return lines
 
@@ -51,12 +53,14 @@ def revision_note_lines(note: RevisionNote | None) -> list[str]:
     return [line for text in note.lines() for line in (md_escape(text), "")]
 
 
-def _change_item(change: ChangeRow) -> list[str]:
-    """One change as a list item with its sentences quoted beneath."""
+def _change_item(change: ChangeRow, sentences: bool = True) -> list[str]:
+    """One change as a list item with its sentences quoted beneath (`sentences=False`: the values only)."""
     about = ", ".join(md_escape(part) for part in context(change.subject, change.indication, change.section))
     where = f" ({about})" if about else ""
     values = transition(*(md_escape(v) if v is not None else None for v in (change.before, change.after)))
     lines = [f"- `{change.change_type}` **{md_escape(change.subject)}**{where}: {values}"]
+    if not sentences:
+        return lines
     quotes = [
         f"  > **{label}:** {md_escape(sentence)}"
         for label, sentence in (("Before", change.before_sentence), ("After", change.after_sentence))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 
@@ -12,6 +13,7 @@ import duckdb
 class ChangeRow:
     """One stored policy change with the versions it lies between."""
 
+    change_key: int
     lcd_id: str
     title: str | None
     contractor: str | None
@@ -30,6 +32,7 @@ class ChangeRow:
     indication: str | None
     section: str | None
     detected_at: datetime
+    parent_change_key: int | None = None  # the indication added/removed this fact change belongs to
 
 
 @dataclass(frozen=True)
@@ -55,6 +58,7 @@ class LcdChanges:
 
 _CHANGES = """
 select
+    change_key,
     lcd_id,
     title,
     contractor,
@@ -72,7 +76,8 @@ select
     after_sentence,
     normalized_indication,
     section_name,
-    detected_at
+    detected_at,
+    parent_change_key
 from change_log
 where {where}
 order by
@@ -116,6 +121,17 @@ def context(subject: str, indication: str | None, section: str | None) -> list[s
     """The indication (unless it is the subject itself) and the section a change concerns."""
     parts = [indication] if indication and indication.casefold() != subject.casefold() else []
     return parts + ([section] if section else [])
+
+
+def nested(changes: Sequence[ChangeRow]) -> list[tuple[ChangeRow, tuple[ChangeRow, ...]]]:
+    """The changes a reader sees: each top-level change with the fact changes that belong to it (the
+    doses, thresholds and criteria of an indication added or removed), in the changes' order."""
+    keys = {change.change_key for change in changes}
+    children: dict[int, list[ChangeRow]] = {}
+    for change in changes:
+        if change.parent_change_key in keys:
+            children.setdefault(change.parent_change_key, []).append(change)
+    return [(c, tuple(children.get(c.change_key, ()))) for c in changes if c.parent_change_key not in keys]
 
 
 def group_by_lcd(rows: list[ChangeRow]) -> list[LcdChanges]:

@@ -13,8 +13,15 @@ def format_changes_text(changes: Sequence[PolicyChange], header: str | None = No
     lines = [header] if header else []
     if not changes:
         return "\n".join([*lines, "No policy changes."]) + "\n"
+    children: dict[int, list[PolicyChange]] = {}
     for change in changes:
-        lines += _change_lines(change)
+        if change.parent is not None:
+            children.setdefault(change.parent, []).append(change)
+    for i, change in enumerate(changes):
+        if change.parent is None:
+            lines += _change_lines(change)
+            for child in children.get(i, []):  # the facts of an indication added or removed, beneath it
+                lines += ["    " + line for line in _change_lines(child)[:2]]
     return "\n".join(lines) + "\n"
 
 

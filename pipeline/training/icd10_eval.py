@@ -1,23 +1,45 @@
-"""Evaluate and calibrate the ICD-10-CM linker on the hand-checked gold list (models/icd10/gold.json).
+"""Evaluate and calibrate the ICD-10-CM linker on hand-made gold only: the name/code pairs of
+models/icd10/gold.json and the indications (names, aliases, icd10cm) of the train + dev gold files.
 
-`evaluate_linker(gold_path) -> dict` is what `lcd train` calls: per split, top-1 accuracy of the nearest
-code, and for the codes `link_codes` actually stores (score >= min_similarity): coverage, accuracy when
-a code is given, and how often names that should get no code get none. The minimum similarity is
-calibrated on train + dev pairs only; test pairs are only reported.
+`evaluate_linker(gold_path) -> dict` is what `lcd train` calls: per split of the gold list, top-1 accuracy
+of the nearest code, and for the codes `link_codes` actually stores (corpus lexicon, else nearest code at
+`min_confidence`): coverage, accuracy when a code is given, and how often names that should get no code
+get none. `calibrate` writes the corpus lexicon (models/icd10/corpus.json) from the train + dev gold
+files, fits the confidence model and its cut on train + dev examples, and measures the lexicon's
+precision leave-one-document-out; test documents are never read.
 
 Example:
-    python -m pipeline.training.icd10_eval              # print metrics, write models/icd10/metrics.json
-    python -m pipeline.training.icd10_eval --calibrate  # also store the calibrated min_similarity
+    python -m pipeline.training.icd10_eval              # print train/dev metrics, write models/icd10/metrics.json
+    python -m pipeline.training.icd10_eval --calibrate  # first rebuild corpus.json and refit linker.json
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 
-from pipeline.extract.icd10 import CONFIG_PATH, MODEL_DIR, ICD10DataError, Link, Linker, get_linker, reset_linker
+import numpy as np
+
+from pipeline.extract.icd10 import (
+    CONFIDENCE_FEATURES,
+    CONFIG_PATH,
+    CORPUS_PATH,
+    MODEL_DIR,
+    CorpusEntry,
+    Decision,
+    ICD10DataError,
+    Link,
+    Linker,
+    codes_agree,
+    get_linker,
+    is_abbreviation,
+    normalize_text,
+    reset_linker,
+)
+from pipeline.paths import GOLD_DIR, SPLITS_PATH
 
 GOLD_PATH = MODEL_DIR / "gold.json"
 METRICS_PATH = MODEL_DIR / "metrics.json"
@@ -25,6 +47,9 @@ SPLITS = ("train", "dev", "test")
 TUNE_SPLITS = ("train", "dev")
 # A wrong code costs this many right ones: the pipeline prefers no code to a wrong one.
 WRONG_CODE_COST = 2.0
+# A short capital abbreviation (CD, MS) names different conditions in different policies: the lexicon
+# keeps one only when this many gold documents agree on its codes.
+ABBREVIATION_SUPPORT = 2
 
 
 @dataclass(frozen=True)
@@ -41,11 +66,8 @@ class GoldPair:
 @dataclass(frozen=True)
 class Result:
     pair: GoldPair
-    top: Link | None  # the linker's best code, before the min_similarity cut
-
-    @property
-    def score(self) -> float:
-        return self.top[2] if self.top else float("-inf")
+    top: Link | None  # the linker's nearest code, before any cut
+    decision: Decision  # what link_codes stores
 
     @property
     def correct(self) -> bool:
@@ -84,11 +106,12 @@ def check_codes(pairs: list[GoldPair], linker: Linker) -> list[str]:
 
 
 def predict(pairs: list[GoldPair], linker: Linker) -> list[Result]:
-    """The linker's top code for every pair, queried as the extractor does: name and aliases."""
+    """The linker's nearest code and its stored decision for every pair, queried as the extractor does."""
+    decisions = linker.decide_many([(p.name, p.aliases) for p in pairs])
     out = []
-    for pair in pairs:
+    for pair, decision in zip(pairs, decisions):
         top = linker.link(pair.name, pair.aliases, top_k=1)
-        out.append(Result(pair, top[0] if top else None))
+        out.append(Result(pair, top[0] if top else None, decision))
     return out
 
 
@@ -96,13 +119,12 @@ def _ratio(numerator: int, denominator: int) -> float | None:
     return round(numerator / denominator, 4) if denominator else None
 
 
-def split_metrics(results: list[Result], min_similarity: float) -> dict:
-    """Top-1 accuracy of the nearest code, and coverage / accuracy of the codes stored at min_similarity."""
+def split_metrics(results: list[Result]) -> dict:
+    """Top-1 accuracy of the nearest code, and coverage / accuracy of the codes link_codes stores."""
     linkable = [r for r in results if r.pair.codes]
     unlinkable = [r for r in results if not r.pair.codes]
-    stored = [r for r in linkable if r.score >= min_similarity]
-    stored_right = [r for r in stored if r.correct]
-    unlinkable_coded = [r for r in unlinkable if r.score >= min_similarity]
+    stored = [r for r in linkable if r.decision.codes]
+    stored_right = [r for r in stored if codes_agree(r.decision.codes, r.pair.codes)]
     return {
         "pairs": len(results),
         "linkable_pairs": len(linkable),
@@ -111,61 +133,183 @@ def split_metrics(results: list[Result], min_similarity: float) -> dict:
         "accuracy_when_coded": _ratio(len(stored_right), len(stored)),
         "accuracy_stored": _ratio(len(stored_right), len(linkable)),
         "no_code_pairs": len(unlinkable),
-        "no_code_abstention": _ratio(len(unlinkable) - len(unlinkable_coded), len(unlinkable)),
+        "no_code_abstention": _ratio(sum(not r.decision.codes for r in unlinkable), len(unlinkable)),
     }
 
 
-def calibrate_min_similarity(results: list[Result], wrong_cost: float = WRONG_CODE_COST) -> float:
+# --- calibration: corpus lexicon, confidence model, cut ------------------------------------------------
+
+
+def gold_file_pairs(splits: tuple[str, ...] = TUNE_SPLITS, gold_dir: Path = GOLD_DIR,
+                    splits_path: Path = SPLITS_PATH) -> list[GoldPair]:
+    """The indications of the gold files of `splits` (never test) as (name, aliases, icd10cm) pairs."""
+    if "test" in splits:
+        raise ValueError("the test gold is only ever scored: calibrate on train and dev")
+    from pipeline.quality.scoring import load_gold as load_gold_file
+
+    assignment = json.loads(splits_path.read_text(encoding="utf-8"))
+    pairs = []
+    for split in splits:
+        for doc in assignment[split]:
+            path = gold_dir / f"{doc}.json"
+            if not path.exists():
+                continue
+            for ind in load_gold_file(path)["indications"]:
+                pairs.append(GoldPair(ind["name"], tuple(ind["aliases"]), tuple(ind["icd10cm"]), split, (doc,)))
+    return pairs
+
+
+def build_corpus(pairs: list[GoldPair], max_abbreviation_length: int) -> dict[str, CorpusEntry]:
+    """{normalised name or alias: its gold codes and documents}; forms whose documents disagree on the codes
+    are left out (the lexicon must not guess), and so are abbreviations fewer than ABBREVIATION_SUPPORT
+    documents agree on."""
+    codes_of: dict[str, set[tuple[str, ...]]] = defaultdict(set)
+    documents_of: dict[str, set[str]] = defaultdict(set)
+    abbreviations: set[str] = set()
+    for pair in pairs:
+        for text in (pair.name, *pair.aliases):
+            form = normalize_text(text)
+            if len(form) < 2:
+                continue
+            codes_of[form].add(tuple(sorted(pair.codes)))
+            documents_of[form].update(pair.documents)
+            if is_abbreviation(text, max_abbreviation_length):
+                abbreviations.add(form)
+    return {
+        form: CorpusEntry(next(iter(codes)), tuple(sorted(documents_of[form])))
+        for form, codes in sorted(codes_of.items())
+        if len(codes) == 1 and (form not in abbreviations or len(documents_of[form]) >= ABBREVIATION_SUPPORT)
+    }
+
+
+def write_corpus(corpus: dict[str, CorpusEntry], path: Path = CORPUS_PATH) -> None:
+    """Write the corpus lexicon beside the linker settings."""
+    data = {
+        "about": "Names and aliases of the train + dev gold indications (models/gold, split by models/splits.json; "
+        "never test) with their hand-checked icd10cm codes, normalised as the linker normalises queries. "
+        "codes [] means the gold gives the condition no sure code. Forms whose documents disagree are left out; "
+        f"short capital abbreviations need {ABBREVIATION_SUPPORT} agreeing documents. Generated by "
+        "python -m pipeline.training.icd10_eval --calibrate.",
+        "version": 1,
+        "forms": {form: {"codes": list(e.codes), "documents": list(e.documents)} for form, e in corpus.items()},
+    }
+    path.write_text(json.dumps(data, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+
+
+def corpus_precision(pairs: list[GoldPair], max_abbreviation_length: int) -> tuple[int, int]:
+    """(right, answered) of the lexicon leave-one-document-out: each document's indications looked up in the
+    lexicon of the other documents; an answer of no code is right when the gold has none."""
+    by_doc: dict[str, list[GoldPair]] = defaultdict(list)
+    for pair in pairs:
+        by_doc[pair.documents[0]].append(pair)
+    right = answered = 0
+    for doc, own in by_doc.items():
+        corpus = build_corpus([p for p in pairs if p.documents[0] != doc], max_abbreviation_length)
+        for pair in own:
+            entry = next((corpus[f] for f in map(normalize_text, (pair.name, *pair.aliases)) if f in corpus), None)
+            if entry is None:
+                continue
+            answered += 1
+            right += codes_agree(entry.codes, pair.codes) if entry.codes else not pair.codes
+    return right, answered
+
+
+def confidence_examples(pairs: list[GoldPair], linker: Linker) -> tuple[np.ndarray, np.ndarray]:
+    """(features, right) of the nearest code of every pair that gets one, the lexicon left aside."""
+    decisions = linker.decide_many([(p.name, p.aliases) for p in pairs], use_corpus=False)
+    kept = [(d, p) for d, p in zip(decisions, pairs) if d.candidate]
+    features = np.array([d.features for d, _ in kept], dtype=np.float64).reshape(-1, len(CONFIDENCE_FEATURES))
+    right = np.array([codes_agree(d.candidate, p.codes) for d, p in kept], dtype=bool)
+    return features, right
+
+
+def fit_confidence(features: np.ndarray, right: np.ndarray) -> tuple[float, dict[str, float]]:
+    """A logistic regression of right ~ features: (bias, {feature: weight})."""
+    from sklearn.linear_model import LogisticRegression
+
+    model = LogisticRegression(C=1.0, max_iter=1000).fit(features, right)
+    return float(model.intercept_[0]), {f: round(float(w), 4) for f, w in zip(CONFIDENCE_FEATURES, model.coef_[0])}
+
+
+def calibrate_cut(confidences: list[float], right: list[bool], wrong_cost: float = WRONG_CODE_COST) -> float:
     """The cut that maximises right codes stored minus `wrong_cost` x wrong codes stored.
 
-    A code stored for a name that should get none counts as wrong. The cut sits halfway between the
-    lowest score kept and the highest score dropped, so it does not ride on one pair's exact score.
+    The cut sits halfway between the lowest confidence kept and the highest dropped, so it does not ride on
+    one example's exact value; with nothing worth keeping it sits just above the highest.
     """
-    scored = sorted((r for r in results if r.top is not None), key=lambda r: -r.score)
+    ranked = sorted(zip(confidences, right), key=lambda x: -x[0])
     best_utility, best_index, utility = 0.0, 0, 0.0
-    for i, result in enumerate(scored, start=1):
-        utility += 1.0 if result.correct else -wrong_cost
+    for i, (_, ok) in enumerate(ranked, start=1):
+        utility += 1.0 if ok else -wrong_cost
         if utility > best_utility:
             best_utility, best_index = utility, i
     if best_index == 0:
-        return round(scored[0].score + 0.01, 3) if scored else 1.0
-    kept = scored[best_index - 1].score
-    dropped = scored[best_index].score if best_index < len(scored) else kept - 0.02
-    return round((kept + dropped) / 2, 3)
+        return round(min(1.0, ranked[0][0] + 0.01), 4) if ranked else 1.0
+    kept = ranked[best_index - 1][0]
+    dropped = ranked[best_index][0] if best_index < len(ranked) else max(0.0, kept - 0.02)
+    return round((kept + dropped) / 2, 4)
+
+
+def calibrate(linker: Linker, gold_path: Path = GOLD_PATH) -> dict:
+    """Refit on train + dev: the corpus lexicon, the confidence model, its cut and the lexicon's confidence.
+
+    Returns the new linker.json fields and the corpus (the caller writes them)."""
+    tune_pairs = [p for p in load_gold(gold_path) if p.split in TUNE_SPLITS]
+    file_pairs = gold_file_pairs()
+    examples = tune_pairs + file_pairs
+    features, right = confidence_examples(examples, linker)
+    bias, weights = fit_confidence(features, right)
+    z = bias + features @ np.array([weights[f] for f in CONFIDENCE_FEATURES])
+    confidences = list(1.0 / (1.0 + np.exp(-z)))
+    lexicon_right, lexicon_answered = corpus_precision(file_pairs, linker.config.max_abbreviation_length)
+    return {
+        "corpus": build_corpus(file_pairs, linker.config.max_abbreviation_length),
+        "config": {
+            "confidence": {"bias": round(bias, 4), "weights": weights},
+            "min_confidence": calibrate_cut(confidences, list(right)),
+            # Laplace-smoothed: a lexicon measured on few documents is not taken as certain.
+            "corpus_confidence": round((lexicon_right + 1) / (lexicon_answered + 2), 4),
+        },
+        "examples": len(right),
+        "examples_right": int(right.sum()),
+        "lexicon_loo": [lexicon_right, lexicon_answered],
+    }
 
 
 def evaluate_linker(gold_path: Path | str = GOLD_PATH, linker: Linker | None = None) -> dict:
-    """Metrics of the configured linker per split, and the min_similarity that train + dev would choose."""
+    """Metrics of the configured linker per split of the gold list."""
     linker = linker or get_linker()
     pairs = load_gold(gold_path)
     unknown = check_codes(pairs, linker)
     if unknown:
         raise ICD10DataError(f"{gold_path}: codes unknown to simple-icd-10-cm: {unknown}")
     results = predict(pairs, linker)
-    threshold = linker.config.min_similarity
     by_split = {split: [r for r in results if r.pair.split == split] for split in SPLITS}
     tune = [r for r in results if r.pair.split in TUNE_SPLITS]
     metrics = {
         "about": "ICD-10-CM linking of indication names (pipeline/extract/icd10.py) on models/icd10/gold.json. "
         "top1_accuracy: the nearest code is an accepted one (linkable pairs). coverage: share of linkable pairs "
-        "given a code at min_similarity; accuracy_when_coded: share of those codes that are right; "
-        "accuracy_stored: right codes stored / linkable pairs; no_code_abstention: share of the names that "
-        "should get no code that get none. min_similarity is calibrated on train + dev only.",
+        "given a code (corpus lexicon, else nearest code at min_confidence); accuracy_when_coded: share of those "
+        "codes that are right; accuracy_stored: right codes stored / linkable pairs; no_code_abstention: share of "
+        "the names that should get no code that get none. Lexicon, confidence model and cut come from train + "
+        "dev gold only, so train and dev figures are in-sample.",
         "index_version": linker.index_version,
-        "min_similarity": threshold,
-        "calibrated_min_similarity_train_dev": calibrate_min_similarity(tune),
-        "splits": {split: split_metrics(rs, threshold) for split, rs in by_split.items()},
-        "train+dev": split_metrics(tune, threshold),
+        "min_confidence": linker.config.min_confidence,
+        "splits": {split: split_metrics(rs) for split, rs in by_split.items()},
+        "train+dev": split_metrics(tune),
         "errors": [
             {
                 "name": r.pair.name,
                 "split": r.pair.split,
                 "expected": list(r.pair.codes),
-                "got": list(r.top) if r.top else None,
-                "stored": bool(r.top and r.score >= threshold),
+                "stored": list(r.decision.codes),
+                "candidate": list(r.decision.candidate),
+                "confidence": r.decision.confidence,
+                "source": r.decision.source,
             }
             for r in results
-            if (r.pair.codes and not r.correct) or (not r.pair.codes and r.score >= threshold)
+            if (r.decision.codes and not codes_agree(r.decision.codes, r.pair.codes))
+            or (r.pair.codes and not r.decision.codes)
         ],
     }
     return metrics
@@ -176,17 +320,16 @@ def write_metrics(metrics: dict, path: Path = METRICS_PATH) -> None:
     path.write_text(json.dumps(metrics, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
 
 
-def write_min_similarity(value: float, config_path: Path = CONFIG_PATH) -> None:
-    """Store a calibrated min_similarity in linker.json, keeping the rest of the file as it is."""
+def write_calibration(fields: dict, config_path: Path = CONFIG_PATH) -> None:
+    """Store calibrated fields in linker.json, keeping the rest of the file as it is."""
     data = json.loads(config_path.read_text(encoding="utf-8"))
-    data["min_similarity"] = value
+    data.update(fields)
     config_path.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
 
 
-def _summary(metrics: dict) -> str:
-    calibrated = metrics["calibrated_min_similarity_train_dev"]
-    lines = [f"min_similarity {metrics['min_similarity']} (train+dev would choose {calibrated})"]
-    for split, m in [*metrics["splits"].items(), ("train+dev", metrics["train+dev"])]:
+def _summary(metrics: dict, splits: tuple[str, ...] = TUNE_SPLITS) -> str:
+    lines = [f"min_confidence {metrics['min_confidence']}"]
+    for split, m in [*((s, metrics["splits"][s]) for s in splits), ("train+dev", metrics["train+dev"])]:
         lines.append(
             f"{split:>9}: {m['linkable_pairs']:3d} linkable  top1 {m['top1_accuracy']}  coverage {m['coverage']}  "
             f"accuracy when coded {m['accuracy_when_coded']}  no-code abstention {m['no_code_abstention']} "
@@ -199,19 +342,24 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--gold", type=Path, default=GOLD_PATH)
     parser.add_argument("--output", type=Path, default=METRICS_PATH, help="where to write the metrics JSON")
-    parser.add_argument("--calibrate", action="store_true", help="first store the train+dev cut in linker.json")
-    parser.add_argument("--show-errors", choices=("tune", "all"), default="tune", help="train+dev errors, or all")
+    parser.add_argument("--calibrate", action="store_true", help="first refit corpus.json and linker.json on train+dev")
     args = parser.parse_args(argv)
     if args.calibrate:
-        metrics = evaluate_linker(args.gold)
-        write_min_similarity(metrics["calibrated_min_similarity_train_dev"])
+        fitted = calibrate(get_linker(), args.gold)
+        write_corpus(fitted["corpus"])
+        write_calibration(fitted["config"])
         reset_linker()
+        print(f"calibrated on {fitted['examples']} train+dev examples ({fitted['examples_right']} right nearest "
+              f"codes), lexicon {len(fitted['corpus'])} forms, right {fitted['lexicon_loo'][0]} of "
+              f"{fitted['lexicon_loo'][1]} leave-one-document-out: {json.dumps(fitted['config'])}")
     metrics = evaluate_linker(args.gold)
     write_metrics(metrics, args.output)
+    # Train and dev only: the test figures go to the metrics file, to be reported, never to tune on.
     print(_summary(metrics))
     for error in metrics["errors"]:
-        if args.show_errors == "all" or error["split"] in TUNE_SPLITS:
-            print(f"  [{error['split']}] {error['name']!r}: expected {error['expected']}, got {error['got']}")
+        if error["split"] in TUNE_SPLITS:
+            print(f"  [{error['split']}] {error['name']!r}: expected {error['expected']}, stored {error['stored']} "
+                  f"(candidate {error['candidate']}, {error['source']} confidence {error['confidence']})")
     return 0
 
 

@@ -17,14 +17,17 @@ import numpy as np
 import spacy
 from sklearn.linear_model import LogisticRegression
 
+from pipeline.extract.extractor import extractor_version
 from pipeline.extract.coverage_model import CLASSES, CoverageModel, GroupEvidence, featurize, numeric_scale, save_model
 from pipeline.extract.extractor import extract_from_spacy
 from pipeline.extract.nlp import build_nlp
 from pipeline.ingest import read_document
 from pipeline.datamodel import Document, Extraction
-from pipeline.paths import COVERAGE_MODEL, GOLD_DIR, METRICS_DIR, RAW_DOCS
-from pipeline.quality.evaluation import evaluate, latest_file, load_splits
+from pipeline.extract.roles import load_role_model
+from pipeline.paths import COVERAGE_MODEL, METRICS_DIR, RAW_DOCS, ROLE_MODEL
+from pipeline.quality.evaluation import evaluate, gold_documents, latest_file, load_splits
 from pipeline.training.corpus import ANNOTATIONS_DIR, load_split
+from pipeline.training.roles import train_roles
 from pipeline.training.ner import CONFIG_PATH, PIPELINE_DIR, assemble, train_ner, write_docbin
 
 C_GRID = (0.1, 0.3, 1.0, 3.0, 10.0)
@@ -38,6 +41,7 @@ class Paths:
     config: Path = CONFIG_PATH
     pipeline: Path = PIPELINE_DIR
     coverage_model: Path = COVERAGE_MODEL
+    role_model: Path = ROLE_MODEL
     metrics: Path = METRICS_DIR
 
 
@@ -73,8 +77,9 @@ def label_candidates(collected: list, gold_spans: list[tuple[int, int, str]]) ->
     return examples
 
 
-def candidates_for(doc_ids: list[str], records: list[dict], nlp) -> list[tuple[GroupEvidence, str]]:
-    """Labelled candidate indications of the given documents, as the assembled pipeline proposes them."""
+def candidates_for(doc_ids: list[str], records: list[dict], nlp, role_model=None) -> list[tuple[GroupEvidence, str]]:
+    """Labelled candidate indications of the given documents, as the assembled pipeline (and the list-item
+    role model, when given) proposes them."""
     by_doc: dict[str, list[dict]] = {}
     for record in records:
         by_doc.setdefault(record["doc"], []).append(record)
@@ -84,7 +89,7 @@ def candidates_for(doc_ids: list[str], records: list[dict], nlp) -> list[tuple[G
             continue
         document = read_document(latest_file(doc_id), root=RAW_DOCS)
         collected: list = []
-        extract_from_spacy(document, nlp(document.text), coverage_model=None, collected=collected)
+        extract_from_spacy(document, nlp(document.text), coverage_model=None, collected=collected, role_model=role_model)
         examples += label_candidates(collected, annotated_indications(by_doc[doc_id], document))
     return examples
 
@@ -191,16 +196,12 @@ def span_evaluation(doc_ids: list[str], records: list[dict], nlp, coverage_model
 
 def calibration(extract_fn, doc_ids: list[str]) -> dict:
     """On gold documents: does sorting indications by confidence put the wrong coverage labels at the bottom?"""
-    from pipeline.quality.scoring import load_gold, score_extraction
+    from pipeline.quality.scoring import score_extraction
 
     pairs = []
-    for doc_id in doc_ids:
-        gold_path = GOLD_DIR / f"{doc_id}.json"
-        if not gold_path.exists():
-            continue
-        document = read_document(latest_file(doc_id), root=RAW_DOCS)
+    for _doc_id, document, gold in gold_documents(doc_ids):
         extraction = extract_fn(document)
-        score = score_extraction(extraction, document.text, load_gold(gold_path))
+        score = score_extraction(extraction, document.text, gold)
         wrong = {(e["extracted"]) for e in score["indications"]["coverage_errors"]}
         matched = {m["extracted"] for m in score["indications"]["matches"]}
         for indication in extraction.indications:
@@ -255,22 +256,24 @@ def train_all(paths: Paths = Paths(), ner_overrides: dict | None = None, log=pri
     if not reuse_pipeline:
         _train_and_assemble(paths, records, ner_overrides, log)
     trained_nlp = spacy.load(paths.pipeline)
-    log("4/5 coverage classifier")
-    train_examples = candidates_for(splits["train"], records["train"], trained_nlp)
-    dev_examples = candidates_for(splits["dev"], records["dev"], trained_nlp)
+    log("4/5 list-item roles, coverage classifier")
+    train_roles(paths.role_model, paths.metrics)
+    role_model = load_role_model(paths.role_model)
+    train_examples = candidates_for(splits["train"], records["train"], trained_nlp, role_model)
+    dev_examples = candidates_for(splits["dev"], records["dev"], trained_nlp, role_model)
     model, coverage_report = fit_coverage(train_examples, dev_examples)
     save_model(model, paths.coverage_model)
     log("5/5 evaluate")
     rules_nlp = build_nlp()
     rules_extract = lambda d: extract_from_spacy(d, rules_nlp(d.text), coverage_model=None)  # noqa: E731
-    trained_extract = lambda d: extract_from_spacy(d, trained_nlp(d.text), coverage_model=model)  # noqa: E731
+    trained_extract = lambda d: extract_from_spacy(d, trained_nlp(d.text), coverage_model=model, role_model=role_model)  # noqa: E731
     results = {
         "rules": {
-            "facts": evaluate(rules_extract, "lcd_rules.v1"),
+            "facts": evaluate(rules_extract, extractor_version(trained=False)),
             "spans_test": span_evaluation(splits["test"], records["test"], rules_nlp, None),
         },
         "ner_rules": {
-            "facts": evaluate(trained_extract, "lcd_ner_rules.v1"),
+            "facts": evaluate(trained_extract, extractor_version(trained=True)),
             "spans_test": span_evaluation(splits["test"], records["test"], trained_nlp, model),
         },
         "coverage": {

@@ -28,8 +28,30 @@ def schema_sql() -> str:
 
 
 def apply_schema(con: duckdb.DuckDBPyConnection) -> None:
-    """Create every warehouse table that does not exist yet (the schema is idempotent)."""
+    """Create every warehouse table that does not exist yet (the schema is idempotent), and bring a
+    warehouse built by an earlier release up to it."""
     con.execute(schema_sql())
+    _upgrade_policy_changes(con)
+
+
+def _columns(con: duckdb.DuckDBPyConnection, table: str) -> list[str]:
+    return [row[0] for row in con.execute("select column_name from duckdb_columns() where table_name = ? order by column_index", [table]).fetchall()]
+
+
+def _upgrade_policy_changes(con: duckdb.DuckDBPyConnection) -> None:
+    """policy_changes before `text_changed` and `parent_change_key`: rebuilt with the current definition
+    (DuckDB cannot alter a check constraint), rows and keys kept, in one transaction."""
+    old = _columns(con, "policy_changes")
+    if "parent_change_key" in old:
+        return
+    with transaction(con):
+        for (view,) in con.execute("select view_name from duckdb_views() where not internal").fetchall():
+            con.execute(f'drop view if exists "{view}"')  # recreated by apply_views
+        con.execute("alter table policy_changes rename to policy_changes_before_upgrade")
+        con.execute(schema_sql())
+        columns = ", ".join(old)
+        con.execute(f"insert into policy_changes ({columns}) select {columns} from policy_changes_before_upgrade")
+        con.execute("drop table policy_changes_before_upgrade")
 
 
 def view_files() -> list[Path]:

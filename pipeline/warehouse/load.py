@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import defaultdict
 from datetime import datetime
 
 import duckdb
@@ -115,6 +116,7 @@ _TABLES = (
     ("thresholds", THRESHOLDS),
     ("criteria", CRITERIA),
 )
+_FACT_TABLES = _TABLES[3:]
 
 # Versions are ordered by revision effective date when every version of the LCD has one; otherwise
 # dates cannot order the undated versions, so the version number leads (numerically: "10" after "9")
@@ -224,12 +226,20 @@ def _batch_columns(
     con: duckdb.DuckDBPyConnection, items: list[tuple[int, tuple[Document, Extraction]]], moment: datetime
 ) -> dict[str, dict[str, list]]:
     """Every table's columns for a batch of new versions, with fresh keys for every fact."""
-    parts: dict[str, list[dict[str, list]]] = {table: [] for table, _ in _TABLES}
+    parts: dict[str, list[dict[str, list]]] = {table: [] for table, _ in _TABLES[:3]}
     for version_key, (doc, extraction) in items:
-        indication_keys = _indication_keys(con, extraction)
         parts["lcd_versions"].append(_version_columns(version_key, doc, extraction, moment))
         parts["version_texts"].append({"version_key": [version_key], "text": [doc.text]})
         parts["version_sections"].append(_section_columns(version_key, doc))
+    out = {table: _concat(columns) for table, columns in parts.items()}
+    return out | _fact_columns(con, [(version_key, extraction) for version_key, (_doc, extraction) in items])
+
+
+def _fact_columns(con: duckdb.DuckDBPyConnection, items: list[tuple[int, Extraction]]) -> dict[str, dict[str, list]]:
+    """The fact tables' columns for these versions' extractions, with fresh keys for every fact."""
+    parts: dict[str, list[dict[str, list]]] = {table: [] for table, _ in _FACT_TABLES}
+    for version_key, extraction in items:
+        indication_keys = _indication_keys(con, extraction)
         parts["indications"].append(_indication_columns(version_key, extraction, indication_keys))
         parts["doses"].append(_dose_columns(version_key, extraction, indication_keys))
         parts["thresholds"].append(_threshold_columns(version_key, extraction, indication_keys))
@@ -238,6 +248,35 @@ def _batch_columns(
     for table, key in (("doses", "dose_key"), ("thresholds", "threshold_key"), ("criteria", "criterion_key")):
         out[table][key] = next_keys(con, f"{table}_seq", len(out[table]["version_key"]))
     return out
+
+
+def drop_fact_references(con: duckdb.DuckDBPyConnection, version_keys: list[int]) -> None:
+    """Delete the doses, thresholds and criteria of these versions, in a transaction of their own.
+
+    Step one of replacing facts: DuckDB refuses to delete an indication in the transaction that deleted
+    the rows referring to it (its foreign-key limitation), so these go first. Their versions keep their
+    old extractor_version until `replace_facts` commits, so a run killed in between redoes them."""
+    with transaction(con):
+        for table in ("criteria", "thresholds", "doses"):
+            con.execute(f"delete from {table} where version_key in (select unnest(?))", [version_keys])
+
+
+def replace_facts(con: duckdb.DuckDBPyConnection, items: list[tuple[int, Extraction]]) -> None:
+    """Replace the facts of loaded versions by new extractions (fresh keys, one bulk insert per table) and
+    record each one's extractor_version; the versions' rows, texts and sections stay. Runs inside the
+    caller's transaction, after `drop_fact_references` of the same versions has committed."""
+    keys = [version_key for version_key, _ in items]
+    con.execute("delete from indications where version_key in (select unnest(?))", [keys])
+    tables = _fact_columns(con, items)
+    for table, schema in _FACT_TABLES:
+        insert_arrow(con, table, schema, tables[table])
+    by_version: dict[str | None, list[int]] = defaultdict(list)  # one update per extractor (usually one)
+    for version_key, extraction in items:
+        by_version[extraction.extractor_version or None].append(version_key)
+    for version, version_keys in by_version.items():
+        con.execute(
+            "update lcd_versions set extractor_version = ? where version_key in (select unnest(?))", [version, version_keys]
+        )
 
 
 def _concat(parts: list[dict[str, list]]) -> dict[str, list]:

@@ -1,11 +1,17 @@
-"""Reading versions back: their order within an LCD and their neighbours."""
+"""Reading versions back: their order within an LCD, their neighbours, the Documents they were loaded
+from, and what the warehouse holds."""
 
 from __future__ import annotations
 
+from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime
 
 import duckdb
+
+from pipeline.datamodel import Document, DocumentMeta, Section
+
+FACT_TABLES = ("indications", "doses", "thresholds", "criteria")
 
 _VERSION_COLUMNS = """
     version_key,
@@ -85,3 +91,82 @@ def _neighbour(con: duckdb.DuckDBPyConnection, version_key: int, step: int) -> i
         [step, version_key],
     ).fetchone()
     return row[0] if row else None
+
+
+def versions_to_extract(con: duckdb.DuckDBPyConnection, current: str | None) -> list[tuple[int, str]]:
+    """(version_key, lcd_id) of every version whose extractor_version is not `current` (every version
+    when `current` is None), grouped by LCD and oldest first within it."""
+    return con.execute(
+        """
+        select
+            version_key,
+            lcd_id
+        from lcd_versions
+        where ?::varchar is null
+            or extractor_version is distinct from ?
+        order by lcd_id, version_order, version_key
+        """,
+        [current, current],
+    ).fetchall()
+
+
+def sections_of(con: duckdb.DuckDBPyConnection, version_keys: list[int]) -> dict[int, list[Section]]:
+    """The sections of these versions (version_sections), in text order; a version without any is absent."""
+    sections: dict[int, list[Section]] = defaultdict(list)
+    rows = con.execute(
+        """
+        select
+            version_key,
+            name,
+            heading,
+            kind,
+            char_start,
+            char_end
+        from version_sections
+        where version_key in (select unnest(?))
+        order by version_key, char_start, char_end
+        """,
+        [version_keys],
+    ).fetchall()
+    for key, *row in rows:
+        sections[key].append(Section(*row))
+    return sections
+
+
+def stored_documents(con: duckdb.DuckDBPyConnection, version_keys: list[int]) -> dict[int, Document]:
+    """The Documents these versions were loaded from, rebuilt from what the warehouse keeps (lcd_versions,
+    version_texts, version_sections): the source files are not needed. `pages` is not kept (None)."""
+    sections = sections_of(con, version_keys)
+    rows = con.execute(
+        """
+        select
+            v.version_key,
+            x.text,
+            v.lcd_id,
+            v.version,
+            v.title,
+            v.contractor,
+            v.effective_date,
+            v.original_effective_date,
+            v.document_type,
+            v.source_path,
+            v.source_sha256,
+            v.source_format
+        from lcd_versions as v
+        join version_texts as x
+            on x.version_key = v.version_key
+        where v.version_key in (select unnest(?))
+        """,
+        [version_keys],
+    ).fetchall()
+    documents = {}
+    for key, text, lcd_id, version, title, contractor, effective, original, doc_type, path, sha256, fmt in rows:
+        meta = DocumentMeta(lcd_id, version, title, contractor, effective, original, doc_type)
+        documents[key] = Document(text, tuple(sections.get(key, ())), meta, path, sha256, fmt, lcd_id, version)
+    return documents
+
+
+def table_counts(con: duckdb.DuckDBPyConnection, tables: tuple[str, ...] = (*FACT_TABLES, "policy_changes")) -> dict[str, int]:
+    """Rows per table (fact tables and policy_changes by default), in one query."""
+    counts = " union all ".join(f"select '{table}', count(*) from {table}" for table in tables)  # names from code
+    return dict(con.execute(counts).fetchall())

@@ -41,6 +41,7 @@ renamed as (
         after,
         before_sentence,
         after_sentence,
+        parent_change_key,
         detected_at
     from changes
 ),
@@ -71,7 +72,8 @@ final as (
         c.before,
         c.after,
         c.before_sentence,
-        c.after_sentence
+        c.after_sentence,
+        c.parent_change_key
     from renamed as c
     join versions as newer
         on newer.version_key = c.to_version_key

@@ -135,6 +135,10 @@ _CONN_RE = re.compile(rf"{_SP}*(?P<dash>[-–—‒]){_SP}*|{_SP}+(?P<word>to|th
 _ONCE_CONTEXT_RE = re.compile(rf"{_SP}+(?:{'|'.join(form_pattern(w) for w in sorted(WORDS.once_contexts, key=len, reverse=True))})(?![A-Za-z])", re.IGNORECASE)
 _STAT_PREFIX_REV = re.compile(r"[ \t]*(?:eulav)?[ \t]*[-‐]?[ \t]*([A-Za-z])(?![A-Za-z0-9])")  # "p <", "n =", "p-value <"
 _PREV_WORD_REV = re.compile(r"[ \t]*([A-Za-z]+)")
+# "5 and less than 14": the words after a number open the next comparator, they do not close this one.
+_THAN_NEXT_RE = re.compile(rf"{_SP}+than(?:{_SP}+or{_SP}+equal(?:{_SP}+to)?)?{_SP}*[-–]?\d", re.IGNORECASE)
+# What joins the two bounds of one limit written as a pair: "Hb >12 and <13 g/dL", "≥ 5 and ≤ 14 events per hour".
+_PAIR_JOIN_RE = re.compile(rf"{_SP}*(?:,{_SP}*)?(?:and|but){_SP}*", re.IGNORECASE)
 _PAREN_OPEN_RE = re.compile(rf"{_SP}*[(\[]{_SP}*")
 _PAREN_CLOSE_RE = re.compile(rf"{_SP}*[)\]]")
 _CONCENTRATION_HINT = re.compile(r"/\s*d(?![a-z])|per\s+d(?![a-z])", re.IGNORECASE)

@@ -3,7 +3,7 @@ starts, as a `Quantity` (`find_quantities`)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from pipeline.extract.numbers.lexicons import CMP, _key
 from pipeline.extract.numbers.patterns import (
@@ -12,11 +12,13 @@ from pipeline.extract.numbers.patterns import (
     _CONN_RE,
     _LABEL_SET,
     _LABEL_THEN_NUMBER,
+    _PAIR_JOIN_RE,
     _ONCE_CONTEXT_RE,
     _PAREN_CLOSE_RE,
     _PAREN_OPEN_RE,
     _PREV_WORD_REV,
     _STAT_PREFIX_REV,
+    _THAN_NEXT_RE,
 )
 from pipeline.extract.numbers.tokens import (
     _Tok,
@@ -245,7 +247,7 @@ def _single_quantity(text: str, toks: list[_Tok], i: int, ua: UnitMatch | None, 
     after_cmp = CMP.glued_after.get("+") if plus_end is not None else None
     if after_cmp is None:
         m = CMP.after_re.match(text, end)
-        if m is not None and not _introduces_next(text, toks, i, m.end()):  # "30% and over the age of 50"
+        if m is not None and not _introduces_next(text, toks, i, m.end()) and not _THAN_NEXT_RE.match(text, m.end()):  # "30% and over the age of 50"
             after_cmp = CMP.after[_key(m.group("after"))]
             end = m.end()
             if unit is None and a.kind != "mult":
@@ -295,6 +297,35 @@ def _build(text: str, toks: list[_Tok], i: int, masks, floor: int = 0) -> tuple[
     return _single_quantity(text, toks, i, ua, plus_end, before, left == "label")
 
 
+_LOWER_BOUNDS = (">", ">=")
+_UPPER_BOUNDS = ("<", "<=")
+
+
+def join_bounds(text: str, quantities: list[Quantity]) -> list[Quantity]:
+    """Read a lower and an upper bound of one limit together: the unit written once at the end is both
+    bounds' unit ("Hb >12 and <13 g/dL" -> > 12 g/dL, < 13 g/dL), and two inclusive bounds are one range
+    ("≥ 5 and ≤ 14 events per hour" -> between 5 and 14 events/hour, as "between 5 and 14" reads)."""
+    out: list[Quantity] = []
+    for q in quantities:
+        first = out[-1] if out else None
+        if (
+            first is None
+            or first.unit is not None
+            or q.unit is None
+            or first.comparator not in _LOWER_BOUNDS
+            or q.comparator not in _UPPER_BOUNDS
+            or first.low >= q.low
+            or _PAIR_JOIN_RE.fullmatch(text, first.end, q.start) is None
+        ):
+            out.append(q)
+        elif first.comparator == ">=" and q.comparator == "<=":
+            out[-1] = Quantity(first.start, q.end, first.low, q.low, "between", q.unit, q.unit_text, first.number_start, q.number_end)
+        else:
+            out[-1] = replace(first, unit=q.unit)
+            out.append(q)
+    return out
+
+
 def find_quantities(text: str) -> list[Quantity]:
     """Every numeric mention in `text`, left to right and non-overlapping (see the module doc)."""
     if not text:
@@ -321,4 +352,4 @@ def find_quantities(text: str) -> list[Quantity]:
                 alt, j = _build(text, toks, i, masks, floor)
                 if alt is not None and alt.unit is not None and alt.comparator is None and _PAREN_CLOSE_RE.match(text, alt.end):
                     floor, i = alt.end, j
-    return out
+    return join_bounds(text, out)

@@ -1,0 +1,154 @@
+"""Aligning the facts of two versions by meaning: folded keys, name similarity, one-to-one assignment.
+
+A corrected spelling, an added accent, a reworded or abbreviated name is the same indication; a name
+that differs by a qualifier ("non-small cell", "recurrent") or a number ("type 1") is another one.
+Pairs are chosen by an optimal assignment over similarity scores (rapidfuzz, scipy), so that one
+near-match cannot take the partner of a better one.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import TypeVar
+
+import numpy as np
+from rapidfuzz import fuzz
+from scipy.optimize import linear_sum_assignment
+
+from pipeline.text import fold
+
+T = TypeVar("T")
+U = TypeVar("U")
+
+DATA_FILE = Path(__file__).parent / "data" / "alignment.json"
+
+_PAREN = re.compile(r"\(([^()]*)\)")
+_DIGITS = re.compile(r"\d+(?:\.\d+)?")
+_DESCRIPTION_WORDS = 6  # a name this long apart from its numbers describes a case rather than naming a category
+
+
+class AlignmentDataError(ValueError):
+    """pipeline/diff/data/alignment.json is malformed."""
+
+
+@dataclass(frozen=True)
+class AlignmentLexicon:
+    """The diff's word lists and similarity bars (see the data file's description)."""
+
+    meaning_words: frozenset[str]
+    name_qualifiers: frozenset[str]
+    generic_words: frozenset[str]
+    name_similarity: float
+    token_similarity: float
+    measure_similarity: float
+    criterion_similarity: float
+    sentence_similarity: float
+
+
+@lru_cache(maxsize=1)
+def lexicon() -> AlignmentLexicon:
+    """The validated alignment lexicon (read once)."""
+    data = json.loads(DATA_FILE.read_text(encoding="utf-8"))
+    words = {}
+    for key in ("meaning_words", "name_qualifiers", "generic_words"):
+        values = data.get(key)
+        if not isinstance(values, list) or not values or not all(isinstance(v, str) and v == fold(v) and " " not in v for v in values):
+            raise AlignmentDataError(f"{DATA_FILE}: {key!r} must be a non-empty list of folded single words")
+        words[key] = frozenset(values)
+    bars = {}
+    for key in ("name_similarity", "token_similarity", "measure_similarity", "criterion_similarity", "sentence_similarity"):
+        value = data.get(key)
+        if not isinstance(value, (int, float)) or not 0 < value <= 100:
+            raise AlignmentDataError(f"{DATA_FILE}: {key!r} must be a similarity in (0, 100], got {value!r}")
+        bars[key] = float(value)
+    return AlignmentLexicon(**words, **bars)
+
+
+_LIST_MARKER = re.compile(r"^\s*(?:-\s+)?(?:\(?(?:\d{1,2}|[a-z]|[ivx]{2,4})[.)]\s+)?", re.IGNORECASE)
+
+
+def unmarked(sentence: str | None) -> str:
+    """A sentence without its list marker ("- 6.", "- b)"), which numbers the layout, not the policy
+    (reordered items renumber)."""
+    return _LIST_MARKER.sub("", sentence or "", count=1)
+
+
+def statement(sentence: str | None) -> str:
+    """A sentence as a comparable statement: without its list marker, folded."""
+    return fold(unmarked(sentence))
+
+
+def name_forms(*names: str | None) -> frozenset[str]:
+    """The folded forms an indication goes by: each name, the name without its parentheses, and what
+    the parentheses hold ("Chronic inflammatory demyelinating polyneuropathy (CIDP)" -> also "cidp")."""
+    forms: set[str] = set()
+    for name in names:
+        if not name:
+            continue
+        forms.add(fold(name))
+        forms.add(fold(_PAREN.sub(" ", name)))
+        forms.update(fold(inner) for inner in _PAREN.findall(name))
+    return frozenset(f for f in forms if f)
+
+
+def same_words(a: str, b: str) -> bool:
+    """Whether two folded names say the same words, up to typos and generic words: every word of one
+    has a close counterpart in the other (numbers and qualifiers exactly)."""
+    lex = lexicon()
+    x, y = [w for w in a.split() if not w.isdigit()], [w for w in b.split() if not w.isdigit()]
+    if _DIGITS.findall(a) != _DIGITS.findall(b) and not (lex.meaning_words & set(x) & set(y)) and (x != y or len(x) < _DESCRIPTION_WORDS):
+        # "type 1" and "type 2" are two conditions; a "name" that states a limit ("at least 75%
+        # reduction of pain") or describes one at length ("severe depression defined by a score of 20
+        # on the PHQ-9") is one indication whose number changed.
+        return False
+    return _covered(x, y, lex) and _covered(y, x, lex)
+
+
+def _covered(words: list[str], other: list[str], lex: AlignmentLexicon) -> bool:
+    """Every word of `words` is generic or has a counterpart in `other` (exact for qualifiers)."""
+    for word in words:
+        if word in lex.generic_words or word in other:
+            continue
+        if word in lex.name_qualifiers or word.isdigit():
+            return False
+        if len(word) < 4 or not any(fuzz.ratio(word, candidate) >= lex.token_similarity for candidate in other):
+            return False
+    return True
+
+
+def name_score(a: frozenset[str], b: frozenset[str]) -> float:
+    """How alike two indications' names are, 0-100: 100 when they share a form, else the best
+    token-order-insensitive similarity of two forms that say the same words, else 0."""
+    if a & b:
+        return 100.0
+    best = 0.0
+    for x in a:
+        for y in b:
+            if same_words(x, y):
+                best = max(best, fuzz.token_sort_ratio(x, y))
+    return best
+
+
+def assign(
+    before: Sequence[T],
+    after: Sequence[U],
+    score: Callable[[T, U], float],
+    minimum: float,
+) -> list[tuple[int, int]]:
+    """The one-to-one pairing of `before` and `after` items with the highest total score, keeping only
+    pairs that score at least `minimum` (index pairs, in `before` order)."""
+    if not before or not after:
+        return []
+    scores = np.array([[score(b, a) for a in after] for b in before], dtype=float)
+    eligible = scores >= minimum
+    if not eligible.any():
+        return []
+    # Ineligible pairs cost more than any eligible set can gain, so they are chosen only when forced.
+    cost = np.where(eligible, -scores, len(before) * len(after) * 101.0)
+    rows, cols = linear_sum_assignment(cost)
+    return sorted((int(r), int(c)) for r, c in zip(rows, cols) if eligible[r, c])

@@ -1,0 +1,217 @@
+"""How much the change report can be trusted: every shipped document revised editorially (no change
+may be reported) and substantively (the one known change must be, and little else).
+
+Run it: `python -m pipeline.quality.diff_harness [PATH ...] [--seed N]` prints the counts per kind of
+revision; tests/test_diff_harness.py asserts them over the whole shipped corpus.
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import re
+import sys
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from pipeline.datamodel import Document
+from pipeline.diff import PolicyChange, diff_snapshots, fold, snapshot_of
+from pipeline.ingest import ReadError, convention_parts, discover, load_source, parse_document
+from pipeline.jobs.ingest import extract_batch
+from pipeline.paths import RAW_DOCS
+from pipeline.quality.revisions import EDITORIAL, SUBSTANTIVE, Revision, Source, editorial, substantive
+
+DEFAULT_SEED = 20261203
+EDITORIAL_PER_DOCUMENT = 3
+_NUMBER = re.compile(r"\d+(?:\.\d+)?")
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What the diff said about one revision."""
+
+    lcd_id: str
+    revision: Revision
+    changes: tuple[PolicyChange, ...]
+    found: bool  # substantive: the expected change was reported
+    extra: tuple[PolicyChange, ...]  # changes the revision does not explain (all of them, for an editorial one)
+    error: str | None = None  # the revised source could not be read
+
+
+@dataclass
+class Tally:
+    """Counts of one kind of revision."""
+
+    revisions: int = 0
+    found: int = 0
+    false_or_extra: int = 0
+    errors: int = 0
+
+
+@dataclass
+class HarnessResult:
+    """Every outcome, and the counts the closing figures are made of."""
+
+    documents: int
+    outcomes: list[Outcome] = field(default_factory=list)
+
+    def tally(self) -> dict[str, Tally]:
+        """Counts per revision kind, editorial kinds first."""
+        tallies = {kind: Tally() for kind in (*EDITORIAL, *SUBSTANTIVE)}
+        for outcome in self.outcomes:
+            t = tallies[outcome.revision.kind]
+            t.revisions += 1
+            t.found += outcome.found
+            t.false_or_extra += len(outcome.extra)
+            t.errors += outcome.error is not None
+        return tallies
+
+    def format(self) -> str:
+        """The counts as a table, with the totals the targets are stated in."""
+        lines = [f"documents: {self.documents}", f"{'revision':<22} {'count':>6} {'found':>6} {'false/extra':>12} {'errors':>7}"]
+        tallies = self.tally()
+        for kind, t in tallies.items():
+            found = f"{t.found}" if kind in SUBSTANTIVE else "-"
+            lines.append(f"{kind:<22} {t.revisions:>6} {found:>6} {t.false_or_extra:>12} {t.errors:>7}")
+        editorial_t = [tallies[k] for k in EDITORIAL]
+        substantive_t = [tallies[k] for k in SUBSTANTIVE]
+        lines.append(
+            f"editorial: {sum(t.revisions for t in editorial_t)} revisions, {sum(t.false_or_extra for t in editorial_t)} false changes"
+        )
+        lines.append(
+            f"substantive: {sum(t.revisions for t in substantive_t)} revisions, {sum(t.found for t in substantive_t)} found, "
+            f"{sum(t.false_or_extra for t in substantive_t)} extra changes"
+        )
+        return "\n".join(lines)
+
+
+def shipped_documents(root: Path = RAW_DOCS) -> list[Path]:
+    """The latest version of every shipped LCD (the file each revision is made from)."""
+    latest: dict[str, Path] = {}
+    for path in discover([root]):
+        parts = convention_parts(path, root)
+        if parts is None or path.suffix.lower() == ".pdf":
+            continue
+        lcd_id, version = parts
+        if lcd_id not in latest or _version(version) > _version(convention_parts(latest[lcd_id], root)[1]):
+            latest[lcd_id] = path
+    return [latest[k] for k in sorted(latest)]
+
+
+def _version(value: str) -> tuple:
+    return tuple(int(p) if p.isdigit() else p for p in re.split(r"[.]", value))
+
+
+def revisions_of(path: Path, document: Document, extraction, seed: int, editorial_count: int) -> list[Revision]:
+    """The seeded revisions of one document: `editorial_count` editorial kinds that apply, and one of
+    each substantive kind that finds a fact to aim at."""
+    rng = random.Random(f"{seed}:{document.lcd_id}")
+    source = Source(path.suffix.lower(), load_source(path))
+    revisions: list[Revision] = []
+    for kind in rng.sample(EDITORIAL, len(EDITORIAL)):
+        if len(revisions) == editorial_count:
+            break
+        data = editorial(kind, source, rng)
+        if data is not None:
+            revisions.append(Revision(kind, data, None, kind))
+    for kind in SUBSTANTIVE:
+        revision = substantive(kind, source, document, extraction, rng)
+        if revision is not None:
+            revisions.append(revision)
+    return revisions
+
+
+def run(paths: Sequence[Path], root: Path = RAW_DOCS, seed: int = DEFAULT_SEED, editorial_count: int = EDITORIAL_PER_DOCUMENT) -> HarnessResult:
+    """Revise each document, extract every revision, diff it against the original, judge the changes."""
+    result = HarnessResult(documents=len(paths))
+    for path in paths:
+        convention = convention_parts(path, root)
+        original = parse_document(path, load_source(path), root, convention)
+        (base_extraction,) = extract_batch([original])
+        base = snapshot_of(original, base_extraction)
+        revisions = revisions_of(path, original, base_extraction, seed, editorial_count)
+        readable: list[tuple[Revision, Document]] = []
+        for revision in revisions:
+            try:
+                readable.append((revision, parse_document(path, revision.data, root, convention)))
+            except ReadError as exc:
+                result.outcomes.append(Outcome(original.lcd_id, revision, (), False, (), f"{exc.error_type}: {exc}"))
+        for (revision, document), extraction in zip(readable, extract_batch([d for _, d in readable])):
+            changes = tuple(diff_snapshots(base, snapshot_of(document, extraction)))
+            result.outcomes.append(judge(original.lcd_id, revision, changes))
+    return result
+
+
+def judge(lcd_id: str, revision: Revision, changes: Sequence[PolicyChange]) -> Outcome:
+    """Whether the revision's change was reported, and which changes it does not explain."""
+    if revision.expected is None:
+        return Outcome(lcd_id, revision, tuple(changes), False, tuple(changes))
+    related = [_related(c, revision) for c in changes]
+    for i, change in enumerate(changes):  # the facts of an indication added or removed come with it
+        if change.parent is not None and related[change.parent]:
+            related[i] = True
+    found = any(c.change_type == revision.expected and _about(c, revision) for c in changes)
+    extra = tuple(c for c, ok in zip(changes, related) if not ok)
+    return Outcome(lcd_id, revision, tuple(changes), found, extra)
+
+
+def _numbers(text: str | None) -> set[float]:
+    return {float(n) for n in _NUMBER.findall(text or "")}
+
+
+def _about(change: PolicyChange, revision: Revision) -> bool:
+    """Whether a change of the expected type is the one the revision made."""
+    if revision.kind in ("threshold_value", "dose_value"):
+        return float(revision.before) in _numbers(change.before) and float(revision.after) in _numbers(change.after)
+    if revision.kind == "coverage_flipped":
+        return "not_covered" in (change.after or "")
+    name = fold(revision.before or revision.after)
+    subject = fold(change.subject)
+    return bool(name) and (name in subject or subject in name)
+
+
+def _related(change: PolicyChange, revision: Revision) -> bool:
+    """A change the revision explains: of the expected type (the edit may touch several mentions), or
+    the text safety net quoting the edited text."""
+    if change.change_type == revision.expected:
+        return True
+    if revision.edited and fold(revision.edited) in fold(f"{change.before_sentence or ''} {change.after_sentence or ''}"):
+        return True  # another fact the edited sentence now states
+    if revision.kind in ("indication_removed", "item_added"):
+        name = fold(revision.before or revision.after)
+        return bool(name) and name in fold(f"{change.before or ''} {change.after or ''}")  # the item read as a criterion too
+    if change.change_type == "text_changed":
+        said = fold(f"{change.before or ''} {change.after or ''}")
+        marker = revision.after or revision.before or ""
+        return bool(marker) and fold(marker) in said
+    return False
+
+
+def main(argv: Iterable[str] | None = None) -> int:
+    """Print the harness counts for the shipped corpus (or the given files)."""
+    parser = argparse.ArgumentParser(prog="python -m pipeline.quality.diff_harness", description=__doc__)
+    parser.add_argument("paths", nargs="*", type=Path, help="source files (default: the latest version of every LCD in raw_docs/)")
+    parser.add_argument("--seed", type=int, default=DEFAULT_SEED)
+    parser.add_argument("--editorial", type=int, default=EDITORIAL_PER_DOCUMENT, help="editorial revisions per document")
+    parser.add_argument("--show", action="store_true", help="print every false or extra change")
+    args = parser.parse_args(list(argv) if argv is not None else None)
+    paths = args.paths or shipped_documents()
+    result = run(paths, seed=args.seed, editorial_count=args.editorial)
+    print(result.format())
+    if args.show:
+        for outcome in result.outcomes:
+            missed = outcome.revision.expected is not None and not outcome.found
+            if outcome.extra or missed or outcome.error:
+                print(f"\n{outcome.lcd_id} {outcome.revision.kind} ({outcome.revision.detail}): "
+                      f"{'MISSED ' if missed else ''}{outcome.error or ''}")
+                for c in outcome.extra:
+                    print(f"  extra {c.change_type} {c.subject!r}: {c.before!r} -> {c.after!r}")
+                if missed:
+                    for c in outcome.changes:
+                        print(f"  got {c.change_type} {c.subject!r}: {c.before!r} -> {c.after!r}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

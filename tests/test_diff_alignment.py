@@ -1,0 +1,185 @@
+"""The diff aligns by meaning and is tolerant of wording: folded keys, fuzzy one-to-one indication
+alignment, facts aligned within aligned indications, the text safety net, parent links."""
+
+from __future__ import annotations
+
+import duckdb
+import pytest
+from _factories import build_version
+
+from pipeline.diff import DoseFact, IndicationFact, PolicySnapshot, ThresholdFact, diff_snapshots, fold
+from pipeline.diff.align import assign, name_forms, name_score
+from pipeline.diff.textual import text_changes
+from pipeline.warehouse import connect, load_version
+
+SECTION = "coverage_indications"
+
+
+def _ind(name: str, coverage: str = "covered", normalized: str | None = None, at: int = 0) -> IndicationFact:
+    return IndicationFact(name, normalized or name.lower(), coverage, "policy", SECTION, f"- {name}", at)
+
+
+def _thr(indication: str | None, measure: str, value: float, unit: str | None = "mg/dL", comparator: str = "<", sentence: str | None = None) -> ThresholdFact:
+    text = f"{measure} {comparator} {value:g} {unit or ''}".strip()
+    return ThresholdFact(indication, measure, comparator, value, None, unit, "inclusion", "policy", SECTION, text, sentence or text)
+
+
+def _snap(version: str, indications=(), thresholds=(), doses=(), text: str = "") -> PolicySnapshot:
+    return PolicySnapshot("L1", version, None, tuple(indications), tuple(doses), tuple(thresholds), (), ((SECTION, text),) if text else ())
+
+
+def test_fold_turns_accents_into_base_letters_and_straightens_typography():
+    assert fold("Guillain-Barré syndrome") == "guillain barre syndrome"
+    assert fold("Guillain-Barre’ Syndrome") == "guillain barre syndrome"
+    assert fold("“Sjögren’s”  disease – primary") == "sjogrens disease primary"
+
+
+def test_accented_and_corrected_name_is_the_same_indication_with_its_facts():
+    igg = "IgG levels"
+    before = _snap("1", [_ind("Guillain-Barre’ syndrome", normalized="guillain barr syndrome")], [_thr("guillain barr syndrome", igg, 400)])
+    after = _snap("2", [_ind("Guillain-Barré syndrome", normalized="guillain barre syndrome")], [_thr("guillain barre syndrome", igg, 400)])
+    assert diff_snapshots(before, after) == []
+
+
+def test_misspelt_drug_name_in_indication_aligns_by_similarity():
+    before = _snap("1", [_ind("Azathiprime toxicity"), _ind("Multiple sclerosis")])
+    after = _snap("2", [_ind("Azathioprine toxicity"), _ind("Multiple sclerosis")])
+    assert diff_snapshots(before, after) == []
+
+
+def test_abbreviation_in_parentheses_is_an_alias():
+    before = _snap("1", [_ind("Chronic inflammatory demyelinating polyneuropathy (CIDP)")])
+    after = _snap("2", [_ind("CIDP")])
+    assert diff_snapshots(before, after) == []
+
+
+@pytest.mark.parametrize(
+    "old, new",
+    [
+        ("Non-small cell lung cancer", "Small cell lung cancer"),
+        ("Type 1 diabetes mellitus", "Type 2 diabetes mellitus"),
+        ("Minimal change disease", "Glucocorticoid-resistant minimal change disease"),
+        ("Acute pancreatitis", "Chronic pancreatitis"),
+        ("Pemphigus vulgaris", "Pemphigus foliaceus"),
+    ],
+)
+def test_names_that_differ_by_a_qualifier_or_number_are_different_indications(old, new):
+    changes = diff_snapshots(_snap("1", [_ind(old)]), _snap("2", [_ind(new)]))
+    assert sorted(c.change_type for c in changes) == ["indication_added", "indication_removed"]
+
+
+def test_assignment_is_one_to_one_and_prefers_the_better_pair():
+    before = [name_forms("Myasthenia gravis"), name_forms("Myasthenic crisis")]
+    after = [name_forms("Myasthenia gravis (MG)")]
+    assert assign(before, after, name_score, 90) == [(0, 0)]
+
+
+def test_changed_value_within_an_aligned_indication_is_one_threshold_change():
+    before = _snap("1", [_ind("Chronic GVHD")], [_thr("chronic gvhd", "IgG", 400)])
+    after = _snap("2", [_ind("Chronic GVHD")], [_thr("chronic gvhd", "IgG", 500)])
+    changes = diff_snapshots(before, after)
+    assert [(c.change_type, c.before, c.after) for c in changes] == [("threshold_changed", "IgG < 400 mg/dL", "IgG < 500 mg/dL")]
+
+
+def test_reworded_measure_with_the_same_value_is_no_change():
+    before = _snap("1", [_ind("Chronic GVHD")], [_thr("chronic gvhd", "IgG levels", 400)])
+    after = _snap("2", [_ind("Chronic GVHD")], [_thr("chronic gvhd", "serum IgG levels", 400)])
+    assert diff_snapshots(before, after) == []
+
+
+def test_fact_moved_to_another_indication_by_reordered_items_is_no_change():
+    sentence = "- 6. Recent MI (30 days or less)"
+    before = _snap("1", [_ind("Unstable angina"), _ind("Heart failure")], [_thr("unstable angina", "Recent MI", 30, "days", "<=", sentence)])
+    after = _snap("2", [_ind("Unstable angina"), _ind("Heart failure")], [_thr("heart failure", "Recent MI", 30, "days", "<=", sentence.replace("6.", "5."))])
+    assert diff_snapshots(before, after) == []
+
+
+def test_facts_of_a_removed_indication_point_to_its_change():
+    before = _snap("1", [_ind("Chronic GVHD"), _ind("Kawasaki disease")], [_thr("kawasaki disease", "fever", 5, "days", ">=")])
+    after = _snap("2", [_ind("Chronic GVHD")])
+    changes = diff_snapshots(before, after)
+    assert [(c.change_type, c.parent) for c in changes] == [("indication_removed", None), ("threshold_removed", 0)]
+
+
+def test_text_safety_net_reports_a_number_change_that_no_fact_explains():
+    before = "Coverage is limited to patients with a BMI below 40.\n- Symptomatic disease"
+    after = "Coverage is limited to patients with a BMI below 35.\n- Symptomatic disease"
+    changes = diff_snapshots(_snap("1", text=before), _snap("2", text=after))
+    assert [(c.change_type, c.before, c.after) for c in changes] == [
+        ("text_changed", "Coverage is limited to patients with a BMI below 40.", "Coverage is limited to patients with a BMI below 35.")
+    ]
+
+
+def test_text_safety_net_reports_an_added_negation():
+    changes = text_changes([(SECTION, "Home infusion is covered for these patients.")], [(SECTION, "Home infusion is not covered for these patients.")], [])
+    assert [c.change_type for c in changes] == ["text_changed"]
+
+
+@pytest.mark.parametrize(
+    "after",
+    [
+        "Coverage is limited to patients with a BMI below forty.\n- Symptomatic  disease",  # number as a word, doubled space
+        "- Symptomatic disease\nCoverage is limited to patients with a BMI below 40.",  # reordered
+        "Coverage is limited to pateints with a “BMI” below 40.\n- Symptomatic disease",  # typo, quotes
+        "Coverage is limited to patients\nwith a BMI below 40.\n- Symptomatic disease",  # line break added
+        "COVERAGE is limited to patients with a BMI below 40!\n- Symptomatic disease",  # case, punctuation
+    ],
+)
+def test_text_safety_net_ignores_editorial_edits(after):
+    before = "Coverage is limited to patients with a BMI below 40.\n- Symptomatic disease"
+    assert text_changes([(SECTION, before)], [(SECTION, after)], []) == []
+
+
+def test_text_change_explained_by_a_fact_change_is_not_reported_twice():
+    sentence_before, sentence_after = "IgG levels < 400 mg/dL are required.", "IgG levels < 500 mg/dL are required."
+    before = _snap("1", [_ind("Chronic GVHD")], [_thr("chronic gvhd", "IgG", 400, sentence=sentence_before)], text=sentence_before)
+    after = _snap("2", [_ind("Chronic GVHD")], [_thr("chronic gvhd", "IgG", 500, sentence=sentence_after)], text=sentence_after)
+    assert [c.change_type for c in diff_snapshots(before, after)] == ["threshold_changed"]
+
+
+def test_dose_with_respelled_drug_and_same_amount_is_no_change():
+    def dose(drug: str) -> DoseFact:
+        return DoseFact("chronic gvhd", drug, 0.4, 0.4, "g/kg", "monthly", None, "policy", SECTION, "0.4 g/kg", "0.4 g/kg monthly")
+
+    before = _snap("1", [_ind("Chronic GVHD")], doses=[dose("oncobotulinumtoxinA")])
+    after = _snap("2", [_ind("Chronic GVHD")], doses=[dose("onabotulinumtoxinA")])
+    assert diff_snapshots(before, after) == []
+
+
+def test_warehouse_before_text_changed_is_upgraded_in_place(tmp_path):
+    path = tmp_path / "old.duckdb"
+    con = connect(path)
+    key = load_version(con, *build_version())
+    con.close()
+    # A warehouse from the release before text_changed: the old policy_changes definition, with one row.
+    raw = duckdb.connect(str(path))
+    for (view,) in raw.execute("select view_name from duckdb_views() where not internal").fetchall():
+        raw.execute(f'drop view "{view}"')
+    raw.execute("drop table policy_changes")
+    raw.execute(
+        """
+        create table policy_changes (
+            change_key integer primary key default nextval('policy_changes_seq'), lcd_id varchar not null,
+            from_version_key integer references lcd_versions (version_key),
+            to_version_key integer not null references lcd_versions (version_key),
+            change_type varchar not null check (change_type in ('indication_added', 'indication_removed')),
+            subject varchar not null, before varchar, after varchar, detected_at timestamp not null,
+            before_sentence varchar, after_sentence varchar, indication varchar, section varchar
+        )
+        """
+    )
+    raw.execute("insert into policy_changes values (7, 'L1', null, ?, 'indication_added', 'X', null, 'covered', now(), null, null, 'x', 's')", [key])
+    raw.close()
+    con = connect(path)
+    try:
+        assert con.execute("select change_key, change_type, parent_change_key from policy_changes").fetchall() == [(7, "indication_added", None)]
+        con.execute("insert into policy_changes (lcd_id, to_version_key, change_type, subject, detected_at) values ('L1', ?, 'text_changed', 's', now())", [key])
+        assert con.execute("select change_type from change_log order by change_type").fetchall() == [("indication_added",), ("text_changed",)]
+    finally:
+        con.close()
+
+
+def test_long_descriptive_name_whose_number_changed_is_the_same_indication():
+    old = "Severe depression (defined by a score of 20 or more on Patient Health Questionnaire 9)"
+    changes = diff_snapshots(_snap("1", [_ind(old)]), _snap("2", [_ind(old.replace("20", "25"))]))
+    assert changes == []  # the number itself is the threshold's (or the text safety net's) to report

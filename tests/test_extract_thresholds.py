@@ -1,0 +1,157 @@
+"""Thresholds and units as unseen LCDs write them: units named, shared and inferred, look-backs and lifetime
+counts, background sentences and list logic, measure names (models/ANNOTATION.md 5, 12.6-12.10)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from pipeline.extract import extract
+from pipeline.extract import facts as F
+from pipeline.extract.lexicon import load_lexicon
+from pipeline.extract.numbers import LexiconError, find_quantities
+from pipeline.extract.units import DATA_DIR, conventional_unit, load_measure_units
+from pipeline.ingest import read_document
+from pipeline.ingest.markup import render_html
+
+HEADING = "Coverage Indications, Limitations, and/or Medical Necessity"
+
+
+def units_of(text: str) -> list[tuple]:
+    return [(q.comparator, q.low, q.high, q.unit) for q in find_quantities(text)]
+
+
+def threshold(text: str) -> tuple:
+    """(comparator, value, unit, measure) of the one numeric mention of a policy sentence, read as the extractor does."""
+    (q,) = find_quantities(text)
+    lexicon = load_lexicon()
+    q = replace(q, comparator=F.refine_comparator(text, q, None))
+    measure = F.measure_for(text, q, 0, lexicon)
+    return q.comparator, q.low, F.threshold_unit(text, q, measure, lexicon), measure
+
+
+@pytest.fixture(scope="module")
+def policy_thresholds(tmp_path_factory):
+    """The thresholds the whole extractor finds in a made-up policy section, by sentence."""
+    sentences = [
+        "The disease affects one case in a million people and up to two thirds of cases resolve spontaneously.",
+        "The prevalence is estimated at 50,000 to one, with an onset by 1 to 3 weeks.",
+        "Patients must meet 4 or more of the following criteria.",
+        "Bariatric surgery is covered for patients with a BMI >40.",
+    ]
+    root = tmp_path_factory.mktemp("docs")
+    path = root / "L99999" / "1.txt"
+    path.parent.mkdir()
+    path.write_text("Test Policy (L99999)\n\n" + HEADING + "\n\n" + "\n\n".join(sentences) + "\n", encoding="utf-8")
+    document = read_document(path, root=root)
+    extraction = extract(document)
+    return {s: [(t.comparator, t.value, t.unit) for t in extraction.thresholds if t.sentence.strip() == s] for s in sentences}
+
+
+@pytest.mark.parametrize(
+    ("text", "unit"),
+    [
+        ("QRS duration > 120 ms", "ms"),  # L39080
+        ("sEPO ≤ 500 mU/mL", "mU/mL"),
+        ("tube voltage of no more than 120 kV", "kV"),
+        ("while the beneficiary is on greater than 4 LPM", "L/min"),  # L33797
+        ("Maximum urinary flow rate (Qmax) of ≤15 mL/s", "mL/s"),  # L38682
+        ("CD4 count less than 800/mm3", "/mm3"),
+        ("CD4 count less than 800mm3", "/mm3"),
+        ("attenuation <30 Hounsfield units", "HU"),  # L39913
+        ("Unrepaired hiatal hernia >3 cm", "cm"),
+    ],
+)
+def test_units_lcds_write_are_named(text, unit):
+    assert units_of(text)[0][3] == unit
+
+
+def test_reference_superscript_after_a_unit_is_dropped_but_an_area_exponent_kept():
+    assert render_html("<p>nodules greater than 4 cm<sup>5</sup> in size</p>").blocks[0].text == "nodules greater than 4 cm in size"
+    assert render_html("<p>BMI of 40 kg/m<sup>2</sup></p>").blocks[0].text == "BMI of 40 kg/m2"
+    assert units_of("nodules greater than 4 cm in size") == [(">", 4.0, None, "cm")]
+
+
+def test_unit_written_once_is_the_unit_of_both_bounds():
+    assert units_of("Hb >12 and <13 g/dL") == [(">", 12.0, None, "g/dL"), ("<", 13.0, None, "g/dL")]
+    # two inclusive bounds of one limit read as the range they state (L36839)
+    assert units_of("AHI or RDI greater than or equal to 5 and less than or equal to 14 events per hour") == [
+        ("between", 5.0, 14.0, "events/hour")
+    ]
+    assert units_of("2 times or higher than the upper limit") == [(">=", 2.0, None, "times")]  # "than" opens no bound here
+
+
+def test_measure_without_a_written_unit_takes_its_conventional_unit():
+    assert threshold("Bariatric surgery is covered for patients with a BMI >40.")[2] == "kg/m2"  # L38033 / L39780
+    assert threshold("Hemoglobin less than 10 is required.")[2] == "g/dL"
+    assert threshold("Ejection fraction of 35 or less is required.")[2] == "%"
+    assert conventional_unit("hemoglobin A1c") == "%"  # the longest name decides, not "hemoglobin"
+    # scores and scales stay unitless, and a grade counts nothing (L34648, L40232)
+    assert threshold("Osteoporosis is defined as a T-score -2.5 or less.")[2] is None
+    assert threshold("A score of ≥2 indicating definite osteoarthritis is required.")[2:] == (None, "score")
+    assert threshold("at least one acute infection requiring hospitalization")[2] == "count"  # IVIG gold
+
+
+def test_measure_units_table_rejects_a_unit_the_extractor_never_writes(tmp_path):
+    path = tmp_path / "measure_units.json"
+    shutil.copy(DATA_DIR / "measure_units.json", path)
+    data = json.loads(path.read_text(encoding="utf-8"))
+    data["measures"][0]["unit"] = "kg/m^2"
+    path.write_text(json.dumps(data), encoding="utf-8")
+    with pytest.raises(LexiconError, match=r"measures\[0\]: 'kg/m\^2' is not a normal form"):
+        load_measure_units(path)
+
+
+def test_look_backs_windows_and_lifetime_counts():
+    assert threshold("The service is covered if it was not performed within the past 6 months.")[:3] == ("<=", 6.0, "months")
+    assert threshold("Prior CTA showed non-obstructing stenosis in the past twelve months.")[:3] == ("<=", 12.0, "months")  # L38613
+    assert threshold("The repeat injection is covered at least 14 days after the first injection.") == (
+        ">=", 14.0, "days", "time since first injection"
+    )
+    assert threshold("A repeat test after 12 weeks of supplementation is covered.")[:3] == (">", 12.0, "weeks")  # L39391
+    assert threshold("Pachymetry will be covered once per lifetime.")[:3] == ("<=", 1.0, "times")  # L33999
+    assert threshold("It is reasonable and necessary ONCE in a lifetime.")[:3] == ("<=", 1.0, "times")  # L38682
+    assert threshold("No more than 2 levels in one region are covered.") == ("<=", 2.0, "levels", "levels in one region")
+    assert threshold("The supplier may dispense only a single course of drugs at one time.")[:3] == ("<=", 1.0, "count")  # L33827
+
+
+def test_list_logic_is_not_a_threshold(policy_thresholds):
+    assert F.is_list_logic("4 or more of the following criteria", find_quantities("4 or more of the following criteria")[0])
+    assert policy_thresholds["Patients must meet 4 or more of the following criteria."] == []
+
+
+def test_background_numbers_in_a_policy_section_are_not_thresholds(policy_thresholds):
+    lexicon = load_lexicon()
+    assert F.in_background("Nd:YAG capsulotomy has been reported as high as 30% to 50%.", lexicon)  # L33946
+    assert not F.in_background("Outpatient care is covered for up to 3 cases per year.", lexicon)
+    assert policy_thresholds["The disease affects one case in a million people and up to two thirds of cases resolve spontaneously."] == []
+    assert policy_thresholds["The prevalence is estimated at 50,000 to one, with an onset by 1 to 3 weeks."] == []
+    assert policy_thresholds["Bariatric surgery is covered for patients with a BMI >40."] == [(">", 40.0, "kg/m2")]
+
+
+@pytest.mark.parametrize(
+    ("text", "measure"),
+    [
+        ("Diagnostic criteria include fever greater than 38 degrees.", "fever"),
+        ("Coverage continues despite CPAP usage of at least 4 hours per night.", "CPAP usage"),
+        ("The tube voltage must not exceed 120 kV.", "tube voltage"),
+        ("It is recommended that no more than 4 be given.", ""),
+        ("A repeat test after 12 weeks of supplementation is covered.", "repeat test"),
+        ("It is reasonable and necessary ONCE in a lifetime.", "in a lifetime"),
+    ],
+)
+def test_measure_names_the_measured_quantity_never_a_verb(text, measure):
+    assert threshold(text)[3] == measure
+
+
+def test_second_bound_of_a_pair_limits_the_measure_of_the_first():
+    text = "Treatment is indicated when Hb >12 and <13 g/dL."
+    assert [F.measure_for(text, q, 0, load_lexicon()) for q in find_quantities(text)] == ["Hb", "Hb"]
+
+
+def test_number_written_as_a_word_or_digits_is_one_value():
+    assert threshold("No more than two sessions are covered.")[:3] == threshold("No more than 2 sessions are covered.")[:3]

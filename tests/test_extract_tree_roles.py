@@ -1,0 +1,102 @@
+"""The document tree (pipeline.extract.tree) and the list-item roles built on it (pipeline.extract.roles),
+on tiny snippets of train documents."""
+
+from pipeline.datamodel import Document, DocumentMeta, Section
+from pipeline.extract.indications import Mention
+from pipeline.extract.lexicon import load_lexicon
+from pipeline.extract.roles import RoleModel, apply_roles, item_name, load_role_model, predict_roles
+from pipeline.extract.structure import split_lines
+from pipeline.extract.tree import build_tree, by_index, node_text
+from pipeline.training.roles import label_node
+
+# L33692 (air-fluidized beds, train): a denial lead-in over an enumerated list
+L33692 = (
+    "Indications:\n"
+    "An air-fluidized bed will be denied as not reasonable and necessary under any of the following circumstances:\n"
+    "- 1. The beneficiary has coexisting pulmonary disease (the lack of firm back support makes coughing ineffective);\n"
+    "- 6. Other known contraindications exist.\n"
+    "Payment is not included for the caregiver."
+)
+# The flattened export of L34570's admission criteria: bullets written at the level of their numbered parent
+FLAT = (
+    "Indications:\n"
+    "Examples of inpatient admission criteria include (but are not limited to):\n"
+    "- 1. Threat to others requiring 24-hour professional observation:\n"
+    "- assaultive behavior threatening others within 72 hours prior to admission\n"
+    "- 2. Cognitive impairment (disorientation or memory loss) due to an acute psychiatric disorder that endangers the patient.\n"
+)
+
+
+def _document(text: str) -> Document:
+    return Document(text, (Section("indications", "Indications:", "policy", 0, len(text)),), DocumentMeta(), "x.txt", "0", "txt", "X", "1")
+
+
+def _tree(text: str):
+    return build_tree(text, split_lines(_document(text)))
+
+
+def test_tree_items_take_the_preceding_line_as_lead_in_and_count_siblings():
+    nodes = _tree(L33692)
+    heading, lead, first, second, after = nodes
+    assert (heading.kind, lead.kind, first.kind, after.kind) == ("heading", "paragraph", "item", "paragraph")
+    assert first.lead_in == second.lead_in == lead.index
+    assert first.heading == heading.index and first.siblings == 2 and first.parent is None
+    assert node_text(L33692, second) == "Other known contraindications exist."
+
+
+def test_tree_bullet_under_numbered_item_ending_with_colon_is_its_child():
+    nodes = by_index(_tree(FLAT))
+    threat, behaviour, cognitive = nodes[2], nodes[3], nodes[4]
+    assert behaviour.parent == threat.index and behaviour.lead_in == threat.index and behaviour.depth == 1
+    assert threat.children == 1 and cognitive.parent is None and cognitive.lead_in == 1
+
+
+def test_item_name_cuts_criteria_clause_and_keeps_defining_parentheses_as_aliases():
+    lexicon = load_lexicon()
+    name, aliases = item_name("Cognitive impairment (disorientation or memory loss) due to an acute psychiatric disorder that endangers the patient.", lexicon)
+    assert name == "Cognitive impairment due to an acute psychiatric disorder"
+    assert "disorientation or memory loss" in aliases
+    assert item_name("to rule out stenosis before non-coronary cardiac surgery", lexicon)[0] == "stenosis before non-coronary cardiac surgery"
+
+
+def test_label_node_derives_roles_from_gold_names_and_coverage():
+    lexicon = load_lexicon()
+    nodes = _tree(L33692)
+    index = by_index(nodes)
+    gold = {"indications": [{"name": "Coexisting pulmonary disease", "coverage": "not_covered", "criteria": []}]}
+    assert label_node(nodes[2], index, L33692, gold, lexicon) == "exclusion"
+    assert label_node(nodes[3], index, L33692, gold, lexicon) == "limitation"  # "denied ... any of the following": no criteria list
+    covered = {"indications": [{"name": "Threat to others requiring 24-hour professional observation", "coverage": "covered",
+                                "criteria": ["assaultive behavior threatening others within 72 hours"]}],
+               "optional_indications": [{"name": "Cognitive impairment due to an acute psychiatric disorder"}]}
+    flat = _tree(FLAT)
+    assert label_node(flat[2], by_index(flat), FLAT, covered, lexicon) == "indication"
+    assert label_node(flat[3], by_index(flat), FLAT, covered, lexicon) == "criterion"
+    assert label_node(flat[4], by_index(flat), FLAT, covered, lexicon) is None
+
+
+def test_apply_roles_adds_missed_conditions_with_the_role_vote_and_drops_lead_in_heads():
+    lexicon = load_lexicon()
+    nodes = _tree(L33692)
+    lead_in_head = Mention("air-fluidized bed", 16, 33, 1, "line_head", "policy")
+    mentions = apply_roles([lead_in_head], nodes, {2: "exclusion", 3: "limitation"}, L33692, lexicon)
+    assert [(m.name, m.list_vote, m.scope) for m in mentions] == [("coexisting pulmonary disease", -1.0, (nodes[2].start, nodes[2].end))]
+
+
+def test_apply_roles_scopes_an_item_over_its_sub_items_and_skips_lead_in_items():
+    lexicon = load_lexicon()
+    nodes = _tree(FLAT + "  - with a score below 20\n")
+    text = FLAT + "  - with a score below 20\n"
+    mentions = apply_roles([], nodes, {2: "indication", 3: "criterion", 4: "indication"}, text, lexicon)
+    assert [m.name for m in mentions] == ["Cognitive impairment due to an acute psychiatric disorder"]  # "Threat ...:" leads a list
+    assert mentions[0].scope == (nodes[4].start, nodes[5].end)  # the sub-item's numbers attach to it
+
+
+def test_role_model_round_trips_through_json_and_reads_a_contraindication_list():
+    model = load_role_model()
+    assert model is not None
+    again = RoleModel.from_json(model.to_json())
+    nodes = _tree(L33692)
+    lexicon = load_lexicon()
+    assert predict_roles(again, nodes, L33692, lexicon) == predict_roles(model, nodes, L33692, lexicon)
+    assert set(predict_roles(model, nodes, L33692, lexicon)) == {0, 2, 3}  # the heading and the two items
