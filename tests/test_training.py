@@ -14,6 +14,7 @@ from pipeline.extract.coverage_model import MODEL_PATH, CoverageModel, GroupEvid
 from pipeline.extract.nlp import TRAINED_PIPELINE, build_nlp, load_trained
 from pipeline.ingest import read_document
 from pipeline.training.corpus import AnnotationError, load_file, load_split, validate_record
+from pipeline.training.workflow import choose_c
 from tests.conftest import RAW_DOCS, REPO
 
 
@@ -105,3 +106,10 @@ def test_tiny_training_runs_end_to_end(tmp_path):
         assert (tmp_path / "metrics" / f"{name}.json").exists()
     assert {"rules", "ner_rules", "calibration_test"} <= set(summary)
     assert 0.0 <= summary["ner_rules"]["test_indication_recall"] <= 1.0
+
+
+def test_coverage_c_within_one_standard_error_of_the_best_goes_to_the_weaker_penalty():
+    # 244 dev candidates: one standard error of 0.46 accuracy is ~0.032
+    assert choose_c({0.1: 0.44, 0.3: 0.463, 1.0: 0.434, 10.0: 0.439}, 244) == 10.0
+    assert choose_c({0.1: 0.44, 0.3: 0.463, 1.0: 0.434, 10.0: 0.40}, 244) == 1.0
+    assert choose_c({0.1: 0.60, 0.3: 0.50, 10.0: 0.50}, 244) == 0.1
