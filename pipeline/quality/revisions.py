@@ -312,7 +312,7 @@ def _changed_number(text: str, value: float) -> tuple[str, str, str] | None:
 def _number_edit(source: Source, document: Document, fact) -> tuple[bytes, str] | None:
     """The source with the number of a dose or threshold changed where the fact is stated (the same
     occurrence of its text); (bytes, new number)."""
-    value = fact.amount_high if hasattr(fact, "amount_high") else fact.value
+    value = fact.amount_high if hasattr(fact, "amount_high") else fact.value  # the high end: a range's edit shows
     edited = _changed_number(fact.text, value)
     if edited is None:
         return None
@@ -321,24 +321,25 @@ def _number_edit(source: Source, document: Document, fact) -> tuple[bytes, str] 
     return (data, number) if data is not None else None
 
 
-def _threshold_value(source: Source, document: Document, extraction: Extraction, rng: random.Random) -> Iterator[Revision]:
-    thresholds = [t for t in _policy(extraction.thresholds) if t.comparator != "between"]
-    rng.shuffle(thresholds)
-    for t in thresholds:
-        edit = _number_edit(source, document, t)
+def _value_edits(kind: str, facts: list, value_of: Callable, label_of: Callable, source: Source, document: Document, rng: random.Random) -> Iterator[Revision]:
+    """Revisions changing the number of one dose or threshold (tried in a seeded order) where it is stated."""
+    facts = list(facts)
+    rng.shuffle(facts)
+    for fact in facts:
+        edit = _number_edit(source, document, fact)
         if edit:
             data, number = edit
-            yield Revision("threshold_value", data, "threshold_changed", f"{t.measure}: {t.value:g} -> {number}", f"{t.value:g}", number)
+            value = f"{value_of(fact):g}"
+            yield Revision(kind, data, EXPECTED[kind], f"{label_of(fact)}: {value} -> {number}", value, number)
+
+
+def _threshold_value(source: Source, document: Document, extraction: Extraction, rng: random.Random) -> Iterator[Revision]:
+    thresholds = [t for t in _policy(extraction.thresholds) if t.comparator != "between"]
+    return _value_edits("threshold_value", thresholds, lambda t: t.value, lambda t: t.measure, source, document, rng)
 
 
 def _dose_value(source: Source, document: Document, extraction: Extraction, rng: random.Random) -> Iterator[Revision]:
-    doses = _policy(extraction.doses)
-    rng.shuffle(doses)
-    for d in doses:
-        edit = _number_edit(source, document, d)
-        if edit:
-            data, number = edit
-            yield Revision("dose_value", data, "dose_changed", f"{d.drug or 'dose'}: {d.amount_high:g} -> {number}", f"{d.amount_high:g}", number)
+    return _value_edits("dose_value", _policy(extraction.doses), lambda d: d.amount_high, lambda d: d.drug or "dose", source, document, rng)
 
 
 def _listed(document: Document, extraction: Extraction) -> list[tuple[Indication, str, int]]:
