@@ -28,7 +28,7 @@ U = TypeVar("U")
 DATA_FILE = Path(__file__).parent / "data" / "alignment.json"
 
 _PAREN = re.compile(r"\(([^()]*)\)")
-_DIGITS = re.compile(r"\d+(?:\.\d+)?")
+NUMBER = re.compile(r"\d+(?:\.\d+)?")  # a number as the diff compares it
 _DESCRIPTION_WORDS = 6  # a name this long apart from its numbers describes a case rather than naming a category
 
 
@@ -83,6 +83,11 @@ def statement(sentence: str | None) -> str:
     return fold(unmarked(sentence))
 
 
+def numbers_in(text: str | None) -> list[float]:
+    """The numbers written in a text, as values (so "2.0" and "2" are one number)."""
+    return [float(n) for n in NUMBER.findall(text or "")]
+
+
 def name_forms(*names: str | None) -> frozenset[str]:
     """The folded forms an indication goes by: each name, the name without its parentheses, and what
     the parentheses hold ("Chronic inflammatory demyelinating polyneuropathy (CIDP)" -> also "cidp")."""
@@ -101,7 +106,7 @@ def same_words(a: str, b: str) -> bool:
     has a close counterpart in the other (numbers and qualifiers exactly)."""
     lex = lexicon()
     x, y = [w for w in a.split() if not w.isdigit()], [w for w in b.split() if not w.isdigit()]
-    if _DIGITS.findall(a) != _DIGITS.findall(b) and not (lex.meaning_words & set(x) & set(y)) and (x != y or len(x) < _DESCRIPTION_WORDS):
+    if NUMBER.findall(a) != NUMBER.findall(b) and not (lex.meaning_words & set(x) & set(y)) and (x != y or len(x) < _DESCRIPTION_WORDS):
         # "type 1" and "type 2" are two conditions; a "name" that states a limit ("at least 75%
         # reduction of pain") or describes one at length ("severe depression defined by a score of 20
         # on the PHQ-9") is one indication whose number changed.

@@ -7,7 +7,6 @@ yields no change.
 
 from __future__ import annotations
 
-import re
 from collections import Counter, defaultdict
 from collections.abc import Callable, Hashable, Iterator, Sequence
 from dataclasses import dataclass, replace
@@ -17,7 +16,7 @@ from typing import TypeVar
 
 from rapidfuzz import fuzz
 
-from pipeline.diff.align import assign, fold, lexicon, name_forms, name_score, same_words, statement
+from pipeline.diff.align import NUMBER, assign, fold, lexicon, name_forms, name_score, numbers_in, same_words, statement
 from pipeline.diff.facts import (
     CriterionFact,
     DoseFact,
@@ -26,15 +25,13 @@ from pipeline.diff.facts import (
     PolicySnapshot,
     ThresholdFact,
 )
+from pipeline.diff.textual import text_changes
 
 T = TypeVar("T")
 
 # Only facts stated in policy sections are compared. Evidence sections summarise the literature
 # ("patients received 2 g/kg in trial X"); a new citation there is not a change in what is covered.
 POLICY_SECTION = "policy"
-
-_NUMBER = re.compile(r"\d+(?:\.\d+)?")
-
 
 def format_number(value: float) -> str:
     """A number as a person writes it: 2 not 2.0, 0.4 not 0.40000000000000002."""
@@ -93,8 +90,6 @@ def diff_snapshots(before: PolicySnapshot, after: PolicySnapshot) -> list[Policy
     ]
     changes += facts
     changes += with_parents(diff_criteria(_policy(before.criteria), _policy(after.criteria), old_group, new_group, facts))
-    from pipeline.diff.textual import text_changes
-
     changes += text_changes(before.policy_text, after.policy_text, changes)
     return changes
 
@@ -388,27 +383,22 @@ def _numbers_reported(old_text: str, new_text: str, fact_changes: Sequence[Polic
     change (the before values among its old numbers, the after values among its new ones)."""
     if _meaning_words(fold(old_text)) != _meaning_words(fold(new_text)):
         return False
-    gone = Counter(_numbers(old_text)) - Counter(_numbers(new_text))
-    came = Counter(_numbers(new_text)) - Counter(_numbers(old_text))
+    gone = Counter(numbers_in(old_text)) - Counter(numbers_in(new_text))
+    came = Counter(numbers_in(new_text)) - Counter(numbers_in(old_text))
     if not gone and not came:
         return False
     for change in fact_changes:
         if not change.change_type.endswith("_changed"):
             continue
-        if set(gone) <= set(_numbers(change.before)) and set(came) <= set(_numbers(change.after)):
+        if set(gone) <= set(numbers_in(change.before)) and set(came) <= set(numbers_in(change.after)):
             return True
     return False
-
-
-def _numbers(text: str | None) -> list[float]:
-    """The numbers written in a text, as values (so "2.0" and "2" are one number)."""
-    return [float(n) for n in _NUMBER.findall(text or "")]
 
 
 def same_criterion(a: str, b: str) -> bool:
     """Whether two criterion texts differ only by a typo-level edit that keeps numbers and logic."""
     x, y = fold(a), fold(b)
-    if _NUMBER.findall(x) != _NUMBER.findall(y):
+    if NUMBER.findall(x) != NUMBER.findall(y):
         return False
     if _meaning_words(x) != _meaning_words(y):
         return False

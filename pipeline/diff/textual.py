@@ -174,7 +174,7 @@ def _explained(units: list[_Unit], fact_changes: Sequence[PolicyChange]) -> bool
             if len(folded) < 4:
                 continue
             for unit in units:
-                if folded in unit.folded or unit.folded in folded or fuzz.token_set_ratio(folded, unit.folded) >= max(bar, 90):
+                if folded in unit.folded or unit.folded in folded or fuzz.token_set_ratio(folded, unit.folded) >= bar:
                     return True
     return False
 

@@ -17,6 +17,7 @@ from pathlib import Path
 
 from pipeline.datamodel import Document
 from pipeline.diff import PolicyChange, diff_snapshots, fold, snapshot_of
+from pipeline.diff.align import numbers_in
 from pipeline.ingest import ReadError, convention_parts, discover, load_source, parse_document
 from pipeline.jobs.ingest import extract_batch
 from pipeline.paths import RAW_DOCS
@@ -24,7 +25,6 @@ from pipeline.quality.revisions import EDITORIAL, SUBSTANTIVE, Revision, Source,
 
 DEFAULT_SEED = 20261203
 EDITORIAL_PER_DOCUMENT = 3
-_NUMBER = re.compile(r"\d+(?:\.\d+)?")
 
 
 @dataclass(frozen=True)
@@ -156,14 +156,10 @@ def judge(lcd_id: str, revision: Revision, changes: Sequence[PolicyChange]) -> O
     return Outcome(lcd_id, revision, tuple(changes), found, extra)
 
 
-def _numbers(text: str | None) -> set[float]:
-    return {float(n) for n in _NUMBER.findall(text or "")}
-
-
 def _about(change: PolicyChange, revision: Revision) -> bool:
     """Whether a change of the expected type is the one the revision made."""
     if revision.kind in ("threshold_value", "dose_value"):
-        return float(revision.before) in _numbers(change.before) and float(revision.after) in _numbers(change.after)
+        return float(revision.before) in numbers_in(change.before) and float(revision.after) in numbers_in(change.after)
     if revision.kind == "coverage_flipped":
         return "not_covered" in (change.after or "")
     name = fold(revision.before or revision.after)

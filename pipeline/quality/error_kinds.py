@@ -324,7 +324,7 @@ def document_error_kinds(detail: Mapping[str, Any], text: str, lex: KindLexicon 
     """Every error kind of one document: {kind: {"count", "denominator"}} (see the module docstring)."""
     ind = detail["indications"]
     thr, dose = detail["thresholds"]["policy"], detail["doses"]["policy"]
-    gold_items, fps, predicted = ind["gold_items"], ind["false_positives"], ind["predicted"]
+    gold_items, fps, predicted = ind["gold_items"], ind["false_positives"], ind["predicted_items"]
     items = list_items(text)
     folded = [normalize_name(text[it.start:it.end]) for it in items]
     out: dict[str, dict] = {}

@@ -302,7 +302,6 @@ def _changed_number(text: str, value: float) -> tuple[str, str, str] | None:
     """(old text, new text, new number) for the first number in `text` equal to `value`."""
     for m in _NUMBER.finditer(text):
         if abs(float(m.group(0)) - value) < 1e-9:
-            old = m.group(0)
             new_value = value + max(1, round(abs(value) * 0.25)) if float(value).is_integer() else round(value * 1.5, 3)
             new = str(int(new_value)) if float(new_value).is_integer() else str(new_value)
             return text, text[: m.start()] + new + text[m.end() :], new

@@ -702,7 +702,7 @@ def _score_indications(extraction: Extraction, gold: Mapping[str, Any]) -> dict:
              "criteria": list(g.get("criteria", [])), "matched": preds[g_used[gi]].name if gi in g_used else None}
             for gi, g in enumerate(golds)
         ],
-        "predicted": [_summ_indication(p) for p in preds],
+        "predicted_items": [_summ_indication(p) for p in preds],
     }
 
 
