@@ -16,6 +16,7 @@ from __future__ import annotations
 import math
 import re
 import unicodedata
+from functools import lru_cache
 from dataclasses import dataclass, field
 
 from pipeline.text import fold
@@ -210,32 +211,82 @@ def item_head(text: str, offset: int, lexicon: Lexicon, allow_lower: bool = Fals
     return Head(head, offset, offset + len(head), how)
 
 
+# "indicated in the management of the following disorders: A, B, C": the series starts after the colon
+_FOLLOWING_RE = re.compile(r"(?:the\s+)?following(?:\s+[A-Za-z\-]+){0,3}\s*:\s*", re.I)
+# "A or B", "A and/or B" inside one phrase: two conditions when each part names one on its own (ANNOTATION.md 12.2)
+_JOINED_RE = re.compile(r"\s+(?:and/or|and|or)\s+", re.I)
+# a bare "for" opens indications only as a series ("does not support PNS for A, B, or C"): "for X" alone is too common
+_SERIES_FOR_RE = re.compile(r"\bfor\s+", re.I)
+# the rest of a series member after its name ("nociceptive pain in trunk or lower back, or ..."): a few words, no verb
+_MEMBER_TAIL_RE = re.compile(r"[^,;:.()]{1,40}(?=,)")
+
+
+@lru_cache(maxsize=4)
+def _series_join_re(links: tuple[str, ...]) -> re.Pattern:
+    """What joins two members of an inline series: ", ", ", and ", " and/or ", ", such as ", " especially "."""
+    link = "|".join(re.escape(w) for w in links)
+    return re.compile(rf"\s*,?\s*(?:{link})\s+|\s*,\s*(?:(?:and|or|and/or)\s+)?|\s+and/or\s+", re.I)
+
+
+def _series(text: str, start: int, lexicon: Lexicon) -> list[tuple[int, int]]:
+    """(start, end) of the condition phrases of the inline series starting at `start` ("A, B, and C")."""
+    following = _FOLLOWING_RE.match(text, start)
+    if following:
+        start = following.end()
+    join = _series_join_re(lexicon.series_links)
+    found = []
+    while start < len(text):
+        phrase = _phrase_until_stop(text[start:], lexicon)
+        if not phrase:
+            break
+        found.append((start, start + len(phrase)))
+        end = start + len(phrase)
+        tail = _MEMBER_TAIL_RE.match(text, end)
+        if found[1:] and tail and not set(words(tail.group())) & lexicon.verb_stops:
+            end = tail.end()  # inside a series already: the member's qualifier, then the next member
+        more = join.match(text, end)
+        if not more or not is_condition_like(_phrase_until_stop(text[more.end() :], lexicon), lexicon):
+            break
+        start = more.end()
+    return found
+
+
+def split_joined(phrase: str, lexicon: Lexicon) -> list[tuple[int, int]]:
+    """(start, end) of each part of "A or B" / "A and/or B" when every part names a condition on its own,
+    else of the whole phrase ("dilated or restrictive cardiomyopathy", "pain in trunk or lower back" are one)."""
+    cuts = list(_JOINED_RE.finditer(phrase))
+    bounds = [0, *[x for c in cuts for x in (c.start(), c.end())], len(phrase)]
+    parts = [(bounds[i], bounds[i + 1]) for i in range(0, len(bounds), 2)]
+    if len(parts) > 1 and all(len(phrase[a:b].split()) >= 2 and is_condition_like(phrase[a:b], lexicon) for a, b in parts):
+        return parts
+    return [(0, len(phrase))]
+
+
 def trigger_mentions(text: str, offset: int, lexicon: Lexicon) -> list[tuple[str, int, int]]:
-    """Condition phrases after trigger words ("patients with X who ...") in one sentence."""
+    """Condition phrases after trigger words ("patients with X who ...") in one sentence; every member of an
+    inline series after a trigger or after "for" ("does not support PNS for A, B, or C") is its own phrase."""
     found = []
     lowered = text.lower()
     for trigger, pattern in phrase_patterns(lexicon.mention_triggers, r"\b{}\s+"):
         if trigger not in lowered:
             continue  # most of the ~60 triggers are absent from a sentence: a substring test is far cheaper than the regex
         for match in pattern.finditer(lowered):
-            start = match.end()
-            while start < len(text):
-                phrase = _phrase_until_stop(text[start:], lexicon)
-                if not phrase:
-                    break
-                found.append((phrase, offset + start, offset + start + len(phrase)))
-                # "patients with A, B, C, or D": every member of a comma list is a mention
-                more = re.match(r"\s*,\s*(?:(?:and|or|and/or)\s+)?", text[start + len(phrase) :])
-                if not more or not is_condition_like(_phrase_until_stop(text[start + len(phrase) + more.end() :], lexicon), lexicon):
-                    break
-                start += len(phrase) + more.end()
+            found.extend(_series(text, match.end(), lexicon))
+    for match in _SERIES_FOR_RE.finditer(text):
+        series = _series(text, match.end(), lexicon)
+        if len(series) >= 2:
+            found.extend(series)
     # Keep the longest phrase at each position ("patients with" inside "in patients with").
-    found.sort(key=lambda f: (f[1], -(f[2] - f[1])))
+    found.sort(key=lambda f: (f[0], -(f[1] - f[0])))
     result: list[tuple[str, int, int]] = []
-    for phrase in found:
-        if result and phrase[1] < result[-1][2]:
+    last_end = -1
+    for start, end in found:
+        if start < last_end:
             continue
-        result.append(phrase)
+        last_end = end
+        phrase = text[start:end]
+        for a, b in split_joined(phrase, lexicon):
+            result.append((phrase[a:b], offset + start + a, offset + start + b))
     return result
 
 

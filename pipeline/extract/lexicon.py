@@ -47,6 +47,7 @@ class Lexicon:
     not_conditions: frozenset[str]
     mention_triggers: tuple[str, ...]
     mention_stops: frozenset[str]
+    series_links: tuple[str, ...]  # words that chain one more condition onto an inline series ("A, especially B")
     criteria_intro: tuple[str, ...]
     criteria_clause_starts: tuple[str, ...]  # where an item's condition name ends and its criteria begin
     criteria_openers: tuple[str, ...]  # "At least 75% reduction of pain": an item opening with a limit is a criterion
@@ -131,6 +132,7 @@ def load_lexicon() -> Lexicon:
         heading_negative=_strings(phr, "heading_negative", "phrases.json"),
         mention_triggers=tuple(sorted(_strings(phr, "mention_triggers", "phrases.json"), key=len, reverse=True)),
         mention_stops=frozenset(_strings(phr, "mention_stops", "phrases.json")),
+        series_links=tuple(sorted(_strings(phr, "series_links", "phrases.json"), key=len, reverse=True)),
         criteria_intro=_strings(phr, "criteria_intro", "phrases.json"),
         criteria_clause_starts=_strings(phr, "criteria_clause_starts", "phrases.json"),
         criteria_openers=_strings(phr, "criteria_openers", "phrases.json"),
