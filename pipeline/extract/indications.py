@@ -257,7 +257,9 @@ def split_joined(phrase: str, lexicon: Lexicon) -> list[tuple[int, int]]:
     cuts = list(_JOINED_RE.finditer(phrase))
     bounds = [0, *[x for c in cuts for x in (c.start(), c.end())], len(phrase)]
     parts = [(bounds[i], bounds[i + 1]) for i in range(0, len(bounds), 2)]
-    if len(parts) > 1 and all(len(phrase[a:b].split()) >= 2 and is_condition_like(phrase[a:b], lexicon) for a, b in parts):
+    # one-word parts joined by "or" may be near-synonyms ("stenosis or occlusion" is one entry); by "and" they are two
+    named = [len(phrase[a:b].split()) >= 2 or not any(c.group().strip().lower() == "or" for c in cuts) for a, b in parts]
+    if len(parts) > 1 and all(ok and is_condition_like(phrase[a:b], lexicon) for ok, (a, b) in zip(named, parts)):
         return parts
     return [(0, len(phrase))]
 

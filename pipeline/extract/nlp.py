@@ -82,15 +82,25 @@ def build_nlp(lexicon: Lexicon | None = None) -> Language:
         name="coverage_cues",
         config={"spans_key": CUES_KEY, "phrase_matcher_attr": "LOWER", "overwrite": True},
     )
-    ruler.add_patterns([{"label": cue.label, "pattern": cue.phrase, "id": f"{cue.weight:g}"} for cue in lexicon.cues])
+    ruler.add_patterns(cue_patterns(lexicon))
     return nlp
 
 
+def cue_patterns(lexicon: Lexicon) -> list[dict]:
+    """The coverage cue ruler's patterns, from coverage_cues.json (the one definition of the cues)."""
+    return [{"label": cue.label, "pattern": cue.phrase, "id": f"{cue.weight:g}"} for cue in lexicon.cues]
+
+
 def load_trained(path: Path = TRAINED_PIPELINE) -> Language | None:
-    """The committed pipeline with the trained NER (models/lcd_pipeline), or None when there is none."""
+    """The committed pipeline with the trained NER (models/lcd_pipeline), or None when there is none; its cue
+    ruler reads the current coverage_cues.json, so an edited cue list needs no re-assembly of the pipeline."""
     if not (path / "config.cfg").exists():
         return None
-    return spacy.load(path)
+    nlp = spacy.load(path)
+    ruler = nlp.get_pipe("coverage_cues")
+    ruler.clear()
+    ruler.add_patterns(cue_patterns(load_lexicon()))
+    return nlp
 
 
 @lru_cache(maxsize=1)
