@@ -225,7 +225,7 @@ _MEMBER_TAIL_RE = re.compile(r"[^,;:.()]{1,40}(?=,)")
 def _series_join_re(links: tuple[str, ...]) -> re.Pattern:
     """What joins two members of an inline series: ", ", ", and ", " and/or ", ", such as ", " especially "."""
     link = "|".join(re.escape(w) for w in links)
-    return re.compile(rf"\s*,?\s*(?:{link})\s+|\s*,\s*(?:(?:and|or|and/or)\s+)?|\s+and/or\s+", re.I)
+    return re.compile(rf"\s*,?\s*(?:{link})\s+|\s*[,;]\s*(?:(?:and|or|and/or)\s+)?|\s+(?:and/or|and|or)\s+", re.I)
 
 
 def _series(text: str, start: int, lexicon: Lexicon) -> list[tuple[int, int]]:
@@ -241,6 +241,9 @@ def _series(text: str, start: int, lexicon: Lexicon) -> list[tuple[int, int]]:
             break
         found.append((start, start + len(phrase)))
         end = start + len(phrase)
+        abbreviation = _ABBR_PAREN_RE.match(text, end)
+        if abbreviation:
+            end = abbreviation.end()  # "Polycythemia Vera (PV), Essential Thrombocythemia (ET)"
         tail = _MEMBER_TAIL_RE.match(text, end)
         if found[1:] and tail and not set(words(tail.group())) & lexicon.verb_stops:
             end = tail.end()  # inside a series already: the member's qualifier, then the next member
@@ -473,8 +476,10 @@ def find_mentions(
         # direction; under a "not covered" list they must say so themselves (limitations mention many conditions).
         inherited = state.criteria_vote if state.in_criteria else (state.vote if line.is_item else 0.0)
         inherited = max(inherited, 0.0)
-        for sentence in sentences_by_line.get(line.index, []):
-            for mention in _trigger_mentions(text, sentence, line, head_mention, lexicon):
+        line_sentences = sentences_by_line.get(line.index, [])
+        for k, sentence in enumerate(line_sentences):
+            previous = line_sentences[k - 1] if k else None
+            for mention in _trigger_mentions(text, sentence, line, head_mention, lexicon, previous):
                 mention.list_vote = inherited if line.is_item else 0.0
                 mention.same_as = head_mention
                 mentions.append(mention)
@@ -559,10 +564,19 @@ def _head_mentions(line: Line, stripped: str, content: str, state: ListState, le
     return mentions
 
 
-def _trigger_mentions(text: str, sentence: Sentence, line: Line, head: Mention | None, lexicon: Lexicon) -> list[Mention]:
-    """Prose mentions ("patients with X") in one sentence, outside the line's own head."""
+def _trigger_mentions(
+    text: str, sentence: Sentence, line: Line, head: Mention | None, lexicon: Lexicon, previous: Sentence | None = None
+) -> list[Mention]:
+    """Prose mentions ("patients with X") in one sentence, outside the line's own head. Members of a family
+    ("Classical MPNs include A, B and C") take the decision of the sentence before, which names the family."""
     out = []
-    for phrase, start, end in trigger_mentions(text[sentence.start : sentence.end], sentence.start, lexicon):
+    sentence_text = text[sentence.start : sentence.end]
+    members = family_members(sentence_text, sentence.start, lexicon)
+    member_starts = {start for _, start, _ in members}
+    found = trigger_mentions(sentence_text, sentence.start, lexicon)
+    taken = [(start, end) for _, start, end in found]
+    found += [m for m in members if not any(a < m[2] and m[1] < b for a, b in taken)]
+    for phrase, start, end in sorted(found, key=lambda f: f[1]):
         if head and start < head.end:
             continue
         if not is_condition_like(phrase, lexicon):
@@ -571,8 +585,36 @@ def _trigger_mentions(text: str, sentence: Sentence, line: Line, head: Mention |
         if name and is_condition_like(name, lexicon):
             mention = Mention(name, start, end, line.index, "trigger", line.section_kind, abbreviation, aliases)
             mention.scope = (sentence.start, sentence.end)
+            if start in member_starts and previous is not None:
+                mention.scope = (previous.start, sentence.end)
             out.append(mention)
     return out
+
+
+# "<family> include(s) A, B and C": the subject is the text since the last clause break before the verb
+_FAMILY_INCLUDES_RE = re.compile(r"(?:^|[,;:(]\s*|\band\s+)([^,;:()]{3,80}?)\s+includes?\s+", re.I)
+_ABBREVIATION_WORD_RE = re.compile(r"^[A-Z][A-Z0-9\-]+s?$")
+
+
+def family_members(text: str, offset: int, lexicon: Lexicon) -> list[tuple[str, int, int]]:
+    """Members of a condition family listed in one sentence ("Classical BCR-ABL negative MPNs include
+    Polycythemia Vera (PV), Essential Thrombocythemia (ET) and Primary Myelofibrosis (PMF)"): one phrase each.
+    The subject must name conditions (a condition word or an abbreviation such as "MPNs"), and not their
+    symptoms, causes or risk factors, which are background (ANNOTATION.md section 1)."""
+    found = []
+    for match in _FAMILY_INCLUDES_RE.finditer(text):
+        subject = match.group(1).split()
+        if not subject or set(w.lower() for w in subject) & lexicon.not_families:
+            continue
+        if not (is_condition_like(subject[-1], lexicon) or _ABBREVIATION_WORD_RE.match(subject[-1])):
+            continue
+        series = _series(text, match.end(), lexicon)
+        if len(series) < 2:
+            continue
+        for start, end in series:
+            for a, b in split_joined(text[start:end], lexicon):
+                found.append((text[start + a : start + b], offset + start + a, offset + start + b))
+    return found
 
 
 _CLAUSE_STARTS = frozenset(

@@ -47,6 +47,7 @@ class Lexicon:
     not_conditions: frozenset[str]
     mention_triggers: tuple[str, ...]
     mention_stops: frozenset[str]
+    not_families: frozenset[str]  # subject words of "X include A, B" that list no conditions of a family ("symptoms")
     series_links: tuple[str, ...]  # words that chain one more condition onto an inline series ("A, especially B")
     criteria_intro: tuple[str, ...]
     criteria_clause_starts: tuple[str, ...]  # where an item's condition name ends and its criteria begin
@@ -132,6 +133,7 @@ def load_lexicon() -> Lexicon:
         heading_negative=_strings(phr, "heading_negative", "phrases.json"),
         mention_triggers=tuple(sorted(_strings(phr, "mention_triggers", "phrases.json"), key=len, reverse=True)),
         mention_stops=frozenset(_strings(phr, "mention_stops", "phrases.json")),
+        not_families=frozenset(_strings(phr, "not_families", "phrases.json")),
         series_links=tuple(sorted(_strings(phr, "series_links", "phrases.json"), key=len, reverse=True)),
         criteria_intro=_strings(phr, "criteria_intro", "phrases.json"),
         criteria_clause_starts=_strings(phr, "criteria_clause_starts", "phrases.json"),
