@@ -592,7 +592,7 @@ def _trigger_mentions(
 
 
 # "<family> include(s) A, B and C": the subject is the text since the last clause break before the verb
-_FAMILY_INCLUDES_RE = re.compile(r"(?:^|[,;:(]\s*|\band\s+)([^,;:()]{3,80}?)\s+includes?\s+", re.I)
+_FAMILY_INCLUDES_RE = re.compile(r"(?:^|[,;:().]\s*|\band\s+)([^,;:()]{3,80}?)\s+includes?\s+", re.I)
 _ABBREVIATION_WORD_RE = re.compile(r"^[A-Z][A-Z0-9\-]+s?$")
 
 
