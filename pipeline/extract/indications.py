@@ -429,6 +429,7 @@ def find_mentions(
     for sentence in sentences:
         sentences_by_line.setdefault(sentence.line, []).append(sentence)
 
+    previous_stripped, previous_unmarked = "", False
     for line in lines:
         content = text[line.content_start : line.end]
         stripped = content.strip()
@@ -436,15 +437,18 @@ def find_mentions(
             current_section, state = line.section_name, ListState()
         if not stripped:
             continue
-        state.enter(line, stripped)
-        if not line.is_item and looks_like_heading(stripped):
+        unmarked = not line.is_item and not state.in_criteria and unmarked_item(previous_stripped, previous_unmarked, stripped)
+        previous_stripped, previous_unmarked = stripped, unmarked
+        if not unmarked:
+            state.enter(line, stripped)  # an unmarked item stays under the list's introduction
+        if not line.is_item and not unmarked and looks_like_heading(stripped):
             vote = heading_vote(stripped, lexicon)
             if vote:
                 state.heading_vote = vote  # "Covered Indications" / "Limitations": what follows takes its side
         line_votes[line.index] = state.vote
         if line.section_kind == "other":
             continue  # statute citations, coding and documentation sections name no indications
-        if looks_like_heading(stripped) and not line.is_item:
+        if looks_like_heading(stripped) and not line.is_item and not unmarked:
             state.glossary = stripped.lower().rstrip(": ") in lexicon.glossary_headings
         if state.glossary:
             continue
@@ -452,7 +456,7 @@ def find_mentions(
             state.end_criteria()
         if state.in_criteria and line.is_item and _OR_END_RE.search(stripped):
             state.alternatives = True
-        heads = _head_mentions(line, stripped, content, state, lexicon)
+        heads = _head_mentions(line, stripped, content, state, lexicon, unmarked)
         head_mention = heads[-1] if heads else None
         if heads and state.in_criteria and state.alternatives and line.is_item and (
             state.criteria_depth is None or line.depth == state.criteria_depth
@@ -517,8 +521,27 @@ def table_row_vote(stripped: str) -> float | None:
     return None
 
 
-def _head_mentions(line: Line, stripped: str, content: str, state: ListState, lexicon: Lexicon) -> list[Mention]:
-    """Mentions for a line headed by a condition (list item, sub-heading, table row, "Condition - text" paragraph)."""
+# an entry of a list written as plain lines: "Severe demineralization of bone;", "Bleeding disorders; and"
+_UNMARKED_ITEM_END_RE = re.compile(r";\s*(?:and|or|and/or)?$", re.I)
+UNMARKED_ITEM_WORDS = 30  # longer lines are sentences of a paragraph, not list entries
+
+
+def unmarked_item(previous: str, previous_unmarked: bool, stripped: str) -> bool:
+    """A paragraph line that is an entry of a list without bullets: it ends in ";" (or "; and") after a line
+    ending in ":" or after another such entry, or it ends the run in "." after one."""
+    if len(stripped.split()) > UNMARKED_ITEM_WORDS:
+        return False
+    opened = previous.endswith(":") or previous_unmarked
+    if _UNMARKED_ITEM_END_RE.search(stripped):
+        return opened
+    return stripped.endswith(".") and previous_unmarked and bool(_UNMARKED_ITEM_END_RE.search(previous))
+
+
+def _head_mentions(
+    line: Line, stripped: str, content: str, state: ListState, lexicon: Lexicon, unmarked: bool = False
+) -> list[Mention]:
+    """Mentions for a line headed by a condition (list item, sub-heading, table row, "Condition - text" paragraph,
+    an entry of a list without bullets)."""
     offset = line.content_start + (len(content) - len(content.lstrip()))
     if " | " in stripped:
         vote = table_row_vote(stripped)
@@ -528,10 +551,11 @@ def _head_mentions(line: Line, stripped: str, content: str, state: ListState, le
         head = Head(first, offset, offset + len(first), "table")
         kind = "item"
     else:
-        heading = looks_like_heading(stripped)
-        if not (line.is_item or heading or _HEAD_SEPARATOR_RE.search(stripped[:140])):
+        listed = line.is_item or unmarked
+        heading = looks_like_heading(stripped) and not unmarked
+        if not (listed or heading or _HEAD_SEPARATOR_RE.search(stripped[:140])):
             return []
-        head = item_head(stripped, offset, lexicon, allow_lower=line.is_item)
+        head = item_head(stripped, offset, lexicon, allow_lower=listed)
         if head is None:
             return []
         nested_list = state.criteria_depth is not None and line.depth > state.criteria_depth and state.intros and (
@@ -539,10 +563,10 @@ def _head_mentions(line: Line, stripped: str, content: str, state: ListState, le
         )
         if state.in_criteria and not state.alternatives and not nested_list and head.how not in ("separator", "abbreviation"):
             return []  # inside a criteria list only an explicitly headed item starts a new indication
-        kind = "item" if line.is_item else ("heading" if heading else "line_head")
+        kind = "item" if listed else ("heading" if heading else "line_head")
         if kind == "line_head" and head.how not in ("separator", "abbreviation"):
             return []
-        vote = state.vote if line.is_item else 0.0
+        vote = state.vote if listed else 0.0
     if not is_condition_like(head.text, lexicon) or is_sentence_start(head.text):
         return []
     name, abbreviation, aliases = clean_name(head.text)
