@@ -248,10 +248,21 @@ def _series(text: str, start: int, lexicon: Lexicon) -> list[tuple[int, int]]:
         if found[1:] and tail and not set(words(tail.group())) & lexicon.verb_stops:
             end = tail.end()  # inside a series already: the member's qualifier, then the next member
         more = join.match(text, end)
-        if not more or not is_condition_like(_phrase_until_stop(text[more.end() :], lexicon), lexicon):
+        if not more or not _series_member(text, more.end(), lexicon):
             break
         start = more.end()
     return found
+
+
+def _series_member(text: str, start: int, lexicon: Lexicon) -> bool:
+    """Whether a condition is named at `start`: a condition phrase that starts with a content word ("per NCCN
+    guidelines" is no member) and does not end in an instrument or record word ("Pain Disability Scale")."""
+    first = re.match(r"[^\s,;:.()]+", text[start:])
+    if not first or first.group().lower() in lexicon.mention_stops:
+        return False
+    phrase = _phrase_until_stop(text[start:], lexicon)
+    tokens = words(phrase)
+    return bool(tokens) and tokens[-1] not in lexicon.not_conditions and is_condition_like(phrase, lexicon)
 
 
 def split_joined(phrase: str, lexicon: Lexicon) -> list[tuple[int, int]]:
