@@ -1,0 +1,148 @@
+"""Indications named in prose sentences of the policy sections: inline series after a coverage verb or a
+trigger, joined conditions, family members, and lists written as plain lines; on snippets of train documents."""
+
+from __future__ import annotations
+
+import pytest
+
+from pipeline.datamodel import Document, DocumentMeta, Section
+from pipeline.extract import indications
+from pipeline.extract.extractor import extract
+from pipeline.extract.lexicon import load_lexicon
+from pipeline.extract.nlp import build_nlp, cue_patterns, load_trained
+
+
+@pytest.fixture(scope="module")
+def lexicon():
+    return load_lexicon()
+
+
+@pytest.fixture(scope="module")
+def rules_nlp():
+    return build_nlp()
+
+
+def _document(text: str) -> Document:
+    return Document(text, (Section("indications", "Indications:", "policy", 0, len(text)),), DocumentMeta(), "x.txt", "0", "txt", "X", "1")
+
+
+def _coverage(text: str, nlp) -> dict[str, str]:
+    extraction = extract(_document(text), nlp, coverage_model=None)
+    return {ind.name: ind.coverage for ind in extraction.indications}
+
+
+def _names(found: list[tuple[str, int, int]]) -> list[str]:
+    return [name for name, _start, _end in found]
+
+
+def test_l34328_series_after_a_bare_for_is_one_mention_per_condition(lexicon):
+    text = "Current peer-reviewed data DOES NOT SUPPORT PNS for fibromyalgia, phantom limb pain, diffuse polyneuropathy, nociceptive pain in trunk or lower back, or angina pectoris."
+    assert _names(indications.trigger_mentions(text, 0, lexicon)) == [
+        "fibromyalgia", "phantom limb pain", "diffuse polyneuropathy", "nociceptive pain", "angina pectoris",
+    ]
+
+
+def test_a_single_condition_after_a_bare_for_is_no_mention(lexicon):
+    # "for X" alone is too common ("for imaging of the eye", "for one year"): only a series opens indications
+    assert indications.trigger_mentions("Claims are reviewed for chronic pain.", 0, lexicon) == []
+
+
+def test_l40050_series_after_the_following_colon_inside_a_sentence(lexicon):
+    text = (
+        "SCIT may be indicated in the management of the following disorders: allergic rhinitis and/or allergic "
+        "conjunctivitis, including seasonal allergic rhinitis; allergic asthma, and atopic dermatitis."
+    )
+    names = _names(indications.trigger_mentions(text, 0, lexicon))
+    assert names[-5:] == ["allergic rhinitis", "allergic conjunctivitis", "seasonal allergic rhinitis", "allergic asthma", "atopic dermatitis"]
+
+
+def test_series_stops_before_a_guideline_reference_and_an_instrument(lexicon):
+    cancer = "MolDX will cover NRAS testing for metastatic colorectal cancer, per National Comprehensive Cancer Network guidelines."
+    assert _names(indications.trigger_mentions(cancer, 0, lexicon)) == []  # one condition after a bare "for"
+    scales = "Acceptable scales include Visual Analog Scale (VAS) for pain assessment, and Pain Disability Assessment Scale (PDAS)."
+    assert "Pain Disability Assessment Scale" not in _names(indications.trigger_mentions(scales, 0, lexicon))
+
+
+@pytest.mark.parametrize(
+    "phrase, parts",
+    [
+        ("chronic constipation or chronic pelvic pain", ["chronic constipation", "chronic pelvic pain"]),
+        ("toxoplasmosis and optic disc edema", ["toxoplasmosis", "optic disc edema"]),
+        ("stenosis or occlusion", ["stenosis or occlusion"]),  # one-word near-synonyms stay one entry (12.2)
+        ("dilated or restrictive cardiomyopathy", ["dilated or restrictive cardiomyopathy"]),
+        ("nociceptive pain in trunk or lower back", ["nociceptive pain in trunk or lower back"]),
+    ],
+)
+def test_split_joined_names_two_conditions_only_when_each_part_is_one(lexicon, phrase, parts):
+    assert [phrase[a:b] for a, b in indications.split_joined(phrase, lexicon)] == parts
+
+
+def test_l39919_family_members_after_include_are_mentions(lexicon):
+    text = (
+        "Classical BCR-ABL negative MPNs include Polycythemia Vera (PV), Essential Thrombocythemia (ET) and Primary "
+        "Myelofibrosis (PMF), and non-classical BCR-ABL negative MPNs include Chronic Neutrophilic Leukemia (CNL) and "
+        "Chronic Eosinophilic Leukemia, among other rare entities."
+    )
+    assert _names(indications.family_members(text, 0, lexicon)) == [
+        "Polycythemia Vera", "Essential Thrombocythemia", "Primary Myelofibrosis", "Chronic Neutrophilic Leukemia",
+        "Chronic Eosinophilic Leukemia",
+    ]
+
+
+def test_symptoms_that_include_conditions_are_no_family(lexicon):
+    assert indications.family_members("Symptoms of the disease include headache, vertigo and tinnitus.", 0, lexicon) == []
+
+
+def test_l39919_family_members_take_the_decision_of_the_sentence_naming_the_family(rules_nlp):
+    text = (
+        "Indications:\n"
+        "This policy provides limited coverage for single-gene testing of patients with suspected myeloproliferative "
+        "neoplasms. Classical MPNs include Polycythemia Vera (PV), Essential Thrombocythemia (ET) and Primary Myelofibrosis (PMF).\n"
+    )
+    coverage = _coverage(text, rules_nlp)
+    assert coverage["Polycythemia Vera"] == coverage["Primary Myelofibrosis"] == "covered"
+
+
+def test_l34328_prose_exclusion_series_is_not_covered(rules_nlp):
+    text = (
+        "Indications:\n"
+        "Current peer-reviewed data does not support PNS for fibromyalgia, phantom limb pain, or angina pectoris. "
+        "Claims for these indications will be denied as not reasonable and necessary.\n"
+    )
+    assert _coverage(text, rules_nlp) == {"fibromyalgia": "not_covered", "phantom limb pain": "not_covered", "angina pectoris": "not_covered"}
+
+
+@pytest.mark.parametrize(
+    "previous, previous_unmarked, line, expected",
+    [
+        ("The following are relative contraindications to Dynamic thrust:", False, "Severe demineralization of bone;", True),
+        ("Severe demineralization of bone;", True, "Bleeding disorders and anticoagulant therapy; and", True),
+        ("Bleeding disorders and anticoagulant therapy; and", True, "Radiculopathy with progressive neurological signs.", True),
+        ("Radiculopathy with progressive neurological signs.", True, "The doctor should record this in the chart.", False),
+        ("A relative contraindication adds risk.", False, "Severe demineralization of bone;", False),
+    ],
+)
+def test_unmarked_item_is_a_semicolon_line_under_a_colon_lead_in(previous, previous_unmarked, line, expected):
+    assert indications.unmarked_item(previous, previous_unmarked, line) is expected
+
+
+def test_l37254_unmarked_contraindication_list_entries_are_not_covered(rules_nlp):
+    text = (
+        "Indications:\n"
+        "The following are relative contraindications to Dynamic thrust:\n"
+        "Benign bone tumors (spine);\n"
+        "Bleeding disorders and anticoagulant therapy; and\n"
+        "Radiculopathy with progressive neurological signs.\n"
+    )
+    coverage = _coverage(text, rules_nlp)
+    assert coverage["Benign bone tumors"] == coverage["Radiculopathy with progressive neurological signs"] == "not_covered"
+
+
+def test_trained_pipeline_cue_ruler_reads_the_cue_file():
+    nlp = load_trained()
+    if nlp is None:
+        pytest.skip("no trained pipeline in models/")
+    patterns = nlp.get_pipe("coverage_cues").patterns
+    assert sorted((p["label"], p["pattern"], p["id"]) for p in patterns) == sorted(
+        (p["label"], p["pattern"], p["id"]) for p in cue_patterns(load_lexicon())
+    )
