@@ -63,6 +63,15 @@ def test_series_stops_before_a_guideline_reference_and_an_instrument(lexicon):
     assert "Pain Disability Assessment Scale" not in _names(indications.trigger_mentions(scales, 0, lexicon))
 
 
+def test_l36839_bracketed_members_of_a_class_are_mentions_but_e_g_examples_are_not(lexicon):
+    text = "Home sleep testing is not covered for persons with comorbidities (moderate to severe pulmonary disease, neuromuscular disease or congestive heart failure)."
+    assert _names(indications.trigger_mentions(text, 0, lexicon))[1:] == [
+        "moderate to severe pulmonary disease", "neuromuscular disease", "congestive heart failure",
+    ]
+    examples = "Patients with stress incontinence and specific neurologic disease (e.g., multiple sclerosis, spinal cord injury) are excluded."
+    assert "multiple sclerosis" not in _names(indications.trigger_mentions(examples, 0, lexicon))
+
+
 @pytest.mark.parametrize(
     "phrase, parts",
     [

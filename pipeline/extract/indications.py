@@ -217,6 +217,8 @@ _FOLLOWING_RE = re.compile(r"(?:the\s+)?following(?:\s+[A-Za-z\-]+){0,3}\s*:\s*"
 _JOINED_RE = re.compile(r"\s+(?:and/or|and|or)\s+", re.I)
 # a bare "for" opens indications only as a series ("does not support PNS for A, B, or C"): "for X" alone is too common
 _SERIES_FOR_RE = re.compile(r"\bfor\s+", re.I)
+# a bracketed series after a class names its members; "(e.g., ...)", "(such as ...)" only give examples (12.3c)
+_BRACKET_SERIES_RE = re.compile(r"\s*\((?!\s*(?:e\.g\.|i\.e\.|eg\b|ie\b|such as|including|for example|see)\b)", re.I)
 # the rest of a series member after its name ("nociceptive pain in trunk or lower back, or ..."): a few words, no verb
 _MEMBER_TAIL_RE = re.compile(r"[^,;:.()]{1,40}(?=,)")
 
@@ -244,6 +246,13 @@ def _series(text: str, start: int, lexicon: Lexicon) -> list[tuple[int, int]]:
         abbreviation = _ABBR_PAREN_RE.match(text, end)
         if abbreviation:
             end = abbreviation.end()  # "Polycythemia Vera (PV), Essential Thrombocythemia (ET)"
+        bracket = _BRACKET_SERIES_RE.match(text, end)
+        if bracket and not abbreviation:
+            inner = _series(text, bracket.end(), lexicon)
+            close = text.find(")", inner[-1][1]) if inner else -1
+            if len(inner) >= 2 and close >= 0 and "(" not in text[inner[-1][1] : close]:
+                found.extend(inner)  # "comorbidities (moderate to severe pulmonary disease, ... or heart failure)"
+                end = close + 1
         tail = _MEMBER_TAIL_RE.match(text, end)
         if found[1:] and tail and not set(words(tail.group())) & lexicon.verb_stops:
             end = tail.end()  # inside a series already: the member's qualifier, then the next member
