@@ -4,7 +4,11 @@ How MACs write indications, and what each rule here reads:
 - a list under a coverage statement, one condition per item, often "Condition (ABBR) - text"
   ("NGS has approved IVIG for the following off label uses:") -> item heads;
 - headings or "Condition - text" paragraphs in the evidence sections -> line heads;
-- prose: "... is reasonable and necessary for patients with <condition> who ..." -> trigger phrases;
+- prose: "... is reasonable and necessary for patients with <condition> who ..." -> trigger phrases; an inline
+  series after a trigger or a bare "for" ("does not support PNS for A, B, or C", "the following disorders: A;
+  B"), a bracketed series after a class, and "A or B" when each part names a condition are one mention each;
+  family members ("Classical MPNs include A (PV), B and C") take the decision of the sentence naming the family;
+- lists written as plain lines ("Severe demineralization of bone;" after a ":" lead-in) -> entries like items;
 - criteria lists under an indication ("when the following criteria are met:") are criteria, not
   new indications, until the next item that is headed by a condition.
 Coverage is a weighted vote of the cue phrases in each mention's scope (policy sections count more
