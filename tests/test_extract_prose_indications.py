@@ -121,6 +121,12 @@ def test_l34328_prose_exclusion_series_is_not_covered(rules_nlp):
     assert _coverage(text, rules_nlp) == {"fibromyalgia": "not_covered", "phantom limb pain": "not_covered", "angina pectoris": "not_covered"}
 
 
+def test_l34218_a_reference_back_to_named_syndromes_is_no_name():
+    assert indications.clean_name("mild case of these syndromes")[0] == ""
+    assert indications.clean_name("severe forms of this disease")[0] == ""
+    assert indications.clean_name("Tourette syndrome")[0] == "Tourette syndrome"
+
+
 @pytest.mark.parametrize(
     "previous, previous_unmarked, line, expected",
     [

@@ -128,6 +128,12 @@ def normalize_name(name: str, abbreviations: dict[str, str]) -> str:
     return fold(text)
 
 
+_BACK_REFERENCE_RE = re.compile(
+    r"\b(?:this|these|those|such|said|above|aforementioned)\s+(?:\w+\s+)?(?:" + "|".join(
+        ("diseases?", "conditions?", "disorders?", "syndromes?", "illness(?:es)?", "indications?", "diagnos[ie]s")
+    ) + r")$",
+    re.I,
+)
 _GENERIC_MODIFIERS = frozenset({"medical", "other", "certain", "underlying", "serious", "various", "clinical", "specific", "such", "related", "similar", "existing", "new"})
 
 
@@ -156,8 +162,8 @@ def clean_name(raw: str) -> tuple[str, str | None, list[str]]:
     text = _TRAILING_CONNECTOR_RE.sub("", text).strip(" -–—:;,.")
     if _NEGATED_RE.match(text):
         text = ""  # "absence of thrombosis" is a criterion about a condition, not an indication
-    if set(words(text)) <= GENERIC_HEADS | _GENERIC_MODIFIERS:
-        text = ""  # "this disease", "medical conditions": a reference back or a category, not a name
+    if set(words(text)) <= GENERIC_HEADS | _GENERIC_MODIFIERS or _BACK_REFERENCE_RE.search(text):
+        text = ""  # "this disease", "medical conditions", "a mild case of these syndromes": a reference back or a category
     if abbreviation:
         aliases.append(abbreviation)
     return text, abbreviation, aliases
