@@ -263,6 +263,8 @@ def group_evidence(ctx: _Context, group: IndicationGroup, has_quantity) -> Group
     name_words = words(best.name)
     evidence.name_words = len(name_words)
     evidence.condition_words = sum(is_condition_like(w, ctx.lexicon) for w in name_words)
+    # "end stage or advanced renal disease" is named "end stage", its head kept in the alias
+    evidence.names_condition = any(is_condition_like(n, ctx.lexicon) for n in (best.name, *best.aliases))
     evidence.rules_keep = not (
         all(m.kind in PROSE_KINDS for m in group.mentions)
         and not any(ctx.cue_vote(m.scope[0], m.scope[1]) or m.list_vote for m in group.mentions)
@@ -288,6 +290,16 @@ DROP_NON_RULE_AT = 0.5
 EXPLICIT_NEGATIVE = 2.0  # weighted negative cue votes that make "not_covered" final (one explicit policy statement)  # ... and this sure to drop a candidate the rules alone would not report
 
 
+def unsupported_proposal(evidence: GroupEvidence) -> bool:
+    """An NER proposal that nothing in the rules backs: no cue and no list decides it, and it is named in
+    background text or is not worded like a condition (a device, a method, a clause the NER over-read)."""
+    if evidence.kinds != {"ner"} or evidence.rules_keep:
+        return False
+    # Evidence and background sections name conditions of studies, populations and mechanisms; an indication
+    # there is one the text decides (a cue, a list), which is what rules_keep already says is missing.
+    return evidence.best_section != "policy" or not evidence.names_condition
+
+
 def _decide(evidence: GroupEvidence, probs: dict[str, float]) -> tuple[str, float]:
     """Coverage and confidence from the classifier's probabilities.
 
@@ -296,7 +308,7 @@ def _decide(evidence: GroupEvidence, probs: dict[str, float]) -> tuple[str, floa
     Confidence is the probability of the chosen label among the three coverage labels.
     """
     drop_at = DROP_RULE_INDICATION_AT if evidence.rules_keep else DROP_NON_RULE_AT
-    if probs.get("none", 0.0) >= drop_at:
+    if probs.get("none", 0.0) >= drop_at or unsupported_proposal(evidence):
         return "none", probs["none"]
     if evidence.stated_not_covered:
         # "X is not covered" / "not reasonable and necessary for X" in the policy text decides, whatever the
