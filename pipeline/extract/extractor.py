@@ -21,6 +21,7 @@ from pipeline.extract.indications import (
     clean_name,
     coverage_from_vote,
     is_condition_like,
+    not_a_name,
     words,
     find_mentions,
     group_mentions,
@@ -265,6 +266,7 @@ def group_evidence(ctx: _Context, group: IndicationGroup, has_quantity) -> Group
     evidence.condition_words = sum(is_condition_like(w, ctx.lexicon) for w in name_words)
     # "end stage or advanced renal disease" is named "end stage", its head kept in the alias
     evidence.names_condition = any(is_condition_like(n, ctx.lexicon) for n in (best.name, *best.aliases))
+    evidence.not_a_name = not_a_name(best.name, ctx.lexicon)
     evidence.rules_keep = not (
         all(m.kind in PROSE_KINDS for m in group.mentions)
         and not any(ctx.cue_vote(m.scope[0], m.scope[1]) or m.list_vote for m in group.mentions)
@@ -308,7 +310,7 @@ def _decide(evidence: GroupEvidence, probs: dict[str, float]) -> tuple[str, floa
     Confidence is the probability of the chosen label among the three coverage labels.
     """
     drop_at = DROP_RULE_INDICATION_AT if evidence.rules_keep else DROP_NON_RULE_AT
-    if probs.get("none", 0.0) >= drop_at or unsupported_proposal(evidence):
+    if probs.get("none", 0.0) >= drop_at or evidence.not_a_name or unsupported_proposal(evidence):
         return "none", probs["none"]
     if evidence.stated_not_covered:
         # "X is not covered" / "not reasonable and necessary for X" in the policy text decides, whatever the
@@ -337,7 +339,7 @@ def _indications(
     if coverage_model is not None:
         decisions = [_decide(e, probs) for e, (_label, _p, probs) in zip(evidence, coverage_model.predict(evidence))]
     else:
-        decisions = [coverage_from_vote(e.vote) if e.rules_keep else ("none", 1.0) for e in evidence]
+        decisions = [coverage_from_vote(e.vote) if e.rules_keep and not e.not_a_name else ("none", 1.0) for e in evidence]
     kept = []  # (group, coverage, confidence, sentence text, aliases) of the candidates that stay
     for group, (coverage, confidence) in zip(ordered, decisions):
         if coverage == "none":
