@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import bisect
 import hashlib
+import itertools
 import re
 from functools import lru_cache
 from dataclasses import dataclass, replace
@@ -182,16 +183,26 @@ def ner_mentions(spacy_doc, mentions: list[Mention], ctx: "_Context") -> list[Me
         line = ctx.lines[sentence.line]
         if line.section_kind == "other":
             continue
-        name, abbreviation, aliases = clean_name(ent.text)
+        span = _before_verb(ent.text, ctx.lexicon)
+        name, abbreviation, aliases = clean_name(span)
         if not name:
             continue
-        mention = Mention(name, ent.start_char, ent.end_char, line.index, "ner", line.section_kind, abbreviation, aliases)
+        mention = Mention(name, ent.start_char, ent.start_char + len(span), line.index, "ner", line.section_kind, abbreviation, aliases)
         mention.scope = (sentence.start, sentence.end)
         mention.list_vote = ctx.line_votes.get(line.index, 0.0) if line.is_item else 0.0
         same_line = [m for m in mentions if m.line == line.index and m.kind not in PROSE_KINDS]
         mention.same_as = same_line[-1] if same_line else None
         out.append(mention)
     return out
+
+
+def _before_verb(span: str, lexicon: Lexicon) -> str:
+    """An entity span cut before its first verb: the NER sometimes runs on into the clause
+    ("Home sleep testing is not covered for persons"), and a condition name has no finite verb."""
+    for token in re.finditer(r"\S+", span):
+        if token.start() > 0 and token.group().lower().strip(",;:()") in lexicon.verb_stops:
+            return span[: token.start()].rstrip(" ,;:(")
+    return span
 
 
 # "denied for acute pain other than for post-operative pain": the condition after it is the exception
@@ -220,6 +231,9 @@ def _sentence_vote(ctx: _Context, sentence: Sentence, quantities_in: bool) -> fl
     if vote < 0 and quantities_in:
         vote /= 2  # "not indicated in patients younger than 20": a limit on a covered indication, not non-coverage
     return vote
+
+
+_HEAD_ENDS = frozenset({"of", "to", "for", "with", "in", "on", "from", "after", "during", "due"})
 
 
 def group_evidence(ctx: _Context, group: IndicationGroup, has_quantity) -> GroupEvidence:
@@ -267,6 +281,9 @@ def group_evidence(ctx: _Context, group: IndicationGroup, has_quantity) -> Group
     # "end stage or advanced renal disease" is named "end stage", its head kept in the alias
     evidence.names_condition = any(is_condition_like(n, ctx.lexicon) for n in (best.name, *best.aliases))
     evidence.not_a_name = not_a_name(best.name, ctx.lexicon)
+    # the head is the last word before a preposition: "allergy to any medication" names an allergy
+    head_words = list(itertools.takewhile(lambda w: w not in _HEAD_ENDS, name_words))
+    evidence.names_service = bool(head_words) and head_words[-1] in ctx.lexicon.not_conditions
     evidence.rules_keep = not (
         all(m.kind in PROSE_KINDS for m in group.mentions)
         and not any(ctx.cue_vote(m.scope[0], m.scope[1]) or m.list_vote for m in group.mentions)
@@ -295,8 +312,12 @@ EXPLICIT_NEGATIVE = 2.0  # weighted negative cue votes that make "not_covered" f
 def unsupported_proposal(evidence: GroupEvidence) -> bool:
     """An NER proposal that nothing in the rules backs: no cue and no list decides it, and it is named in
     background text or is not worded like a condition (a device, a method, a clause the NER over-read)."""
-    if evidence.kinds != {"ner"} or evidence.rules_keep:
+    if evidence.kinds != {"ner"}:
         return False
+    if evidence.rules_keep:
+        # a cue or a list backs it, yet it is named as a thing the policy pays for, not a condition
+        # ("ocular hypotensive medication", "Home sleep testing")
+        return evidence.names_service and not evidence.names_condition
     # Evidence and background sections name conditions of studies, populations and mechanisms; an indication
     # there is one the text decides (a cue, a list), which is what rules_keep already says is missing.
     return evidence.best_section != "policy" or not evidence.names_condition
