@@ -183,6 +183,8 @@ def ner_mentions(spacy_doc, mentions: list[Mention], ctx: "_Context") -> list[Me
         line = ctx.lines[sentence.line]
         if line.section_kind == "other":
             continue
+        if _NEGATED_BEFORE_RE.search(ctx.doc.text, max(0, ent.start_char - 30), ent.start_char):
+            continue  # "no other symptoms suggestive of X": a condition ruled out is a criterion, not an indication
         span = _before_verb(ent.text, ctx.lexicon)
         name, abbreviation, aliases = clean_name(span)
         if not name:
@@ -194,6 +196,9 @@ def ner_mentions(spacy_doc, mentions: list[Mention], ctx: "_Context") -> list[Me
         mention.same_as = same_line[-1] if same_line else None
         out.append(mention)
     return out
+
+
+_NEGATED_BEFORE_RE = re.compile(r"\b(?:no|without|absence of|lack of|free of)\s+(?:other\s+|further\s+|known\s+)?$", re.I)
 
 
 def _before_verb(span: str, lexicon: Lexicon) -> str:
