@@ -8,7 +8,7 @@ import pytest
 
 from pipeline.datamodel import Document, DocumentMeta, Section
 from pipeline.extract.coverage_model import GroupEvidence
-from pipeline.extract.extractor import _before_verb, _decide, extract, unsupported_proposal
+from pipeline.extract.extractor import _before_verb, _decide, _ruled_out, extract, unsupported_proposal
 from pipeline.extract.indications import clean_name, is_condition_like, not_a_name
 from pipeline.extract.lexicon import load_lexicon
 
@@ -67,6 +67,18 @@ def test_ner_span_is_cut_before_its_verb(lexicon):
     assert _before_verb("Home sleep testing is not covered for persons", lexicon) == "Home sleep testing"
     assert _before_verb("Hypomagnesemia is associated with hypocalcemia", lexicon) == "Hypomagnesemia"
     assert _before_verb("Chronic kidney disease stage III", lexicon) == "Chronic kidney disease stage III"
+
+
+def test_l34005_condition_ruled_out_before_an_ner_span():
+    text = "Bright red rectal bleeding with a convincing anorectal source and no other symptoms suggestive of a proximal source"
+    assert _ruled_out(text, text.index("symptoms suggestive"))
+    assert not _ruled_out(text, text.index("rectal bleeding"))
+
+
+def test_osteopathy_is_a_profession_not_a_condition(lexicon):
+    # "prepared by a physician who is a Doctor of Medicine or Osteopathy" (L40050)
+    assert not is_condition_like("Osteopathy", lexicon)
+    assert is_condition_like("Diabetic neuropathy", lexicon)
 
 
 def test_ner_proposal_without_cue_in_background_is_dropped():

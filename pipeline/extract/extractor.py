@@ -183,8 +183,8 @@ def ner_mentions(spacy_doc, mentions: list[Mention], ctx: "_Context") -> list[Me
         line = ctx.lines[sentence.line]
         if line.section_kind == "other":
             continue
-        if _NEGATED_BEFORE_RE.search(ctx.doc.text, max(0, ent.start_char - 30), ent.start_char):
-            continue  # "no other symptoms suggestive of X": a condition ruled out is a criterion, not an indication
+        if _ruled_out(ctx.doc.text, ent.start_char):
+            continue
         span = _before_verb(ent.text, ctx.lexicon)
         name, abbreviation, aliases = clean_name(span)
         if not name:
@@ -199,6 +199,12 @@ def ner_mentions(spacy_doc, mentions: list[Mention], ctx: "_Context") -> list[Me
 
 
 _NEGATED_BEFORE_RE = re.compile(r"\b(?:no|without|absence of|lack of|free of)\s+(?:other\s+|further\s+|known\s+)?$", re.I)
+
+
+def _ruled_out(text: str, start: int) -> bool:
+    """The words before a span rule the condition out ("and no other symptoms suggestive of X", "without X"):
+    a condition that must be absent is a criterion of the indication, not one of its own."""
+    return bool(_NEGATED_BEFORE_RE.search(text, max(0, start - 30), start))
 
 
 def _before_verb(span: str, lexicon: Lexicon) -> str:
