@@ -244,6 +244,7 @@ def _sentence_vote(ctx: _Context, sentence: Sentence, quantities_in: bool) -> fl
     return vote
 
 
+# A name's head is its last word before one of these: "allergy to any medication" is an allergy, not a drug.
 _HEAD_ENDS = frozenset({"of", "to", "for", "with", "in", "on", "from", "after", "during", "due"})
 
 
@@ -292,7 +293,6 @@ def group_evidence(ctx: _Context, group: IndicationGroup, has_quantity) -> Group
     # "end stage or advanced renal disease" is named "end stage", its head kept in the alias
     evidence.names_condition = any(is_condition_like(n, ctx.lexicon) for n in (best.name, *best.aliases))
     evidence.not_a_name = not_a_name(best.name, ctx.lexicon)
-    # the head is the last word before a preposition: "allergy to any medication" names an allergy
     head_words = list(itertools.takewhile(lambda w: w not in _HEAD_ENDS, name_words))
     evidence.names_service = bool(head_words) and head_words[-1] in ctx.lexicon.not_conditions
     evidence.rules_keep = not (
@@ -339,6 +339,8 @@ def _decide(evidence: GroupEvidence, probs: dict[str, float]) -> tuple[str, floa
 
     Candidates the rules report are dropped only when the classifier is very sure they are no indication;
     candidates the rules alone would not report (NER-only, passing mentions) need P(none) < 0.5 to stay.
+    Whatever the classifier says, a candidate worded as no condition name (`not_a_name`) or an NER proposal
+    nothing in the rules backs (`unsupported_proposal`) is dropped: its words are not in the model's features.
     Confidence is the probability of the chosen label among the three coverage labels.
     """
     drop_at = DROP_RULE_INDICATION_AT if evidence.rules_keep else DROP_NON_RULE_AT

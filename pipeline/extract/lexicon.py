@@ -120,6 +120,7 @@ def load_lexicon() -> Lexicon:
     cue_data = _read("coverage_cues.json")
     cond = _read("conditions.json")
     phr = _read("phrases.json")
+    not_names = _section(cond, "not_a_name", "conditions.json")
     phases = phr.get("phases")
     if not isinstance(phases, dict) or not phases:
         raise LexiconError("phrases.json: 'phases' must map a phase name to a list of phrases")
@@ -156,9 +157,9 @@ def load_lexicon() -> Lexicon:
         rule_cues=_strings(phr, "rule_cues", "phrases.json"),
         not_counted_after=frozenset(_strings(phr, "not_counted_after", "phrases.json")),
         unitless_measures=frozenset(_strings(phr, "unitless_measures", "phrases.json")),
-        name_lead_ins=_strings(_section(cond, "not_a_name", "conditions.json"), "lead_ins", "conditions.json:not_a_name"),
-        name_references=_strings(_section(cond, "not_a_name", "conditions.json"), "references", "conditions.json:not_a_name"),
-        name_continuations=frozenset(_strings(_section(cond, "not_a_name", "conditions.json"), "continuations", "conditions.json:not_a_name")),
+        name_lead_ins=_strings(not_names, "lead_ins", "conditions.json:not_a_name"),
+        name_references=_strings(not_names, "references", "conditions.json:not_a_name"),
+        name_continuations=frozenset(_strings(not_names, "continuations", "conditions.json:not_a_name")),
     )
 
 
