@@ -338,6 +338,21 @@ def test_icd10_corpus_keeps_an_abbreviation_only_when_two_documents_agree():
     assert icd10_eval.build_corpus(two, max_abbreviation_length=6)["ckd"].codes == ("N18",)
 
 
+def test_icd10_corpus_keeps_a_several_code_form_only_when_two_documents_agree():
+    # L39529 codes knee osteoarthritis M17 and a hip + knee policy M16 + M17: the sites are the policy's own
+    one = [_pair("Osteoarthritis", [], ["M16", "M17"], "L39529")]
+    two = one + [_pair("Osteoarthritis", [], ["M17", "M16"], "L36575")]
+    assert "osteoarthritis" not in icd10_eval.build_corpus(one, max_abbreviation_length=6)
+    assert icd10_eval.build_corpus(two, max_abbreviation_length=6)["osteoarthritis"].codes == ("M16", "M17")
+
+
+def test_icd10_cut_weighs_a_wrong_code_three_right_ones():
+    # one wrong code among six: three right ones below it pay for it at cost 2, not at cost 3
+    confidences, right = [0.9, 0.8, 0.7, 0.6, 0.5, 0.4], [True, True, False, True, True, True]
+    assert icd10_eval.calibrate_cut(confidences, right, wrong_cost=2.0) < 0.4
+    assert 0.7 < icd10_eval.calibrate_cut(confidences, right) < 0.8
+
+
 def test_icd10_shipped_corpus_comes_from_train_and_dev_gold_only():
     corpus = icd10.load_corpus()
     splits = json.loads((MODELS / "splits.json").read_text(encoding="utf-8"))

@@ -44,6 +44,9 @@ class GroupEvidence:
     bare: bool = False  # a list entry that is only a name
     condition_words: int = 0  # words of the name that are condition heads or suffixes
     name_words: int = 0
+    names_condition: bool = True  # the name or one of its aliases is worded like a condition (not a model feature)
+    not_a_name: bool = False  # worded as a list lead-in, a reference back or a sentence's continuation (not a feature)
+    names_service: bool = False  # the name ends in a service, drug or device word ("testing", "medication"; not a feature)
     rules_keep: bool = True  # whether the rules alone would report it
     stated_not_covered: bool = False  # a sentence naming it says "not covered" (and nothing positive)
     text: str = ""  # the words of its sentences (name included)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import bisect
 import hashlib
+import itertools
 import re
 from functools import lru_cache
 from dataclasses import dataclass, replace
@@ -21,6 +22,7 @@ from pipeline.extract.indications import (
     clean_name,
     coverage_from_vote,
     is_condition_like,
+    not_a_name,
     words,
     find_mentions,
     group_mentions,
@@ -181,16 +183,37 @@ def ner_mentions(spacy_doc, mentions: list[Mention], ctx: "_Context") -> list[Me
         line = ctx.lines[sentence.line]
         if line.section_kind == "other":
             continue
-        name, abbreviation, aliases = clean_name(ent.text)
+        if _ruled_out(ctx.doc.text, ent.start_char):
+            continue
+        span = _before_verb(ent.text, ctx.lexicon)
+        name, abbreviation, aliases = clean_name(span)
         if not name:
             continue
-        mention = Mention(name, ent.start_char, ent.end_char, line.index, "ner", line.section_kind, abbreviation, aliases)
+        mention = Mention(name, ent.start_char, ent.start_char + len(span), line.index, "ner", line.section_kind, abbreviation, aliases)
         mention.scope = (sentence.start, sentence.end)
         mention.list_vote = ctx.line_votes.get(line.index, 0.0) if line.is_item else 0.0
         same_line = [m for m in mentions if m.line == line.index and m.kind not in PROSE_KINDS]
         mention.same_as = same_line[-1] if same_line else None
         out.append(mention)
     return out
+
+
+_NEGATED_BEFORE_RE = re.compile(r"\b(?:no|without|absence of|lack of|free of)\s+(?:other\s+|further\s+|known\s+)?$", re.I)
+
+
+def _ruled_out(text: str, start: int) -> bool:
+    """The words before a span rule the condition out ("and no other symptoms suggestive of X", "without X"):
+    a condition that must be absent is a criterion of the indication, not one of its own."""
+    return bool(_NEGATED_BEFORE_RE.search(text, max(0, start - 30), start))
+
+
+def _before_verb(span: str, lexicon: Lexicon) -> str:
+    """An entity span cut before its first verb: the NER sometimes runs on into the clause
+    ("Home sleep testing is not covered for persons"), and a condition name has no finite verb."""
+    for token in re.finditer(r"\S+", span):
+        if token.start() > 0 and token.group().lower().strip(",;:()") in lexicon.verb_stops:
+            return span[: token.start()].rstrip(" ,;:(")
+    return span
 
 
 # "denied for acute pain other than for post-operative pain": the condition after it is the exception
@@ -219,6 +242,10 @@ def _sentence_vote(ctx: _Context, sentence: Sentence, quantities_in: bool) -> fl
     if vote < 0 and quantities_in:
         vote /= 2  # "not indicated in patients younger than 20": a limit on a covered indication, not non-coverage
     return vote
+
+
+# A name's head is its last word before one of these: "allergy to any medication" is an allergy, not a drug.
+_HEAD_ENDS = frozenset({"of", "to", "for", "with", "in", "on", "from", "after", "during", "due"})
 
 
 def group_evidence(ctx: _Context, group: IndicationGroup, has_quantity) -> GroupEvidence:
@@ -263,6 +290,11 @@ def group_evidence(ctx: _Context, group: IndicationGroup, has_quantity) -> Group
     name_words = words(best.name)
     evidence.name_words = len(name_words)
     evidence.condition_words = sum(is_condition_like(w, ctx.lexicon) for w in name_words)
+    # "end stage or advanced renal disease" is named "end stage", its head kept in the alias
+    evidence.names_condition = any(is_condition_like(n, ctx.lexicon) for n in (best.name, *best.aliases))
+    evidence.not_a_name = not_a_name(best.name, ctx.lexicon)
+    head_words = list(itertools.takewhile(lambda w: w not in _HEAD_ENDS, name_words))
+    evidence.names_service = bool(head_words) and head_words[-1] in ctx.lexicon.not_conditions
     evidence.rules_keep = not (
         all(m.kind in PROSE_KINDS for m in group.mentions)
         and not any(ctx.cue_vote(m.scope[0], m.scope[1]) or m.list_vote for m in group.mentions)
@@ -284,19 +316,42 @@ def _icd10_codes(items: list[tuple[str, list[str], str]]) -> list[tuple[str, ...
 
 
 DROP_RULE_INDICATION_AT = 0.9  # the classifier must be this sure to drop an indication the rules report
-DROP_NON_RULE_AT = 0.5
-EXPLICIT_NEGATIVE = 2.0  # weighted negative cue votes that make "not_covered" final (one explicit policy statement)  # ... and this sure to drop a candidate the rules alone would not report
+DROP_NON_RULE_AT = 0.5  # ... and this sure to drop a candidate the rules alone would not report
+# "patients with X" in the policy text: the trigger phrase is the rules' evidence that X is what the policy is
+# about, even when the cue deciding it sits in the list lead-in or the sentence before (0.7: on train + dev the
+# highest cut that costs no coverage accuracy)
+DROP_POLICY_TRIGGER_AT = 0.7
+EXPLICIT_NEGATIVE = 2.0  # weighted negative cue votes that make "not_covered" final (one explicit policy statement)
+
+
+def unsupported_proposal(evidence: GroupEvidence) -> bool:
+    """An NER proposal that nothing in the rules backs: no cue and no list decides it, and it is named in
+    background text or is not worded like a condition (a device, a method, a clause the NER over-read)."""
+    if evidence.kinds != {"ner"}:
+        return False
+    if evidence.rules_keep:
+        # a cue or a list backs it, yet it is named as a thing the policy pays for, not a condition
+        # ("ocular hypotensive medication", "Home sleep testing")
+        return evidence.names_service and not evidence.names_condition
+    # Evidence and background sections name conditions of studies, populations and mechanisms; an indication
+    # there is one the text decides (a cue, a list), which is what rules_keep already says is missing.
+    return evidence.best_section != "policy" or not evidence.names_condition
 
 
 def _decide(evidence: GroupEvidence, probs: dict[str, float]) -> tuple[str, float]:
     """Coverage and confidence from the classifier's probabilities.
 
     Candidates the rules report are dropped only when the classifier is very sure they are no indication;
-    candidates the rules alone would not report (NER-only, passing mentions) need P(none) < 0.5 to stay.
+    candidates the rules alone would not report (NER-only, passing mentions) need P(none) < 0.5 to stay,
+    "patients with X" in the policy text P(none) < 0.7.
+    Whatever the classifier says, a candidate worded as no condition name (`not_a_name`) or an NER proposal
+    nothing in the rules backs (`unsupported_proposal`) is dropped: its words are not in the model's features.
     Confidence is the probability of the chosen label among the three coverage labels.
     """
     drop_at = DROP_RULE_INDICATION_AT if evidence.rules_keep else DROP_NON_RULE_AT
-    if probs.get("none", 0.0) >= drop_at:
+    if not evidence.rules_keep and evidence.kinds == {"trigger"} and evidence.best_section == "policy":
+        drop_at = DROP_POLICY_TRIGGER_AT
+    if probs.get("none", 0.0) >= drop_at or evidence.not_a_name or unsupported_proposal(evidence):
         return "none", probs["none"]
     if evidence.stated_not_covered:
         # "X is not covered" / "not reasonable and necessary for X" in the policy text decides, whatever the
@@ -325,7 +380,7 @@ def _indications(
     if coverage_model is not None:
         decisions = [_decide(e, probs) for e, (_label, _p, probs) in zip(evidence, coverage_model.predict(evidence))]
     else:
-        decisions = [coverage_from_vote(e.vote) if e.rules_keep else ("none", 1.0) for e in evidence]
+        decisions = [coverage_from_vote(e.vote) if e.rules_keep and not e.not_a_name else ("none", 1.0) for e in evidence]
     kept = []  # (group, coverage, confidence, sentence text, aliases) of the candidates that stay
     for group, (coverage, confidence) in zip(ordered, decisions):
         if coverage == "none":

@@ -53,7 +53,7 @@ _TRAILING_CONNECTOR_RE = re.compile(r"\s+(?:due|related|associated|secondary|cau
 _NEGATED_RE = re.compile(r"^(?:absence|lack|no|without|exclusion)\b", re.I)
 GENERIC_HEADS = frozenset(
     {"disease", "diseases", "condition", "conditions", "disorder", "disorders", "illness", "illnesses", "syndrome", "syndromes",
-     "symptoms", "symptom", "injury", "injuries", "or", "and", "of"}
+     "symptoms", "symptom", "injury", "injuries", "failure", "intolerance", "or", "and", "of"}
 )
 
 
@@ -111,6 +111,20 @@ def is_condition_like(name: str, lexicon: Lexicon) -> bool:
             if len(part) > 5 and part.endswith(lexicon.condition_suffixes):
                 return True
     return False
+
+
+def not_a_name(name: str, lexicon: Lexicon) -> bool:
+    """A candidate worded as something other than a condition name: the lead-in of a list ("Located in the
+    following areas"), a reference back ("these syndromes", "the patient's condition"), or the lower-case
+    continuation of the sentence above it ("with NYHA I, II", "as an alternative when ...")."""
+    lowered = " " + " ".join(name.lower().replace("’", "'").split()) + " "
+    if any(f" {phrase} " in lowered for phrase in lexicon.name_lead_ins):
+        return True
+    # only a reference followed by a generic head: "these nerve distributions" still names something
+    if any(f" {ref} {head} " in lowered for ref in lexicon.name_references for head in GENERIC_HEADS):
+        return True
+    tokens = words(name)
+    return bool(tokens) and name[:1].islower() and tokens[0] in lexicon.name_continuations
 
 
 def normalize_name(name: str, abbreviations: dict[str, str]) -> str:

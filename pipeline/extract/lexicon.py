@@ -64,6 +64,9 @@ class Lexicon:
     rule_cues: tuple[str, ...]  # words that make a sentence a rule, whatever else it describes
     not_counted_after: frozenset[str]  # words after a bare number that are not what it counts ("≥2 indicating")
     unitless_measures: frozenset[str]  # measure words of scores and scales: their numbers count nothing
+    name_lead_ins: tuple[str, ...]  # "the following": a candidate naming them introduces a list, it is no name
+    name_references: tuple[str, ...]  # "these", "the patient's": before a generic head, a reference back
+    name_continuations: frozenset[str]  # "with", "as": a lower-case name opening with one continues a sentence
 
 
 def _read(name: str) -> dict:
@@ -85,6 +88,13 @@ def _strings(data: dict, key: str, source: str) -> tuple[str, ...]:
         if not isinstance(value, str) or not value.strip():
             raise LexiconError(f"{source}: '{key}'[{i}] must be a non-empty string, got {value!r}")
     return tuple(v.lower() if key != "frequency_patterns" else v for v in values)
+
+
+def _section(data: dict, key: str, source: str) -> dict:
+    value = data.get(key)
+    if not isinstance(value, dict):
+        raise LexiconError(f"{source}: '{key}' must be an object of word lists")
+    return value
 
 
 def parse_cues(data: dict, source: str = "coverage_cues.json") -> tuple[Cue, ...]:
@@ -112,6 +122,7 @@ def load_lexicon() -> Lexicon:
     cue_data = _read("coverage_cues.json")
     cond = _read("conditions.json")
     phr = _read("phrases.json")
+    not_names = _section(cond, "not_a_name", "conditions.json")
     phases = phr.get("phases")
     if not isinstance(phases, dict) or not phases:
         raise LexiconError("phrases.json: 'phases' must map a phase name to a list of phrases")
@@ -150,6 +161,9 @@ def load_lexicon() -> Lexicon:
         rule_cues=_strings(phr, "rule_cues", "phrases.json"),
         not_counted_after=frozenset(_strings(phr, "not_counted_after", "phrases.json")),
         unitless_measures=frozenset(_strings(phr, "unitless_measures", "phrases.json")),
+        name_lead_ins=_strings(not_names, "lead_ins", "conditions.json:not_a_name"),
+        name_references=_strings(not_names, "references", "conditions.json:not_a_name"),
+        name_continuations=frozenset(_strings(not_names, "continuations", "conditions.json:not_a_name")),
     )
 
 

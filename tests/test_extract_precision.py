@@ -1,0 +1,133 @@
+"""What keeps a candidate from becoming an indication: names that are no condition names (list lead-ins,
+references back, a sentence's continuation), NER proposals nothing in the rules backs, NER spans that
+run on into a clause."""
+
+from __future__ import annotations
+
+import pytest
+
+from pipeline.datamodel import Document, DocumentMeta, Section
+from pipeline.extract.coverage_model import GroupEvidence
+from pipeline.extract.extractor import _before_verb, _decide, _ruled_out, extract, unsupported_proposal
+from pipeline.extract.indications import clean_name, is_condition_like, not_a_name
+from pipeline.extract.lexicon import load_lexicon
+
+COVERED = {"covered": 0.9, "not_covered": 0.05, "unclear": 0.03, "none": 0.02}
+
+
+@pytest.fixture(scope="module")
+def lexicon():
+    return load_lexicon()
+
+
+def _document(text: str) -> Document:
+    return Document(text, (Section("indications", "Indications:", "policy", 0, len(text)),), DocumentMeta(), "x.txt", "0", "txt", "X", "1")
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "Located in the following areas",  # L33436: the item introduces a list of sites
+        "Persistent moderate to severe symptoms despite maximal medical management including ALL of the following",
+        "mild case of these syndromes",  # a reference back to the conditions named before
+        "diagnosis of the patient's condition",
+        "with NYHA I, II",  # L39080 "- b. with NYHA I, II or III class; and": continues the lead-in
+        "as an alternative",
+    ],
+)
+def test_not_a_name_catches_lead_ins_references_and_continuations(lexicon, name):
+    assert not_a_name(name, lexicon)
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "Chronic inflammatory demyelinating polyneuropathy",
+        "post-traumatic neuropathic pain involving these nerve distributions",  # "these" + no generic head
+        "restenosis following PTCA",  # "following" as a preposition, not "the following"
+        "After substantial weight loss",  # capitalised: an item of its own, not a continuation
+    ],
+)
+def test_not_a_name_keeps_condition_names(lexicon, name):
+    assert not not_a_name(name, lexicon)
+
+
+def test_failure_alone_names_no_condition():
+    # "Documented failure or intolerance to conventional therapy" is a step-therapy criterion, "heart failure" a condition
+    assert clean_name("failure")[0] == ""
+    assert clean_name("Congestive heart failure")[0] == "Congestive heart failure"
+
+
+def test_condition_words_include_softening_stones_and_rickets(lexicon):
+    assert all(is_condition_like(n, lexicon) for n in ("Osteomalacia", "Nephrolithiasis", "Rickets"))
+    assert not is_condition_like("ocular hypotensive medication", lexicon)
+
+
+def test_ner_span_is_cut_before_its_verb(lexicon):
+    assert _before_verb("Home sleep testing is not covered for persons", lexicon) == "Home sleep testing"
+    assert _before_verb("Hypomagnesemia is associated with hypocalcemia", lexicon) == "Hypomagnesemia"
+    assert _before_verb("Chronic kidney disease stage III", lexicon) == "Chronic kidney disease stage III"
+
+
+def test_l34005_condition_ruled_out_before_an_ner_span():
+    text = "Bright red rectal bleeding with a convincing anorectal source and no other symptoms suggestive of a proximal source"
+    assert _ruled_out(text, text.index("symptoms suggestive"))
+    assert not _ruled_out(text, text.index("rectal bleeding"))
+
+
+def test_osteopathy_is_a_profession_not_a_condition(lexicon):
+    # "prepared by a physician who is a Doctor of Medicine or Osteopathy" (L40050)
+    assert not is_condition_like("Osteopathy", lexicon)
+    assert is_condition_like("Diabetic neuropathy", lexicon)
+
+
+def test_ner_proposal_without_cue_in_background_is_dropped():
+    background = GroupEvidence(kinds={"ner"}, rules_keep=False, best_section="evidence", names_condition=True)
+    assert unsupported_proposal(background)
+    assert _decide(background, COVERED)[0] == "none"
+
+
+def test_ner_proposal_without_cue_in_policy_stays_when_worded_as_a_condition():
+    policy = GroupEvidence(kinds={"ner"}, rules_keep=False, best_section="policy", names_condition=True)
+    assert not unsupported_proposal(policy)
+    assert _decide(policy, COVERED)[0] == "covered"
+    fragment = GroupEvidence(kinds={"ner"}, rules_keep=False, best_section="policy", names_condition=False)
+    assert unsupported_proposal(fragment)
+
+
+def test_ner_proposal_under_a_cue_named_as_a_service_is_dropped():
+    # "One trabecular stent ... for adults ... on ocular hypotensive medication": a cue, but no condition
+    service = GroupEvidence(kinds={"ner"}, rules_keep=True, names_service=True, names_condition=False)
+    allergy = GroupEvidence(kinds={"ner"}, rules_keep=True, names_service=False, names_condition=False)
+    assert unsupported_proposal(service)
+    assert not unsupported_proposal(allergy)  # "allergy to any medication": the head is "allergy"
+
+
+def test_rule_mentions_are_never_unsupported_proposals():
+    item = GroupEvidence(kinds={"item", "ner"}, rules_keep=False, best_section="evidence", names_condition=False)
+    assert not unsupported_proposal(item)
+
+
+def test_policy_trigger_mention_without_cue_needs_a_surer_classifier_to_drop():
+    # L39913 "- 7. In the presence of unstable coronary symptoms" under a contraindication list: no cue of its own
+    doubtful = {"covered": 0.05, "not_covered": 0.3, "unclear": 0.05, "none": 0.6}
+    trigger = GroupEvidence(kinds={"trigger"}, rules_keep=False, best_section="policy")
+    assert _decide(trigger, doubtful)[0] == "not_covered"
+    assert _decide(GroupEvidence(kinds={"trigger"}, rules_keep=False, best_section="evidence"), doubtful)[0] == "none"
+    assert _decide(GroupEvidence(kinds={"ner"}, rules_keep=False, best_section="policy"), doubtful)[0] == "none"
+
+
+def test_not_a_name_candidate_is_dropped_whatever_the_classifier_says():
+    assert _decide(GroupEvidence(kinds={"item"}, not_a_name=True), COVERED)[0] == "none"
+
+
+@pytest.mark.parametrize("coverage_model", [None, "default"])
+def test_continuation_and_lead_in_items_under_a_covered_list_are_no_indications(coverage_model):
+    text = (
+        "Cardiac resynchronization therapy is covered for the following conditions:\n"
+        "- Hypertrophic cardiomyopathy\n"
+        "- with NYHA class III heart failure\n"
+        "- Lesions of the following areas of dermatitis:\n"
+    )
+    names = [i.name for i in extract(_document(text), coverage_model=coverage_model).indications]
+    assert names == ["Hypertrophic cardiomyopathy"]
