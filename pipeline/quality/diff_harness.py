@@ -172,8 +172,11 @@ def _related(change: PolicyChange, revision: Revision) -> bool:
     the text safety net quoting the edited text."""
     if change.change_type == revision.expected:
         return True
-    if revision.edited and fold(revision.edited) in fold(f"{change.before_sentence or ''} {change.after_sentence or ''}"):
-        return True  # another fact the edited sentence now states
+    said = fold(f"{change.before_sentence or ''} {change.after_sentence or ''} {change.before or ''} {change.after or ''}")
+    value = fold(change.before or change.after)
+    for text in (revision.edited, revision.original):
+        if text and (fold(text) in said or (len(value) >= 12 and value in fold(text))):
+            return True  # another fact of the edited sentence or line, or that line read as a criterion
     if revision.kind in ("indication_removed", "item_added"):
         name = fold(revision.before or revision.after)
         return bool(name) and name in fold(f"{change.before or ''} {change.after or ''}")  # the item read as a criterion too

@@ -68,6 +68,7 @@ class Revision:
     before: str | None = None  # the value or name the expected change starts from
     after: str | None = None
     edited: str | None = None  # the text as the revision writes it (changes quoting it are its own)
+    original: str | None = None  # the text it replaced or removed (changes quoting it are its own too)
 
 
 # ------------------------------------------------------------------------------------------------ formats
@@ -299,13 +300,25 @@ def _policy(facts: tuple) -> list:
 
 
 def _changed_number(text: str, value: float) -> tuple[str, str, str] | None:
-    """(old text, new text, new number) for the first number in `text` equal to `value`."""
+    """(old text, new text, new number) for the first number in `text` equal to `value`; None when
+    the text also writes it out in words ("sixty (60) minutes": one edit would leave two values)."""
     for m in _NUMBER.finditer(text):
         if abs(float(m.group(0)) - value) < 1e-9:
+            if _spelt_out_before(text[: m.start()]):
+                return None
             new_value = value + max(1, round(abs(value) * 0.25)) if float(value).is_integer() else round(value * 1.5, 3)
             new = str(int(new_value)) if float(new_value).is_integer() else str(new_value)
             return text, text[: m.start()] + new + text[m.end() :], new
     return None
+
+
+def _spelt_out_before(text: str) -> bool:
+    """Whether a text ends with a number word and an opening parenthesis ("sixty (")."""
+    from pipeline.extract.numbers import load_number_words
+
+    words = load_number_words()
+    m = re.search(r"([A-Za-z-]+)\s*\($", text)
+    return bool(m) and any(m.group(1).lower() in table for table in (words.cardinals, words.tens))
 
 
 def _number_edit(source: Source, document: Document, fact) -> tuple[bytes, str] | None:
@@ -342,15 +355,17 @@ def _dose_value(source: Source, document: Document, extraction: Extraction, rng:
 
 
 def _listed(document: Document, extraction: Extraction) -> list[tuple[Indication, str, int]]:
-    """Policy indications that are a list item of their own whose line is little more than the name:
-    (indication, the item's text, which occurrence of that text it is)."""
+    """Policy indications that are a list item of their own whose line is little more than the name,
+    listed once (removing one of two equal items leaves it listed): (indication, the item's text,
+    which occurrence of that text it is)."""
+    items = [line.strip()[2:].strip() for line in document.text.splitlines() if line.lstrip().startswith("- ")]
     out = []
     for ind in _policy(extraction.indications):
         line_start = document.text.rfind("\n", 0, ind.char_start) + 1
         line_end = document.text.find("\n", ind.char_end)
         line = document.text[line_start : line_end if line_end >= 0 else len(document.text)]
         item = line.strip()[2:].strip() if line.lstrip().startswith("- ") else ""
-        if item and len(item) <= len(ind.name) + 40:
+        if item and len(item) <= len(ind.name) + 40 and items.count(item) == 1:
             nth = sum(1 for earlier in document.text[:line_start].splitlines() if earlier.strip()[2:].strip() == item)
             out.append((ind, item, nth))
     return out
@@ -386,7 +401,7 @@ def _indication_removed(source: Source, document: Document, extraction: Extracti
 
         data = source.edit(drop)
         if data is not None:
-            yield Revision("indication_removed", data, "indication_removed", ind.name, ind.name, None, None)
+            yield Revision("indication_removed", data, "indication_removed", ind.name, ind.name, None, None, item)
 
 
 def _item_added(source: Source, document: Document, extraction: Extraction, rng: random.Random) -> Iterator[Revision]:
@@ -430,7 +445,7 @@ def _coverage_flipped(source: Source, document: Document, extraction: Extraction
             data = replace_nth(source, phrase, phrase.replace(old, new, 1), nth)
             if data is not None:
                 detail = f"{ind.name}: '{old.strip()}' -> '{new.strip()}'"
-                yield Revision("coverage_flipped", data, "coverage_changed", detail, ind.name, "not_covered", phrase.replace(old, new, 1))
+                yield Revision("coverage_flipped", data, "coverage_changed", detail, ind.name, "not_covered", phrase.replace(old, new, 1), phrase)
                 break
 
 
