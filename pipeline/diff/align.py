@@ -31,6 +31,7 @@ DATA_FILE = Path(__file__).parent / "data" / "alignment.json"
 
 _PAREN = re.compile(r"\(([^()]*)\)")
 NUMBER = re.compile(r"\d+(?:\.\d+)?")  # a number as the diff compares it
+SENTENCE_END = re.compile(r"(?<=[.!?;:])\s+")  # where a line of policy text divides into sentences
 _DESCRIPTION_WORDS = 6  # a name this long apart from its numbers describes a case rather than naming a category
 
 
@@ -141,15 +142,24 @@ NUMBER_EDIT, NEGATION_EDIT = "number", "negation"
 def sentence_edit(sentence: str | None, other: str | None, within: bool = False) -> frozenset[str] | None:
     """What differs between two sentences when they say the same words up to typos: the empty set
     (an editorial edit), or NUMBER_EDIT / NEGATION_EDIT when only numbers or negations changed; None
-    when any other word changed. `within`: `other` may hold more around the sentence (a longer line)."""
-    x, y = statement(sentence).split(), statement(other).split()
+    when any other word changed. `within`: `other` is a line that may hold whole sentences before and
+    after this one."""
+    x = statement(sentence).split()
+    parts = [fold(part).split() for part in SENTENCE_END.split(unmarked(other))] if within else [statement(other).split()]
+    y = [word for part in parts for word in part]
     if not x or not y:
         return None
+    bounds = {0}
+    for part in parts:
+        bounds.add(max(bounds) + len(part))
     lex = lexicon()
     ops = [op for op in SequenceMatcher(None, x, y, autojunk=False).get_opcodes() if op[0] != "equal"]
     if within:
-        # Words of the line before and after the sentence are other sentences, not an edit of this one.
-        ops = [op for op in ops if not (op[0] == "insert" and (op[1] == 0 or op[1] == len(x)))]
+        # Sentences of the line before and after this one are not an edit of it (a phrase inside one is).
+        ops = [
+            op for op in ops
+            if not (op[0] == "insert" and ((op[3] == 0 and op[4] in bounds) or (op[1] == len(x) and op[3] in bounds and op[4] == len(y))))
+        ]
     kinds: set[str] = set()
     for tag, i1, i2, j1, j2 in ops:
         old, new = x[i1:i2], y[j1:j2]

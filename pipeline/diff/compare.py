@@ -104,7 +104,9 @@ def diff_snapshots(before: PolicySnapshot, after: PolicySnapshot) -> list[Policy
         *with_parents(moved_cancelled(diff_thresholds(_policy(before.thresholds), _policy(after.thresholds), old_group, new_group))),
     ]
     changes += facts
-    changes += with_parents(moved_cancelled(diff_criteria(_policy(before.criteria), _policy(after.criteria), old_group, new_group, facts)))
+    criteria = with_parents(moved_cancelled(diff_criteria(_policy(before.criteria), _policy(after.criteria), old_group, new_group, facts)))
+    old_lines, new_lines = policy_lines(before.policy_text), policy_lines(after.policy_text)
+    changes += [c for c in criteria if not _criterion_still_stated(c, old_lines, new_lines)]
     changes += text_changes(before.policy_text, after.policy_text, changes)
     return changes
 
@@ -207,7 +209,7 @@ def restated_indications(
     ):
         if not facts:
             continue
-        lines = [(fold(unmarked(line.strip())), line.strip()) for _, section in text for line in section.splitlines()]
+        lines = policy_lines(text)
         for key, ind in facts.items():
             hit = _restating_line(ind, lines)
             if hit is None:
@@ -219,6 +221,30 @@ def restated_indications(
                 flipped.append((side, key, line))
             found[side].add(key)
     return Restated(frozenset(found["old"]), frozenset(found["new"]), tuple(flipped))
+
+
+def policy_lines(sections: Sequence[tuple[str, str]]) -> list[tuple[str, str]]:
+    """(folded, as written) for each line of a version's policy sections, without its list marker."""
+    return [(fold(unmarked(line.strip())), line.strip()) for _, text in sections for line in text.splitlines() if line.strip()]
+
+
+def _criterion_still_stated(change: PolicyChange, old_lines: list[tuple[str, str]], new_lines: list[tuple[str, str]]) -> bool:
+    """Whether a criterion added or removed is still written, word for word up to typos, as often on the
+    other side: the extractor read the line as something else there, the policy says the same. (Written
+    less often, it was dropped where it was said once more: a change.)"""
+    if change.change_type not in ("criterion_added", "criterion_removed") or change.parent is not None:
+        return False
+    removed = change.change_type == "criterion_removed"
+    text = change.before if removed else change.after
+    here, there = (old_lines, new_lines) if removed else (new_lines, old_lines)
+    folded = fold(text)
+    bar = lexicon().sentence_similarity
+
+    def times(lines: list[tuple[str, str]]) -> int:
+        return sum(fuzz.partial_ratio(folded, line) >= bar and sentence_edit(text, raw, within=True) == frozenset() for line, raw in lines)
+
+    stated = times(there)
+    return stated > 0 and stated >= times(here)
 
 
 def _restating_line(ind: MergedIndication, lines: list[tuple[str, str]]) -> tuple[frozenset[str], str] | None:

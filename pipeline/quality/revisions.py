@@ -355,20 +355,25 @@ def _dose_value(source: Source, document: Document, extraction: Extraction, rng:
 
 
 def _listed(document: Document, extraction: Extraction) -> list[tuple[Indication, str, int]]:
-    """Policy indications that are a list item of their own whose line is little more than the name,
-    listed once (removing one of two equal items leaves it listed): (indication, the item's text,
-    which occurrence of that text it is)."""
-    items = [line.strip()[2:].strip() for line in document.text.splitlines() if line.lstrip().startswith("- ")]
+    """Policy indications that are a list item of their own whose line is little more than the name:
+    (indication, the item's text, which occurrence of that text it is)."""
     out = []
     for ind in _policy(extraction.indications):
         line_start = document.text.rfind("\n", 0, ind.char_start) + 1
         line_end = document.text.find("\n", ind.char_end)
         line = document.text[line_start : line_end if line_end >= 0 else len(document.text)]
         item = line.strip()[2:].strip() if line.lstrip().startswith("- ") else ""
-        if item and len(item) <= len(ind.name) + 40 and items.count(item) == 1:
+        if item and len(item) <= len(ind.name) + 40:
             nth = sum(1 for earlier in document.text[:line_start].splitlines() if earlier.strip()[2:].strip() == item)
             out.append((ind, item, nth))
     return out
+
+
+def _item_key(item: str) -> str:
+    """A list item as compared for being listed twice: folded, without the "or" / "and" joining it to the next."""
+    from pipeline.text import fold
+
+    return re.sub(r"\s+(?:or|and)$", "", fold(item))
 
 
 def _item_span(item: str, nth: int) -> Callable[[str, bool], tuple[int, int] | None]:
@@ -390,7 +395,9 @@ def _item_span(item: str, nth: int) -> Callable[[str, bool], tuple[int, int] | N
 
 
 def _indication_removed(source: Source, document: Document, extraction: Extraction, rng: random.Random) -> Iterator[Revision]:
-    listed = _listed(document, extraction)
+    # An item listed twice (in two lists) stays listed when one is removed: aim at items listed once.
+    items = [_item_key(line.strip()[2:]) for line in document.text.splitlines() if line.lstrip().startswith("- ")]
+    listed = [entry for entry in _listed(document, extraction) if items.count(_item_key(entry[1])) == 1]
     rng.shuffle(listed)
     for ind, item, nth in listed:
         find = _item_span(item, nth)
