@@ -103,10 +103,11 @@ def diff_snapshots(before: PolicySnapshot, after: PolicySnapshot) -> list[Policy
         *with_parents(moved_cancelled(diff_doses(_policy(before.doses), _policy(after.doses), old_group, new_group))),
         *with_parents(moved_cancelled(diff_thresholds(_policy(before.thresholds), _policy(after.thresholds), old_group, new_group))),
     ]
-    changes += facts
-    criteria = with_parents(moved_cancelled(diff_criteria(_policy(before.criteria), _policy(after.criteria), old_group, new_group, facts)))
+    facts += with_parents(moved_cancelled(diff_criteria(_policy(before.criteria), _policy(after.criteria), old_group, new_group, facts)))
+    # A fact the extractor found on one side only, in a line the other side still writes as often, is
+    # the extractor reading the same words differently, not a change of policy.
     old_lines, new_lines = policy_lines(before.policy_text), policy_lines(after.policy_text)
-    changes += [c for c in criteria if not _criterion_still_stated(c, old_lines, new_lines)]
+    changes += [c for c in facts if not _still_stated(c, old_lines, new_lines)]
     changes += text_changes(before.policy_text, after.policy_text, changes)
     return changes
 
@@ -228,14 +229,20 @@ def policy_lines(sections: Sequence[tuple[str, str]]) -> list[tuple[str, str]]:
     return [(fold(unmarked(line.strip())), line.strip()) for _, text in sections for line in text.splitlines() if line.strip()]
 
 
-def _criterion_still_stated(change: PolicyChange, old_lines: list[tuple[str, str]], new_lines: list[tuple[str, str]]) -> bool:
-    """Whether a criterion added or removed is still written, word for word up to typos, as often on the
-    other side: the extractor read the line as something else there, the policy says the same. (Written
-    less often, it was dropped where it was said once more: a change.)"""
-    if change.change_type not in ("criterion_added", "criterion_removed") or change.parent is not None:
+def _still_stated(change: PolicyChange, old_lines: list[tuple[str, str]], new_lines: list[tuple[str, str]]) -> bool:
+    """Whether a dose, threshold or criterion added or removed (not with its indication) is still written,
+    word for word up to typos, as often on the other side: the extractor read the line as something
+    else there, the policy says the same. (Written less often, it was dropped where it was said once
+    more: a change.)"""
+    added, removed = change.change_type.endswith("_added"), change.change_type.endswith("_removed")
+    if not (added or removed) or change.change_type.startswith("indication") or change.parent is not None:
         return False
-    removed = change.change_type == "criterion_removed"
-    text = change.before if removed else change.after
+    if change.change_type.startswith("criterion"):
+        text = change.before if removed else change.after
+    else:
+        text = change.before_sentence if removed else change.after_sentence
+    if not text:
+        return False
     here, there = (old_lines, new_lines) if removed else (new_lines, old_lines)
     folded = fold(text)
     bar = lexicon().sentence_similarity
