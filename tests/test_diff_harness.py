@@ -115,3 +115,8 @@ def test_number_written_in_words_and_digits_is_not_edited_in_one_place_only():
 
     assert _changed_number("lasting longer than sixty (60) minutes", 60) is None
     assert _changed_number("lasting longer than 60 minutes", 60)[1] == "lasting longer than 75 minutes"
+
+
+def test_replace_nth_does_not_edit_a_number_inside_a_longer_one():
+    source = Source(".txt", b"attenuation <30 HU; left main <3 mm.\n")
+    assert replace_nth(source, "<3", "<4", 0) == b"attenuation <30 HU; left main <4 mm.\n"

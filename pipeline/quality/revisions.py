@@ -126,13 +126,21 @@ def _in_text(change: Callable[[str], str]) -> Callable[[str, bool], str]:
     return lambda text, is_html: text_nodes(text, change) if is_html else change(text)
 
 
+def _pattern(text: str) -> re.Pattern:
+    """`text` as a pattern that does not match inside a longer number ("<3" is not in "<30")."""
+    before = r"(?<![\d.])" if text[:1].isdigit() else ""
+    after = r"(?![\d.]?\d)" if text[-1:].isdigit() else ""
+    return re.compile(before + re.escape(text) + after)
+
+
 def replace_nth(source: Source, old: str, new: str, nth: int) -> bytes | None:
     """The source with the `nth` occurrence (0-based, in reading order, each inside one text node) of
     `old` replaced by `new`; None when there are not that many."""
     seen = [0]
+    pattern = _pattern(old)
 
     def edit(plain: str) -> str:
-        parts = plain.split(old)
+        parts = pattern.split(plain)
         if len(parts) == 1 or seen[0] > nth:
             seen[0] += len(parts) - 1 if seen[0] <= nth else 0
             return plain
@@ -148,7 +156,7 @@ def replace_nth(source: Source, old: str, new: str, nth: int) -> bytes | None:
 
 def occurrence(document_text: str, text: str, at: int) -> int:
     """How many times `text` occurs in the document before offset `at`: which occurrence a fact is."""
-    return document_text.count(text, 0, at) if text else 0
+    return len(_pattern(text).findall(document_text, 0, at)) if text else 0
 
 
 # ------------------------------------------------------------------------------------------------ editorial
