@@ -259,3 +259,17 @@ def test_criterion_the_extractor_read_as_something_else_but_still_written_is_no_
     gone = PolicySnapshot("L1", "2", None, (), (), (), (), ((SECTION, "- Tremor"),))
     assert diff_snapshots(before, after) == []
     assert [c.change_type for c in diff_snapshots(before, gone)] == ["criterion_removed"]
+
+
+def test_comparison_signs_count_when_sentences_are_compared():
+    assert sentence_edit("IgG < 400 mg/dL is required", "IgG > 400 mg/dL is required") is None
+    assert sentence_edit("- 2. IgG ≤ 400 mg/dL", "IgG ≤ 400 mg/dL") == frozenset()
+
+
+def test_threshold_read_with_another_value_from_an_unchanged_sentence_is_no_change():
+    sentence = "Infusion lasting longer than sixty (60) minutes."
+    before = _snap("1", [], [_thr(None, "infusion", 60, "minutes", ">", sentence)])
+    after = _snap("2", [], [_thr(None, "infusion", 600, "minutes", ">", sentence)])
+    changed = _snap("2", [], [_thr(None, "infusion", 75, "minutes", ">", sentence.replace("(60)", "(75)"))])
+    assert diff_snapshots(before, after) == []
+    assert [c.change_type for c in diff_snapshots(before, changed)] == ["threshold_changed"]

@@ -47,6 +47,7 @@ class AlignmentLexicon:
     name_qualifiers: frozenset[str]
     generic_words: frozenset[str]
     negation_words: frozenset[str]
+    symbol_words: dict[str, str]
     name_similarity: float
     token_similarity: float
     measure_similarity: float
@@ -64,6 +65,12 @@ def lexicon() -> AlignmentLexicon:
         if not isinstance(values, list) or not values or not all(isinstance(v, str) and v == fold(v) and " " not in v for v in values):
             raise AlignmentDataError(f"{DATA_FILE}: {key!r} must be a non-empty list of folded single words")
         words[key] = frozenset(values)
+    symbols = data.get("symbol_words")
+    if not isinstance(symbols, dict) or not all(
+        isinstance(k, str) and len(k) == 1 and isinstance(v, str) and v.isalpha() and v == fold(v) for k, v in symbols.items()
+    ):
+        raise AlignmentDataError(f"{DATA_FILE}: 'symbol_words' must map single characters to folded words")
+    words["symbol_words"] = dict(symbols)
     bars = {}
     for key in ("name_similarity", "token_similarity", "measure_similarity", "criterion_similarity", "sentence_similarity"):
         value = data.get(key)
@@ -144,15 +151,15 @@ def sentence_edit(sentence: str | None, other: str | None, within: bool = False)
     (an editorial edit), or NUMBER_EDIT / NEGATION_EDIT when only numbers or negations changed; None
     when any other word changed. `within`: `other` is a line that may hold whole sentences before and
     after this one."""
-    x = statement(sentence).split()
-    parts = [fold(part).split() for part in SENTENCE_END.split(unmarked(other))] if within else [statement(other).split()]
+    lex = lexicon()
+    x = _words(sentence, lex)
+    parts = [_words(part, lex) for part in SENTENCE_END.split(unmarked(other))] if within else [_words(other, lex)]
     y = [word for part in parts for word in part]
     if not x or not y:
         return None
     bounds = {0}
     for part in parts:
         bounds.add(max(bounds) + len(part))
-    lex = lexicon()
     ops = [op for op in SequenceMatcher(None, x, y, autojunk=False).get_opcodes() if op[0] != "equal"]
     if within:
         # Sentences of the line before and after this one are not an edit of it (a phrase inside one is).
@@ -175,6 +182,14 @@ def sentence_edit(sentence: str | None, other: str | None, within: bool = False)
         else:
             return None
     return frozenset(kinds)
+
+
+def _words(sentence: str | None, lex: AlignmentLexicon) -> list[str]:
+    """The folded words of a sentence without its list marker, comparison signs spelt as words."""
+    text = unmarked(sentence)
+    for symbol, word in lex.symbol_words.items():
+        text = text.replace(symbol, f" {word} ")
+    return fold(text).split()
 
 
 def _typo(a: str, b: str, lex: AlignmentLexicon) -> bool:

@@ -28,7 +28,6 @@ from pipeline.diff.align import (
     numbers_in,
     same_words,
     sentence_edit,
-    statement,
     unmarked,
 )
 from pipeline.diff.facts import (
@@ -104,10 +103,11 @@ def diff_snapshots(before: PolicySnapshot, after: PolicySnapshot) -> list[Policy
         *with_parents(moved_cancelled(diff_thresholds(_policy(before.thresholds), _policy(after.thresholds), old_group, new_group))),
     ]
     facts += with_parents(moved_cancelled(diff_criteria(_policy(before.criteria), _policy(after.criteria), old_group, new_group, facts)))
-    # A fact the extractor found on one side only, in a line the other side still writes as often, is
-    # the extractor reading the same words differently, not a change of policy.
+    # A fact the extractor found on one side only, in a line the other side still writes as often, or
+    # read with another value from a sentence that says the same, is the extractor reading the same
+    # words differently, not a change of policy.
     old_lines, new_lines = policy_lines(before.policy_text), policy_lines(after.policy_text)
-    changes += [c for c in facts if not _still_stated(c, old_lines, new_lines)]
+    changes += [c for c in facts if not _still_stated(c, old_lines, new_lines) and not _reread(c)]
     changes += text_changes(before.policy_text, after.policy_text, changes)
     return changes
 
@@ -252,6 +252,14 @@ def _still_stated(change: PolicyChange, old_lines: list[tuple[str, str]], new_li
 
     stated = times(there)
     return stated > 0 and stated >= times(here)
+
+
+def _reread(change: PolicyChange) -> bool:
+    """Whether a dose or threshold change comes from sentences that say the same words, numbers and
+    signs on both sides (the extractor took another value from unchanged text)."""
+    if not change.change_type.endswith("_changed") or change.change_type == "coverage_changed":
+        return False
+    return bool(change.before_sentence and change.after_sentence) and sentence_edit(change.before_sentence, change.after_sentence) == frozenset()
 
 
 def _restating_line(ind: MergedIndication, lines: list[tuple[str, str]]) -> tuple[frozenset[str], str] | None:
