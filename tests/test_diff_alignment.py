@@ -273,3 +273,21 @@ def test_threshold_read_with_another_value_from_an_unchanged_sentence_is_no_chan
     changed = _snap("2", [], [_thr(None, "infusion", 75, "minutes", ">", sentence.replace("(60)", "(75)"))])
     assert diff_snapshots(before, after) == []
     assert [c.change_type for c in diff_snapshots(before, changed)] == ["threshold_changed"]
+
+
+def test_indication_dropped_from_a_sentence_that_names_several_is_still_removed():
+    old_text, new_text = "Myasthenia gravis, CIDP and Kawasaki disease are covered.", "Myasthenia gravis and Kawasaki disease are covered."
+    names = ["Myasthenia gravis", "CIDP", "Kawasaki disease"]
+    before = _snap("1", [_said(n, old_text) for n in names], text=old_text)
+    after = _snap("2", [_said(n, new_text) for n in names if n != "CIDP"], text=new_text)
+    assert [(c.change_type, c.subject) for c in diff_snapshots(before, after)] == [("indication_removed", "CIDP")]
+
+
+def test_criterion_dropped_under_one_indication_but_kept_under_another_is_removed():
+    line = "Documentation of a neurology consultation"
+    inds = (_ind("Myasthenia gravis"), _ind("CIDP"))
+    both = (CriterionFact("myasthenia gravis", "Myasthenia gravis", "requirement", line, "policy", SECTION),
+            CriterionFact("cidp", "CIDP", "requirement", line, "policy", SECTION))
+    before = PolicySnapshot("L1", "1", None, inds, (), (), both, ((SECTION, f"- Myasthenia gravis\n- {line}\n- CIDP\n- {line}"),))
+    after = PolicySnapshot("L1", "2", None, inds, (), (), both[:1], ((SECTION, f"- Myasthenia gravis\n- {line}\n- CIDP"),))
+    assert [(c.change_type, c.subject) for c in diff_snapshots(before, after)] == [("criterion_removed", "CIDP")]
