@@ -291,3 +291,7 @@ def test_criterion_dropped_under_one_indication_but_kept_under_another_is_remove
     before = PolicySnapshot("L1", "1", None, inds, (), (), both, ((SECTION, f"- Myasthenia gravis\n- {line}\n- CIDP\n- {line}"),))
     after = PolicySnapshot("L1", "2", None, inds, (), (), both[:1], ((SECTION, f"- Myasthenia gravis\n- {line}\n- CIDP"),))
     assert [(c.change_type, c.subject) for c in diff_snapshots(before, after)] == [("criterion_removed", "CIDP")]
+
+
+def test_number_written_against_its_unit_is_a_number_not_a_spelling():
+    assert sentence_edit("oliguria (<400ml/day) urine", "oliguria (<500ml/day) urine") == {"number"}

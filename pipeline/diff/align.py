@@ -184,17 +184,21 @@ def sentence_edit(sentence: str | None, other: str | None, within: bool = False)
     return frozenset(kinds)
 
 
+_DIGITS_APART = re.compile(r"(?<=\d)(?=[a-z])|(?<=[a-z])(?=\d)")
+
+
 def _words(sentence: str | None, lex: AlignmentLexicon) -> list[str]:
-    """The folded words of a sentence without its list marker, comparison signs spelt as words."""
+    """The folded words of a sentence without its list marker, comparison signs spelt as words and
+    numbers apart from the units written against them ("400ml" is 400 and ml)."""
     text = unmarked(sentence)
     for symbol, word in lex.symbol_words.items():
         text = text.replace(symbol, f" {word} ")
-    return fold(text).split()
+    return _DIGITS_APART.sub(" ", fold(text)).split()
 
 
 def _typo(a: str, b: str, lex: AlignmentLexicon) -> bool:
     """Whether two words are one word spelt two ways (numbers are compared, not spelt)."""
-    if a.isdigit() or b.isdigit() or {a, b} & lex.meaning_words:
+    if any(ch.isdigit() for ch in a + b) or {a, b} & lex.meaning_words:
         return a == b
     if a in lex.name_qualifiers and b in lex.name_qualifiers:
         return a == b  # "active" / "inactive": two qualifiers are two conditions however alike
