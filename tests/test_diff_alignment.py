@@ -7,8 +7,8 @@ import duckdb
 import pytest
 from _factories import build_version
 
-from pipeline.diff import DoseFact, IndicationFact, PolicySnapshot, ThresholdFact, diff_snapshots, fold
-from pipeline.diff.align import assign, name_forms, name_score
+from pipeline.diff import CriterionFact, DoseFact, IndicationFact, PolicySnapshot, ThresholdFact, diff_snapshots, fold
+from pipeline.diff.align import assign, name_forms, name_score, sentence_edit
 from pipeline.diff.textual import text_changes
 from pipeline.warehouse import connect, load_version
 
@@ -183,3 +183,115 @@ def test_long_descriptive_name_whose_number_changed_is_the_same_indication():
     old = "Severe depression (defined by a score of 20 or more on Patient Health Questionnaire 9)"
     changes = diff_snapshots(_snap("1", [_ind(old)]), _snap("2", [_ind(old.replace("20", "25"))]))
     assert changes == []  # the number itself is the threshold's (or the text safety net's) to report
+
+
+def _said(name: str, sentence: str, coverage: str = "covered") -> IndicationFact:
+    return IndicationFact(name, fold(name), coverage, "policy", SECTION, sentence, 0)
+
+
+def test_sentence_edit_tells_typos_numbers_and_negation_from_other_words():
+    assert sentence_edit("Stage 3 pressure ulcers of full thickness.", "Stage 3 pressure ulcers of full thicnkess.") == frozenset()
+    assert sentence_edit("METS < 4 on testing", "METS < 5 on testing") == {"number"}
+    assert sentence_edit("The bed is covered for wounds.", "The bed is not covered for wounds.") == {"negation"}
+    assert sentence_edit("Breast cancer is covered.", "Metastatic breast cancer is covered.") is None
+    assert sentence_edit("Active disease is covered.", "Inactive disease is covered.") is None
+
+
+def test_sentence_edit_within_a_line_skips_whole_sentences_around_it_only():
+    assert sentence_edit("X is covered.", "Intro here. X is covered. More: yes", within=True) == frozenset()
+    assert sentence_edit("- Seasonal allergic rhinitis", "Patients with seasonal allergic rhinitis are eligible.", within=True) is None
+
+
+def test_indication_whose_name_the_extractor_cut_elsewhere_in_the_same_sentence_is_the_same():
+    before = _snap("1", [_said("Stage 3 (full thickness tissue", "- Stage 3 (full thickness tissue loss) pressure ulcers")],
+                   [_thr("stage 3 full thickness tissue", "ulcer area", 4, "cm")])
+    after = _snap("2", [_said("Stage 3 (full thicnkess", "- Stage 3 (full thicnkess tissue loss) pressure ulcers")],
+                  [_thr("stage 3 full thicnkess", "ulcer area", 4, "cm")])
+    assert diff_snapshots(before, after) == []
+
+
+def test_indication_found_in_one_version_only_but_stated_in_both_is_no_change():
+    old_text, new_text = "Patients with METS < 4 are eligible.", "Patients with METS < 5 are eligible."
+    before = _snap("1", [], [_thr(None, "METS", 4, None, sentence=old_text)], text=old_text)
+    after = _snap("2", [_said("METS", new_text)], [_thr("mets", "METS", 5, None, sentence=new_text)], text=new_text)
+    changes = diff_snapshots(before, after)
+    assert [(c.change_type, c.before, c.after) for c in changes] == [("threshold_changed", "METS < 4", "METS < 5")]
+
+
+def test_indication_dropped_when_its_sentence_turned_negative_is_a_coverage_change():
+    sentence = "Continued use of the bed is covered if necessary for wound management."
+    before = _snap("1", [_said("wound management", sentence)], text=sentence)
+    after = _snap("2", [], text=sentence.replace("is covered", "is not covered"))
+    changes = diff_snapshots(before, after)
+    assert [(c.change_type, c.before, c.after) for c in changes] == [("coverage_changed", "covered", "not_covered")]
+
+
+def test_removed_list_item_is_removed_though_another_sentence_uses_its_words():
+    before = _snap("1", [_said("Seasonal allergic rhinitis", "- Seasonal allergic rhinitis")],
+                   text="- Seasonal allergic rhinitis\nPatients with seasonal allergic rhinitis are eligible.")
+    after = _snap("2", [], text="Patients with seasonal allergic rhinitis are eligible.")
+    assert [c.change_type for c in diff_snapshots(before, after)] == ["indication_removed"]
+
+
+def test_criterion_the_extractor_attached_to_another_indication_is_no_change():
+    def crit(indication: str) -> CriterionFact:
+        return CriterionFact(fold(indication), indication, "requirement", "Performed by trained providers", "policy", SECTION)
+
+    inds = [_ind("Knee osteoarthritis"), _ind("Hip osteoarthritis")]
+    before = PolicySnapshot("L1", "1", None, tuple(inds), (), (), (crit("Knee osteoarthritis"),))
+    after = PolicySnapshot("L1", "2", None, tuple(inds), (), (), (crit("Hip osteoarthritis"),))
+    assert diff_snapshots(before, after) == []
+
+
+def test_threshold_the_extractor_attached_elsewhere_with_a_new_value_is_one_change():
+    sentence = "An IgG below 400 mg/dL is required."
+    inds = [_ind("Myasthenia gravis"), _ind("CIDP")]
+    before = _snap("1", inds, [_thr("myasthenia gravis", "IgG", 400, sentence=sentence)])
+    after = _snap("2", inds, [_thr("cidp", "IgG", 500, sentence=sentence.replace("400", "500"))])
+    assert [c.change_type for c in diff_snapshots(before, after)] == ["threshold_changed"]
+
+
+def test_criterion_the_extractor_read_as_something_else_but_still_written_is_no_change():
+    line = "Dyskinesia that limits daily activities despite medication"
+    crit = CriterionFact(None, None, "requirement", line, "policy", SECTION)
+    before = PolicySnapshot("L1", "1", None, (), (), (), (crit,), ((SECTION, f"- {line}\n- Tremor"),))
+    after = PolicySnapshot("L1", "2", None, (), (), (), (), ((SECTION, f"- Tremor\n- {line}"),))
+    gone = PolicySnapshot("L1", "2", None, (), (), (), (), ((SECTION, "- Tremor"),))
+    assert diff_snapshots(before, after) == []
+    assert [c.change_type for c in diff_snapshots(before, gone)] == ["criterion_removed"]
+
+
+def test_comparison_signs_count_when_sentences_are_compared():
+    assert sentence_edit("IgG < 400 mg/dL is required", "IgG > 400 mg/dL is required") is None
+    assert sentence_edit("- 2. IgG ≤ 400 mg/dL", "IgG ≤ 400 mg/dL") == frozenset()
+
+
+def test_threshold_read_with_another_value_from_an_unchanged_sentence_is_no_change():
+    sentence = "Infusion lasting longer than sixty (60) minutes."
+    before = _snap("1", [], [_thr(None, "infusion", 60, "minutes", ">", sentence)])
+    after = _snap("2", [], [_thr(None, "infusion", 600, "minutes", ">", sentence)])
+    changed = _snap("2", [], [_thr(None, "infusion", 75, "minutes", ">", sentence.replace("(60)", "(75)"))])
+    assert diff_snapshots(before, after) == []
+    assert [c.change_type for c in diff_snapshots(before, changed)] == ["threshold_changed"]
+
+
+def test_indication_dropped_from_a_sentence_that_names_several_is_still_removed():
+    old_text, new_text = "Myasthenia gravis, CIDP and Kawasaki disease are covered.", "Myasthenia gravis and Kawasaki disease are covered."
+    names = ["Myasthenia gravis", "CIDP", "Kawasaki disease"]
+    before = _snap("1", [_said(n, old_text) for n in names], text=old_text)
+    after = _snap("2", [_said(n, new_text) for n in names if n != "CIDP"], text=new_text)
+    assert [(c.change_type, c.subject) for c in diff_snapshots(before, after)] == [("indication_removed", "CIDP")]
+
+
+def test_criterion_dropped_under_one_indication_but_kept_under_another_is_removed():
+    line = "Documentation of a neurology consultation"
+    inds = (_ind("Myasthenia gravis"), _ind("CIDP"))
+    both = (CriterionFact("myasthenia gravis", "Myasthenia gravis", "requirement", line, "policy", SECTION),
+            CriterionFact("cidp", "CIDP", "requirement", line, "policy", SECTION))
+    before = PolicySnapshot("L1", "1", None, inds, (), (), both, ((SECTION, f"- Myasthenia gravis\n- {line}\n- CIDP\n- {line}"),))
+    after = PolicySnapshot("L1", "2", None, inds, (), (), both[:1], ((SECTION, f"- Myasthenia gravis\n- {line}\n- CIDP"),))
+    assert [(c.change_type, c.subject) for c in diff_snapshots(before, after)] == [("criterion_removed", "CIDP")]
+
+
+def test_number_written_against_its_unit_is_a_number_not_a_spelling():
+    assert sentence_edit("oliguria (<400ml/day) urine", "oliguria (<500ml/day) urine") == {"number"}

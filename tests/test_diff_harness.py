@@ -7,6 +7,8 @@ import json
 import random
 from pathlib import Path
 
+import pytest
+
 from pipeline.diff import PolicyChange
 from pipeline.ingest import parse_document
 from pipeline.paths import RAW_DOCS
@@ -78,3 +80,43 @@ def test_harness_on_the_ivig_policy_finds_each_substantive_change_and_no_false_o
     assert substantive and all(o.found for o in substantive), [o.revision.detail for o in substantive if not o.found]
     assert sum(tally[k].false_or_extra for k in EDITORIAL) == 0
     assert IVIG in shipped_documents()
+
+
+@pytest.mark.slow
+def test_harness_over_the_shipped_corpus_meets_the_change_report_targets():
+    # Issue 12's "done when": every shipped LCD revised; no editorial revision yields a change, every
+    # substantive one yields its expected change type, and at most one unrelated change per ten.
+    result = run(shipped_documents())
+    totals = result.totals()
+    shown = [
+        (o.lcd_id, o.revision.kind, o.revision.detail, [(c.change_type, c.subject) for c in o.extra], o.found, o.error)
+        for o in result.outcomes if o.extra or o.error or (o.revision.expected and not o.found)
+    ]
+    assert totals["documents"] >= 100 and totals["editorial"] >= 300 and totals["substantive"] >= 150, totals
+    assert totals["false"] == 0, shown
+    assert totals["found"] == totals["substantive"], shown
+    assert totals["extra"] * 10 <= totals["substantive"], shown
+    assert totals["errors"] == 0, shown
+    assert result.meets_targets()
+
+
+def test_judge_counts_a_change_quoting_the_removed_line_as_the_revisions_own():
+    line = "An apnea-hypopnea index (AHI) greater than or equal to 5"
+    revision = Revision("indication_removed", b"", "indication_removed", "AHI", "apnea hypopnea index", None, None, line)
+    changes = [
+        PolicyChange("indication_removed", "apnea hypopnea index", "covered", None),
+        PolicyChange("criterion_removed", "Central sleep apnea", line, None),
+    ]
+    assert judge("L1", revision, changes).extra == ()
+
+
+def test_number_written_in_words_and_digits_is_not_edited_in_one_place_only():
+    from pipeline.quality.revisions import _changed_number
+
+    assert _changed_number("lasting longer than sixty (60) minutes", 60) is None
+    assert _changed_number("lasting longer than 60 minutes", 60)[1] == "lasting longer than 75 minutes"
+
+
+def test_replace_nth_does_not_edit_a_number_inside_a_longer_one():
+    source = Source(".txt", b"attenuation <30 HU; left main <3 mm.\n")
+    assert replace_nth(source, "<3", "<4", 0) == b"attenuation <30 HU; left main <4 mm.\n"

@@ -16,6 +16,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import TypeVar
 
+from difflib import SequenceMatcher
+
 import numpy as np
 from rapidfuzz import fuzz
 from scipy.optimize import linear_sum_assignment
@@ -29,6 +31,7 @@ DATA_FILE = Path(__file__).parent / "data" / "alignment.json"
 
 _PAREN = re.compile(r"\(([^()]*)\)")
 NUMBER = re.compile(r"\d+(?:\.\d+)?")  # a number as the diff compares it
+SENTENCE_END = re.compile(r"(?<=[.!?;:])\s+")  # where a line of policy text divides into sentences
 _DESCRIPTION_WORDS = 6  # a name this long apart from its numbers describes a case rather than naming a category
 
 
@@ -43,6 +46,8 @@ class AlignmentLexicon:
     meaning_words: frozenset[str]
     name_qualifiers: frozenset[str]
     generic_words: frozenset[str]
+    negation_words: frozenset[str]
+    symbol_words: dict[str, str]
     name_similarity: float
     token_similarity: float
     measure_similarity: float
@@ -55,11 +60,17 @@ def lexicon() -> AlignmentLexicon:
     """The validated alignment lexicon (read once)."""
     data = json.loads(DATA_FILE.read_text(encoding="utf-8"))
     words = {}
-    for key in ("meaning_words", "name_qualifiers", "generic_words"):
+    for key in ("meaning_words", "name_qualifiers", "generic_words", "negation_words"):
         values = data.get(key)
         if not isinstance(values, list) or not values or not all(isinstance(v, str) and v == fold(v) and " " not in v for v in values):
             raise AlignmentDataError(f"{DATA_FILE}: {key!r} must be a non-empty list of folded single words")
         words[key] = frozenset(values)
+    symbols = data.get("symbol_words")
+    if not isinstance(symbols, dict) or not all(
+        isinstance(k, str) and len(k) == 1 and isinstance(v, str) and v.isalpha() and v == fold(v) for k, v in symbols.items()
+    ):
+        raise AlignmentDataError(f"{DATA_FILE}: 'symbol_words' must map single characters to folded words")
+    words["symbol_words"] = dict(symbols)
     bars = {}
     for key in ("name_similarity", "token_similarity", "measure_similarity", "criterion_similarity", "sentence_similarity"):
         value = data.get(key)
@@ -115,15 +126,83 @@ def same_words(a: str, b: str) -> bool:
 
 
 def _covered(words: list[str], other: list[str], lex: AlignmentLexicon) -> bool:
-    """Every word of `words` is generic or has a counterpart in `other` (exact for qualifiers)."""
+    """Every word of `words` is generic or has a counterpart in `other`, itself or a spelling of it
+    (numbers and logic words exactly; a qualifier never stands for another qualifier)."""
     for word in words:
         if word in lex.generic_words or word in other:
             continue
-        if word in lex.name_qualifiers or word.isdigit():
-            return False
-        if len(word) < 4 or not any(fuzz.ratio(word, candidate) >= lex.token_similarity for candidate in other):
+        if not any(_typo(word, candidate, lex) for candidate in other):
             return False
     return True
+
+
+def names_overlap(a: str, b: str) -> bool:
+    """Whether one folded name is the other cut shorter or longer, up to typos: every word of the
+    shorter has a counterpart in the longer ("stage 3 full thicnkess" / "stage 3 full thickness tissue")."""
+    x, y = sorted((a.split(), b.split()), key=len)
+    return bool(x) and _covered(x, y, lexicon())
+
+
+NUMBER_EDIT, NEGATION_EDIT = "number", "negation"
+
+
+def sentence_edit(sentence: str | None, other: str | None, within: bool = False) -> frozenset[str] | None:
+    """What differs between two sentences when they say the same words up to typos: the empty set
+    (an editorial edit), or NUMBER_EDIT / NEGATION_EDIT when only numbers or negations changed; None
+    when any other word changed. `within`: `other` is a line that may hold whole sentences before and
+    after this one."""
+    lex = lexicon()
+    x = _words(sentence, lex)
+    parts = [_words(part, lex) for part in SENTENCE_END.split(unmarked(other))] if within else [_words(other, lex)]
+    y = [word for part in parts for word in part]
+    if not x or not y:
+        return None
+    bounds = {0}
+    for part in parts:
+        bounds.add(max(bounds) + len(part))
+    ops = [op for op in SequenceMatcher(None, x, y, autojunk=False).get_opcodes() if op[0] != "equal"]
+    if within:
+        # Sentences of the line before and after this one are not an edit of it (a phrase inside one is).
+        ops = [
+            op for op in ops
+            if not (op[0] == "insert" and ((op[3] == 0 and op[4] in bounds) or (op[1] == len(x) and op[3] in bounds and op[4] == len(y))))
+        ]
+    kinds: set[str] = set()
+    for tag, i1, i2, j1, j2 in ops:
+        old, new = x[i1:i2], y[j1:j2]
+        if "".join(old) == "".join(new):
+            continue  # a hyphen or space moved ("wet-to-dry", "wet to dry")
+        changed = old + new
+        if all(w.isdigit() for w in changed):
+            kinds.add(NUMBER_EDIT)
+        elif tag in ("insert", "delete") and all(w in lex.negation_words for w in changed):
+            kinds.add(NEGATION_EDIT)
+        elif tag == "replace" and len(old) == len(new) and all(_typo(p, q, lex) or (p.isdigit() and q.isdigit()) for p, q in zip(old, new)):
+            kinds.update(NUMBER_EDIT for p, q in zip(old, new) if p != q and p.isdigit())
+        else:
+            return None
+    return frozenset(kinds)
+
+
+_DIGITS_APART = re.compile(r"(?<=\d)(?=[a-z])|(?<=[a-z])(?=\d)")
+
+
+def _words(sentence: str | None, lex: AlignmentLexicon) -> list[str]:
+    """The folded words of a sentence without its list marker, comparison signs spelt as words and
+    numbers apart from the units written against them ("400ml" is 400 and ml)."""
+    text = unmarked(sentence)
+    for symbol, word in lex.symbol_words.items():
+        text = text.replace(symbol, f" {word} ")
+    return _DIGITS_APART.sub(" ", fold(text)).split()
+
+
+def _typo(a: str, b: str, lex: AlignmentLexicon) -> bool:
+    """Whether two words are one word spelt two ways (numbers are compared, not spelt)."""
+    if any(ch.isdigit() for ch in a + b) or {a, b} & lex.meaning_words:
+        return a == b
+    if a in lex.name_qualifiers and b in lex.name_qualifiers:
+        return a == b  # "active" / "inactive": two qualifiers are two conditions however alike
+    return min(len(a), len(b)) >= 4 and fuzz.ratio(a, b) >= lex.token_similarity
 
 
 def name_score(a: frozenset[str], b: frozenset[str]) -> float:

@@ -16,7 +16,20 @@ from typing import TypeVar
 
 from rapidfuzz import fuzz
 
-from pipeline.diff.align import NUMBER, assign, fold, lexicon, name_forms, name_score, numbers_in, same_words, statement
+from pipeline.diff.align import (
+    NEGATION_EDIT,
+    NUMBER,
+    assign,
+    fold,
+    lexicon,
+    name_forms,
+    name_score,
+    names_overlap,
+    numbers_in,
+    same_words,
+    sentence_edit,
+    unmarked,
+)
 from pipeline.diff.facts import (
     CriterionFact,
     DoseFact,
@@ -76,7 +89,8 @@ def diff_snapshots(before: PolicySnapshot, after: PolicySnapshot) -> list[Policy
     indication's change (`parent`, an index into the returned list)."""
     old, new = merge_indications(before.indications), merge_indications(after.indications)
     pairs = align_indications(old, new)
-    changes = list(diff_indications(old, new, pairs))
+    restated = restated_indications(old, new, pairs, before.policy_text, after.policy_text)
+    changes = list(diff_indications(old, new, pairs, restated))
     parent_of = {("old", c.indication): i for i, c in enumerate(changes) if c.change_type == "indication_removed"}
     parent_of |= {("new", c.indication): i for i, c in enumerate(changes) if c.change_type == "indication_added"}
     old_group, new_group = _groups(old, new, pairs)
@@ -88,8 +102,12 @@ def diff_snapshots(before: PolicySnapshot, after: PolicySnapshot) -> list[Policy
         *with_parents(moved_cancelled(diff_doses(_policy(before.doses), _policy(after.doses), old_group, new_group))),
         *with_parents(moved_cancelled(diff_thresholds(_policy(before.thresholds), _policy(after.thresholds), old_group, new_group))),
     ]
-    changes += facts
-    changes += with_parents(diff_criteria(_policy(before.criteria), _policy(after.criteria), old_group, new_group, facts))
+    facts += with_parents(moved_cancelled(diff_criteria(_policy(before.criteria), _policy(after.criteria), old_group, new_group, facts)))
+    # A fact the extractor found on one side only, in a line the other side still writes as often, or
+    # read with another value from a sentence that says the same, is the extractor reading the same
+    # words differently, not a change of policy.
+    old_lines, new_lines = policy_lines(before.policy_text), policy_lines(after.policy_text)
+    changes += [c for c in facts if not _still_stated(c, old_lines, new_lines) and not _reread(c)]
     changes += text_changes(before.policy_text, after.policy_text, changes)
     return changes
 
@@ -104,6 +122,7 @@ class MergedIndication:
     sentence: str | None
     section_name: str
     forms: frozenset[str] = frozenset()  # folded names it goes by (see align.name_forms)
+    sentences: tuple[str, ...] = ()  # the sentences of all its mentions, in document order
 
 
 def indication_key(normalized_name: str | None) -> str:
@@ -126,29 +145,154 @@ def _merge_mentions(mentions: list[IndicationFact]) -> MergedIndication:
     merged = definite or coverages
     first = next(m for m in mentions if m.coverage in merged)
     forms = name_forms(*(m.name for m in mentions), first.normalized_name)
-    return MergedIndication(first.normalized_name, first.name, ", ".join(sorted(merged)), first.sentence, first.section_name, forms)
+    sentences = tuple(dict.fromkeys(m.sentence for m in mentions if m.sentence))
+    return MergedIndication(first.normalized_name, first.name, ", ".join(sorted(merged)), first.sentence, first.section_name, forms, sentences)
 
 
 def align_indications(old: dict[str, MergedIndication], new: dict[str, MergedIndication]) -> dict[str, str]:
     """Which indication of `new` each indication of `old` is (old key -> new key), one to one: the same
-    key first, then the best assignment by name similarity over the rest."""
+    key first, then the best assignment by name similarity over the rest, then by the sentence that
+    names them (the extractor cut the name elsewhere in a sentence that says the same)."""
     pairs = {key: key for key in old if key in new}
-    left_old = [key for key in old if key not in pairs]
-    left_new = [key for key in new if key not in pairs.values()]
     bar = lexicon().name_similarity
-    for i, j in assign(left_old, left_new, lambda a, b: name_score(old[a].forms, new[b].forms), bar):
-        pairs[left_old[i]] = left_new[j]
+    for score in (
+        lambda a, b: name_score(old[a].forms, new[b].forms),
+        lambda a, b: _sentence_score(old[a], new[b]),
+    ):
+        left_old = [key for key in old if key not in pairs]
+        left_new = [key for key in new if key not in pairs.values()]
+        for i, j in assign(left_old, left_new, score, bar):
+            pairs[left_old[i]] = left_new[j]
     return pairs
 
 
-def diff_indications(
-    old: dict[str, MergedIndication], new: dict[str, MergedIndication], pairs: dict[str, str]
-) -> Iterator[PolicyChange]:
-    """Indications added, removed, or whose coverage changed, in name order."""
+def _sentence_score(b: MergedIndication, a: MergedIndication) -> float:
+    """100 when two indications are named in one sentence said the same way (up to typos and numbers)
+    and one name is the other cut shorter or longer, else 0."""
+    if not any(names_overlap(x, y) for x in b.forms for y in a.forms):
+        return 0.0
+    for x in b.sentences:
+        for y in a.sentences:
+            edit = sentence_edit(x, y)
+            if edit is not None and NEGATION_EDIT not in edit:
+                return 100.0
+    return 0.0
+
+
+@dataclass(frozen=True)
+class Restated:
+    """Indications on one side only whose sentence the other version still states, name and all: the
+    extractor missed them there, the policy did not change. `flipped`: those whose sentence gained or
+    lost a negation, keyed by side and key, with the other version's line."""
+
+    old: frozenset[str] = frozenset()
+    new: frozenset[str] = frozenset()
+    flipped: tuple[tuple[str, str, str], ...] = ()  # (side, key, the other version's line)
+
+
+_OPPOSITE = {"covered": "not_covered", "not_covered": "covered"}
+
+
+def restated_indications(
+    old: dict[str, MergedIndication],
+    new: dict[str, MergedIndication],
+    pairs: dict[str, str],
+    old_text: Sequence[tuple[str, str]],
+    new_text: Sequence[tuple[str, str]],
+) -> Restated:
+    """The unaligned indications the other version's policy text still states (see `Restated`)."""
     matched = set(pairs.values())
+    found: dict[str, set[str]] = {"old": set(), "new": set()}
+    flipped = []
+    for side, facts, text in (
+        ("old", {k: v for k, v in old.items() if k not in pairs}, new_text),
+        ("new", {k: v for k, v in new.items() if k not in matched}, old_text),
+    ):
+        if not facts:
+            continue
+        lines = policy_lines(text)
+        for key, ind in facts.items():
+            hit = _restating_line(ind, lines)
+            if hit is None:
+                continue
+            edit, line = hit
+            if NEGATION_EDIT in edit:
+                if ind.coverage not in _OPPOSITE:
+                    continue  # no definite coverage to turn round: report it as added or removed
+                flipped.append((side, key, line))
+            found[side].add(key)
+    return Restated(frozenset(found["old"]), frozenset(found["new"]), tuple(flipped))
+
+
+def policy_lines(sections: Sequence[tuple[str, str]]) -> list[tuple[str, str]]:
+    """(folded, as written) for each line of a version's policy sections, without its list marker."""
+    return [(fold(unmarked(line.strip())), line.strip()) for _, text in sections for line in text.splitlines() if line.strip()]
+
+
+def _still_stated(change: PolicyChange, old_lines: list[tuple[str, str]], new_lines: list[tuple[str, str]]) -> bool:
+    """Whether a dose, threshold or criterion added or removed (not with its indication) is still written,
+    word for word up to typos, as often on the other side: the extractor read the line as something
+    else there, the policy says the same. (Written less often, it was dropped where it was said once
+    more: a change.)"""
+    added, removed = change.change_type.endswith("_added"), change.change_type.endswith("_removed")
+    if not (added or removed) or change.change_type.startswith("indication") or change.parent is not None:
+        return False
+    if change.change_type.startswith("criterion"):
+        text = change.before if removed else change.after
+    else:
+        text = change.before_sentence if removed else change.after_sentence
+    if not text:
+        return False
+    here, there = (old_lines, new_lines) if removed else (new_lines, old_lines)
+    folded = fold(text)
+    bar = lexicon().sentence_similarity
+
+    def times(lines: list[tuple[str, str]]) -> int:
+        return sum(fuzz.partial_ratio(folded, line) >= bar and sentence_edit(text, raw, within=True) == frozenset() for line, raw in lines)
+
+    stated = times(there)
+    return stated > 0 and stated >= times(here)
+
+
+def _reread(change: PolicyChange) -> bool:
+    """Whether a dose or threshold change comes from sentences that say the same words, numbers and
+    signs on both sides (the extractor took another value from unchanged text)."""
+    if not change.change_type.endswith("_changed") or change.change_type == "coverage_changed":
+        return False
+    return bool(change.before_sentence and change.after_sentence) and sentence_edit(change.before_sentence, change.after_sentence) == frozenset()
+
+
+def _restating_line(ind: MergedIndication, lines: list[tuple[str, str]]) -> tuple[frozenset[str], str] | None:
+    """(what differs, the line) for a line of the other version that names the indication in one of
+    its sentences, said the same way up to typos, numbers and negation; None when none does."""
+    bar = lexicon().name_similarity
+    for folded, line in lines:
+        if not any(form and fuzz.partial_ratio(form, folded) >= bar for form in ind.forms):
+            continue
+        for sentence in ind.sentences:
+            edit = sentence_edit(sentence, line, within=True)
+            if edit is not None:
+                return edit, line
+    return None
+
+
+def diff_indications(
+    old: dict[str, MergedIndication],
+    new: dict[str, MergedIndication],
+    pairs: dict[str, str],
+    restated: Restated = Restated(),
+) -> Iterator[PolicyChange]:
+    """Indications added, removed, or whose coverage changed, in name order; an indication the other
+    version still states is no change, or a coverage change when its sentence turned round."""
+    matched = set(pairs.values())
+    flipped = {(side, key): line for side, key, line in restated.flipped}
     events = [(key, old[key], new[pairs[key]]) for key in pairs]
-    events += [(key, old[key], None) for key in old if key not in pairs]
-    events += [(key, None, new[key]) for key in new if key not in matched]
+    events += [(key, old[key], None) for key in old if key not in pairs and key not in restated.old]
+    events += [(key, None, new[key]) for key in new if key not in matched and key not in restated.new]
+    for (side, key), line in flipped.items():
+        ind = (old if side == "old" else new)[key]
+        other = replace(ind, coverage=_OPPOSITE[ind.coverage], sentence=line)
+        events.append((key, ind, other) if side == "old" else (key, other, ind))
     for _key, b, a in sorted(events, key=lambda e: e[0]):
         if b is None:
             yield PolicyChange("indication_added", a.name, None, a.coverage, None, a.sentence, a.normalized_name, a.section_name)
@@ -204,27 +348,38 @@ def _group_pairs(before: Sequence[T], after: Sequence[T], old_group, new_group) 
 
 
 def moved_cancelled(found: Iterator[tuple[PolicyChange, Group]]) -> Iterator[tuple[PolicyChange, Group]]:
-    """The changes less the pairs of one fact removed under one indication and added, the same value in
-    the same sentence, under another: the statement stayed, only what it was attached to moved (list
-    items reordered around it)."""
+    """The changes less the pairs of one fact removed under one indication and added under another in
+    a sentence said the same way (up to typos and numbers): the same value is no change (the statement
+    stayed, only what the extractor attached it to moved), another value is one `*_changed` change. A
+    criterion is the same when its text is (see `same_criterion`)."""
     changes = list(found)
-
-    def said(change: PolicyChange, side: str) -> tuple:
-        value = change.before if side == "before" else change.after
-        sentence = change.before_sentence if side == "before" else change.after_sentence
-        return (change.change_type.rsplit("_", 1)[0], change.subject, value, statement(sentence))
-
-    added: dict[tuple, list[int]] = defaultdict(list)
-    for i, (change, _group) in enumerate(changes):
-        if change.change_type.endswith("_added"):
-            added[said(change, "after")].append(i)
+    added = [j for j, (change, _group) in enumerate(changes) if change.change_type.endswith("_added")]
     dropped: set[int] = set()
+    merged: dict[int, tuple[PolicyChange, Group]] = {}
     for i, (change, group) in enumerate(changes):
-        if change.change_type.endswith("_removed"):
-            partners = [j for j in added.get(said(change, "before"), []) if j not in dropped and changes[j][1] != group]
-            if partners:
-                dropped |= {i, partners[0]}
-    return iter([item for i, item in enumerate(changes) if i not in dropped])
+        if not change.change_type.endswith("_removed"):
+            continue
+        kind = change.change_type.rsplit("_", 1)[0]
+        for j in added:
+            other, other_group = changes[j]
+            if j in dropped or other_group == group or other.change_type != f"{kind}_added":
+                continue
+            if kind == "criterion":
+                if same_criterion(change.before or "", other.after or ""):
+                    dropped |= {i, j}
+                    break
+                continue
+            edit = sentence_edit(change.before_sentence, other.after_sentence)
+            if fold(change.subject) != fold(other.subject) or edit is None or NEGATION_EDIT in edit:
+                continue
+            dropped.add(j)
+            if change.before == other.after:
+                dropped.add(i)
+            else:
+                moved = replace(other, change_type=f"{kind}_changed", before=change.before, before_sentence=change.before_sentence)
+                merged[i] = (moved, other_group)
+            break
+    return iter([merged.get(i, item) for i, item in enumerate(changes) if i not in dropped])
 
 
 def _dose_key(dose: DoseFact) -> tuple:

@@ -20,11 +20,10 @@ from functools import lru_cache
 
 from rapidfuzz import fuzz
 
-from pipeline.diff.align import fold, lexicon, unmarked
+from pipeline.diff.align import SENTENCE_END, fold, lexicon, unmarked
 from pipeline.diff.facts import PolicyChange
 from pipeline.extract.numbers import load_number_words
 
-_SENTENCE_END = re.compile(r"(?<=[.!?;:])\s+")
 _TOKEN = re.compile(r"\d+(?:[.,]\d+)*|[^\W\d_]+")
 _EXCERPT = 90
 
@@ -73,7 +72,7 @@ def _units(sections: Sequence[tuple[str, str]]) -> list[_Unit]:
     units = []
     for name, text in sections:
         for line in text.splitlines():
-            for part in _SENTENCE_END.split(unmarked(line.strip())):
+            for part in SENTENCE_END.split(unmarked(line.strip())):
                 folded = fold(part)
                 if folded:
                     units.append(_Unit(name, part.strip(), folded))

@@ -68,6 +68,7 @@ class Revision:
     before: str | None = None  # the value or name the expected change starts from
     after: str | None = None
     edited: str | None = None  # the text as the revision writes it (changes quoting it are its own)
+    original: str | None = None  # the text it replaced or removed (changes quoting it are its own too)
 
 
 # ------------------------------------------------------------------------------------------------ formats
@@ -125,13 +126,21 @@ def _in_text(change: Callable[[str], str]) -> Callable[[str, bool], str]:
     return lambda text, is_html: text_nodes(text, change) if is_html else change(text)
 
 
+def _pattern(text: str) -> re.Pattern:
+    """`text` as a pattern that does not match inside a longer number ("<3" is not in "<30")."""
+    before = r"(?<![\d.])" if text[:1].isdigit() else ""
+    after = r"(?![\d.]?\d)" if text[-1:].isdigit() else ""
+    return re.compile(before + re.escape(text) + after)
+
+
 def replace_nth(source: Source, old: str, new: str, nth: int) -> bytes | None:
     """The source with the `nth` occurrence (0-based, in reading order, each inside one text node) of
     `old` replaced by `new`; None when there are not that many."""
     seen = [0]
+    pattern = _pattern(old)
 
     def edit(plain: str) -> str:
-        parts = plain.split(old)
+        parts = pattern.split(plain)
         if len(parts) == 1 or seen[0] > nth:
             seen[0] += len(parts) - 1 if seen[0] <= nth else 0
             return plain
@@ -147,7 +156,7 @@ def replace_nth(source: Source, old: str, new: str, nth: int) -> bytes | None:
 
 def occurrence(document_text: str, text: str, at: int) -> int:
     """How many times `text` occurs in the document before offset `at`: which occurrence a fact is."""
-    return document_text.count(text, 0, at) if text else 0
+    return len(_pattern(text).findall(document_text, 0, at)) if text else 0
 
 
 # ------------------------------------------------------------------------------------------------ editorial
@@ -299,13 +308,25 @@ def _policy(facts: tuple) -> list:
 
 
 def _changed_number(text: str, value: float) -> tuple[str, str, str] | None:
-    """(old text, new text, new number) for the first number in `text` equal to `value`."""
+    """(old text, new text, new number) for the first number in `text` equal to `value`; None when
+    the text also writes it out in words ("sixty (60) minutes": one edit would leave two values)."""
     for m in _NUMBER.finditer(text):
         if abs(float(m.group(0)) - value) < 1e-9:
+            if _spelt_out_before(text[: m.start()]):
+                return None
             new_value = value + max(1, round(abs(value) * 0.25)) if float(value).is_integer() else round(value * 1.5, 3)
             new = str(int(new_value)) if float(new_value).is_integer() else str(new_value)
             return text, text[: m.start()] + new + text[m.end() :], new
     return None
+
+
+def _spelt_out_before(text: str) -> bool:
+    """Whether a text ends with a number word and an opening parenthesis ("sixty (")."""
+    from pipeline.extract.numbers import load_number_words
+
+    words = load_number_words()
+    m = re.search(r"([A-Za-z-]+)\s*\($", text)
+    return bool(m) and any(m.group(1).lower() in table for table in (words.cardinals, words.tens))
 
 
 def _number_edit(source: Source, document: Document, fact) -> tuple[bytes, str] | None:
@@ -356,6 +377,13 @@ def _listed(document: Document, extraction: Extraction) -> list[tuple[Indication
     return out
 
 
+def _item_key(item: str) -> str:
+    """A list item as compared for being listed twice: folded, without the "or" / "and" joining it to the next."""
+    from pipeline.text import fold
+
+    return re.sub(r"\s+(?:or|and)$", "", fold(item))
+
+
 def _item_span(item: str, nth: int) -> Callable[[str, bool], tuple[int, int] | None]:
     """Where the `nth` list item reading `item` is in a field: (start, end) of its `<li>` or its line."""
     wanted = " ".join(item.split())
@@ -375,7 +403,9 @@ def _item_span(item: str, nth: int) -> Callable[[str, bool], tuple[int, int] | N
 
 
 def _indication_removed(source: Source, document: Document, extraction: Extraction, rng: random.Random) -> Iterator[Revision]:
-    listed = _listed(document, extraction)
+    # An item listed twice (in two lists) stays listed when one is removed: aim at items listed once.
+    items = [_item_key(line.strip()[2:]) for line in document.text.splitlines() if line.lstrip().startswith("- ")]
+    listed = [entry for entry in _listed(document, extraction) if items.count(_item_key(entry[1])) == 1]
     rng.shuffle(listed)
     for ind, item, nth in listed:
         find = _item_span(item, nth)
@@ -386,7 +416,7 @@ def _indication_removed(source: Source, document: Document, extraction: Extracti
 
         data = source.edit(drop)
         if data is not None:
-            yield Revision("indication_removed", data, "indication_removed", ind.name, ind.name, None, None)
+            yield Revision("indication_removed", data, "indication_removed", ind.name, ind.name, None, None, item)
 
 
 def _item_added(source: Source, document: Document, extraction: Extraction, rng: random.Random) -> Iterator[Revision]:
@@ -430,7 +460,7 @@ def _coverage_flipped(source: Source, document: Document, extraction: Extraction
             data = replace_nth(source, phrase, phrase.replace(old, new, 1), nth)
             if data is not None:
                 detail = f"{ind.name}: '{old.strip()}' -> '{new.strip()}'"
-                yield Revision("coverage_flipped", data, "coverage_changed", detail, ind.name, "not_covered", phrase.replace(old, new, 1))
+                yield Revision("coverage_flipped", data, "coverage_changed", detail, ind.name, "not_covered", phrase.replace(old, new, 1), phrase)
                 break
 
 
