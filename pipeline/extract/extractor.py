@@ -29,6 +29,7 @@ from pipeline.extract.indications import (
 from pipeline.extract.lexicon import Lexicon, load_lexicon
 from pipeline.extract.nlp import cue_spans, get_nlp
 from pipeline.extract.numbers import Quantity, find_quantities
+from pipeline.extract.numbers.categories import Category, find_categories
 from pipeline.extract.roles import RoleModel, apply_roles, load_role_model, predict_roles
 from pipeline.extract.tree import build_tree
 from pipeline.extract.structure import Line, Sentence, find_abbreviations, sentences_from_doc, split_lines
@@ -118,7 +119,7 @@ def extract_from_spacy(
     quantities = find_quantities(document.text)
     indications, mention_to_indication = _indications(ctx, groups, abbreviations, quantities, coverage_model, collected)
     scopes = _scopes(groups, mention_to_indication)
-    doses, thresholds = _numeric_facts(ctx, quantities, scopes)
+    doses, thresholds = _numeric_facts(ctx, quantities, scopes, find_categories(document.text))
     criteria = _criteria(ctx, criteria_items, mentions, mention_to_indication)
     version = pipeline_version_of(spacy_doc)
     return Extraction(tuple(indications), tuple(doses), tuple(thresholds), tuple(criteria), version)
@@ -416,12 +417,52 @@ def _phase_windows(ctx: _Context, sentence: Sentence, offset: int, scopes, indic
     return windows
 
 
-def _numeric_facts(ctx: _Context, quantities: list[Quantity], scopes):
-    """Doses and thresholds of the document's quantities, each attached to the indication governing it."""
+_NO_FACT_SECTIONS = ("cms_national_coverage_policy", "bibliography", "references", "preamble")
+
+
+def _category_thresholds(ctx: _Context, categories: list[Category], scopes) -> list[Threshold]:
+    """The unitless thresholds of category numbers ("stage III or greater" -> >= 3), attached as any threshold."""
+    text = ctx.doc.text
+    out = []
+    for category in categories:
+        q = category.quantity
+        sentence = ctx.sentence_at(q.start)
+        if sentence is None:
+            continue
+        line = ctx.lines[sentence.line]
+        sentence_text = ctx.text_of(sentence)
+        if line.section_name in _NO_FACT_SECTIONS or F.in_outcome_context(text, q, sentence.start, line.section_kind) or F.in_background(sentence_text, ctx.lexicon):
+            continue
+        negative = _sentence_vote(ctx, sentence, False) < 0 or ctx.line_votes.get(sentence.line, 0.0) < 0
+        out.append(
+            Threshold(
+                indication_id=_indication_for(q.start, scopes, sentence),
+                measure=F.category_measure(text, q.start, category.label, sentence.start),
+                comparator=q.comparator,
+                value=q.low,
+                value_high=q.high if q.comparator == "between" else None,
+                unit=None,
+                polarity="exclusion" if negative else "inclusion",
+                section=line.section_kind,
+                text=text[q.start : q.end],
+                char_start=q.start,
+                char_end=q.end,
+                sentence=sentence_text,
+            )
+        )
+    return out
+
+
+def _numeric_facts(ctx: _Context, quantities: list[Quantity], scopes, categories: list[Category] = ()):
+    """Doses and thresholds of the document's quantities and category numbers, each attached to the indication
+    governing it."""
     text = ctx.doc.text
     drug = _document_drug(ctx)
     doses: list[Dose] = []
-    thresholds: list[Threshold] = []
+    thresholds: list[Threshold] = _category_thresholds(ctx, list(categories), scopes)
+    # a number read as a category ("stage 3 or greater") is not also a quantity
+    spans = [(t.char_start, t.char_end) for t in thresholds]
+    quantities = [q for q in quantities if not any(s < q.end and q.start < e for s, e in spans)]
     previous: Quantity | None = None
     for q in quantities:
         q, previous = replace(q, comparator=F.refine_comparator(text, q, previous)), q
@@ -430,7 +471,7 @@ def _numeric_facts(ctx: _Context, quantities: list[Quantity], scopes):
             continue
         line = ctx.lines[sentence.line]
         section = line.section_kind
-        if line.section_name in ("cms_national_coverage_policy", "bibliography", "references", "preamble"):
+        if line.section_name in _NO_FACT_SECTIONS:
             continue
         indication = _indication_for(q.start, scopes, sentence)
         sentence_text = ctx.text_of(sentence)
@@ -483,6 +524,7 @@ def _numeric_facts(ctx: _Context, quantities: list[Quantity], scopes):
                 sentence=sentence_text,
             )
         )
+    thresholds.sort(key=lambda t: t.char_start)
     return doses, thresholds
 
 

@@ -105,7 +105,7 @@ def is_prohibition(text: str, q: Quantity, sentence_start: int) -> bool:
 _MEASURE_STOP = frozenset(
     {"of", "the", "a", "an", "is", "are", "be", "than", "at", "least", "less", "more", "greater", "to", "or", "and", "with",
      "levels", "level", "value", "values", "has", "have", "had", "must", "should", "no", "not", "equal", "minimum", "maximum",
-     "up", "if", "for", "in", "on", "by", "who", "which", "that", "there", "patient", "patients", "consistent", "documented",
+     "up", "if", "for", "in", "on", "by", "who", "which", "that", "there", "patient", "patients", "beneficiary", "beneficiaries", "consistent", "documented",
      "i.e", "e.g", "was", "were", "been", "show", "shows", "demonstrated", "measured", "when", "only", "any", "his", "her",
      "it", "its", "they", "this", "these", "those", "also", "such", "as"}
 )
@@ -206,6 +206,14 @@ def measure_for(text: str, q: Quantity, sentence_start: int, lexicon: Lexicon) -
     if kept:
         return " ".join(kept[-3:])
     return _phrase_after(text, q)
+
+
+def category_measure(text: str, label_start: int, label: str, sentence_start: int) -> str:
+    """What a category number grades: the label with up to two qualifying words before it ("CKD stage",
+    "Durie-Salmon stage", "NYHA class"), never a verb or a linking word."""
+    clause = re.split(r"[;:,.]\s", text[max(sentence_start, label_start - 60) : label_start])[-1]
+    qualifiers = _content_words_before(clause.replace("(", " ").replace(")", " "))[-2:]
+    return " ".join([*qualifiers, label]).strip()
 
 
 def _content_words_before(clause: str) -> list[str]:
