@@ -155,3 +155,29 @@ def test_second_bound_of_a_pair_limits_the_measure_of_the_first():
 
 def test_number_written_as_a_word_or_digits_is_one_value():
     assert threshold("No more than two sessions are covered.")[:3] == threshold("No more than 2 sessions are covered.")[:3]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Abdominal aortic aneurysms may be followed with abdominal ultrasound every 6 months.", ("=", 6.0, None)),  # L35755
+        ("A magnesium check every two to three weeks is appropriate.", ("between", 2.0, 3.0)),  # L36702
+        ("Surveillance colonoscopy every one or two years is covered.", ("between", 1.0, 2.0)),  # L34005
+        ("Patients are eligible for continued screening at 24-month intervals.", ("=", 24.0, None)),
+        ("The level should be checked on a six-month basis.", ("=", 6.0, None)),
+    ],
+)
+def test_how_often_a_service_recurs_is_an_interval_threshold(text, expected):
+    (q,) = find_quantities(text)
+    assert F.interval_of(text, q) == expected
+    assert F.interval_measure(text, q, 0).startswith("interval")
+
+
+def test_how_often_a_drug_is_given_is_no_interval_threshold(tmp_path):
+    path = tmp_path / "L99997" / "1.txt"
+    path.parent.mkdir()
+    sentences = ["Maintenance IVIG cycles every six to eight weeks are generally required.", "IVIG 2 g/kg every 4 weeks is given.",
+                 "Follow-up imaging every 6 months is covered."]
+    path.write_text("Test Policy (L99997)\n\n" + HEADING + "\n\n" + "\n\n".join(sentences) + "\n", encoding="utf-8")
+    extraction = extract(read_document(path, root=tmp_path))
+    assert [(t.comparator, t.value, t.unit) for t in extraction.thresholds] == [("=", 6.0, "months")]

@@ -464,6 +464,7 @@ def _numeric_facts(ctx: _Context, quantities: list[Quantity], scopes, categories
     spans = [(t.char_start, t.char_end) for t in thresholds]
     quantities = [q for q in quantities if not any(s < q.end and q.start < e for s, e in spans)]
     previous: Quantity | None = None
+    dose_end: int | None = None  # where the last dose ended: an interval after it in its sentence is its schedule
     for q in quantities:
         q, previous = replace(q, comparator=F.refine_comparator(text, q, previous)), q
         sentence = ctx.sentence_at(q.start)
@@ -479,6 +480,7 @@ def _numeric_facts(ctx: _Context, quantities: list[Quantity], scopes, categories
             if q.unit in ("mg", "g", "mcg", "mL") and not re.search(r"\b(?:dose|doses|dosage|dosing|administered|given|infus|inject|mg/kg|daily|per)\w*", sentence_text.lower()):
                 continue
             unit, per_time = F.split_per_time(q.unit)
+            dose_end = q.end
             doses.append(
                 Dose(
                     indication_id=indication,
@@ -498,11 +500,16 @@ def _numeric_facts(ctx: _Context, quantities: list[Quantity], scopes, categories
             continue
         if q.comparator is None and q.unit in F.SERVICE_COUNT_UNITS and _sentence_vote(ctx, sentence, False) > 0:
             q = replace(q, comparator="<=")  # "An additional 8 sessions will be covered": at most 8
-        if q.comparator is None or F.is_schedule(text, q):
-            continue
+        interval = F.interval_of(text, q)
+        if interval is not None and (dose_end is not None and sentence.start <= dose_end <= q.start or F.is_dosing_interval(text, q, sentence.start, ctx.lexicon)):
+            interval = None
+        if interval is not None:
+            q = replace(q, comparator=interval[0], low=interval[1], high=interval[2])
+        elif q.comparator is None or F.is_schedule(text, q):
+            continue  # a bare number, or how often a dose of this sentence is given ("2 g/kg every 4 weeks")
         if F.in_outcome_context(text, q, sentence.start, section) or F.is_list_logic(text, q) or F.in_background(sentence_text, ctx.lexicon):
             continue
-        measure = F.measure_for(text, q, sentence.start, ctx.lexicon)
+        measure = F.interval_measure(text, q, sentence.start) if interval is not None else F.measure_for(text, q, sentence.start, ctx.lexicon)
         unit = F.threshold_unit(text, q, measure, ctx.lexicon)
         negative = _sentence_vote(ctx, sentence, False) < 0 or ctx.line_votes.get(sentence.line, 0.0) < 0
         if F.is_prohibition(text, q, sentence.start) and q.comparator in F.FLIPPED:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 
 from pipeline.extract.lexicon import Lexicon, phrase_patterns
-from pipeline.extract.numbers import Quantity
+from pipeline.extract.numbers import Quantity, parse_number
 from pipeline.extract.units import conventional_unit
 
 DOSE_UNITS = frozenset({"g/kg", "mg/kg", "mcg/kg", "units/kg", "IU/kg", "mg", "g", "mcg", "units", "IU", "mg/m2", "g/kg/day", "mg/kg/day", "mg/day", "mcg/day", "IU/day", "units/day", "mL", "mg/week", "mg/month"})
@@ -88,6 +88,46 @@ def is_schedule(text: str, q: Quantity) -> bool:
     """"every six weeks", "over five days", "per month": a schedule, not a threshold."""
     before = text[max(0, q.start - 12) : q.start].lower()
     return bool(re.search(r"\b(?:every|over|per|each|for|at|on|through|divided)\s*$", before)) and q.comparator in (None, "between")
+
+
+# "every 6 months", "every one or two years", "at 24-month intervals", "on a six-month basis" (12.6)
+_EVERY_RE = re.compile(r"\bevery\s+(?:(?P<alt>[\w.]+)\s+or\s+)?$", re.I)
+_INTERVAL_AT_RE = re.compile(r"\b(?:at|on\s+an?)\s+$", re.I)
+_INTERVAL_NOUN_RE = re.compile(r"[\s\-]*(?:intervals?|basis)\b", re.I)
+
+
+def interval_of(text: str, q: Quantity) -> tuple[str, float, float | None] | None:
+    """(comparator, low, high) of a time written as how often something recurs ("every 6 months" -> = 6,
+    "every two to three weeks" -> between 2 and 3, models/ANNOTATION.md 12.6), None for any other time.
+    `=` is how the sentence reads a bare interval; the gold accepts it beside the `<=`/`>=` a context gives."""
+    if q.unit not in _TIME_UNITS or q.comparator not in (None, "between"):
+        return None
+    before = text[max(0, q.start - 24) : q.start]
+    every = _EVERY_RE.search(before)
+    if every is None and not (_INTERVAL_AT_RE.search(before) and _INTERVAL_NOUN_RE.match(text, q.end)):
+        return None
+    if q.comparator == "between":
+        return "between", q.low, q.high
+    alt = parse_number(every.group("alt")) if every is not None and every.group("alt") else None
+    if alt is not None and alt != q.low:
+        return "between", min(alt, q.low), max(alt, q.low)  # "every one or two years"
+    return "=", q.low, None
+
+
+_DOSING_RE = re.compile(r"\b(?:dos(?:e|es|age|ing)|administ\w*|infus\w*|cycles?|regimens?)\b", re.I)
+
+
+def is_dosing_interval(text: str, q: Quantity, sentence_start: int, lexicon: Lexicon) -> bool:
+    """"Maintenance IVIG cycles every six to eight weeks": how often a drug is given is its schedule, not a limit."""
+    before = text[sentence_start : q.start].lower()
+    return bool(_DOSING_RE.search(before)) or _has_phrase(before, lexicon.drug_markers)
+
+
+def interval_measure(text: str, q: Quantity, sentence_start: int) -> str:
+    """"interval of <what recurs>": the content words before the interval ("abdominal ultrasound every 6 months")."""
+    clause = re.split(r"[;:(]|,\s", text[max(sentence_start, q.start - 80) : q.start])[-1]
+    words = _content_words_before(re.sub(r"\b(?:every|at|on|an?|once|twice|approximately|usually|least)\s*$", "", clause.strip(), flags=re.I))
+    return f"interval of {' '.join(words[-3:])}" if words else "interval"
 
 
 FLIPPED = {"<": ">=", "<=": ">", ">": "<=", ">=": "<"}
