@@ -181,3 +181,21 @@ def test_how_often_a_drug_is_given_is_no_interval_threshold(tmp_path):
     path.write_text("Test Policy (L99997)\n\n" + HEADING + "\n\n" + "\n\n".join(sentences) + "\n", encoding="utf-8")
     extraction = extract(read_document(path, root=tmp_path))
     assert [(t.comparator, t.value, t.unit) for t in extraction.thresholds] == [("=", 6.0, "months")]
+
+
+@pytest.mark.parametrize(
+    ("text", "measure"),
+    [
+        ("- 1. One trabecular aqueous stent device per eye which is approved for glaucoma.", "trabecular aqueous stent device per eye"),  # L38299
+        ("Two prostheses, one per side, are allowed.", "per side"),  # L33317
+        ("- A. One baseline study is considered medically necessary prior to chemotherapy.", "baseline study"),  # L33457
+        ("This coverage allows for a single dose (1.5x 10^11 vector genomes) per eligible eye.", "dose per eligible eye"),
+    ],
+)
+def test_a_count_of_one_without_comparator_caps_the_service(text, measure):
+    assert [(q.comparator, q.low, q.unit, m) for q, m in F.find_caps(text)] == [("<=", 1.0, "count", measure)]
+
+
+@pytest.mark.parametrize("text", ["One of the following is required.", "One or more per day.", "at one time per day"])
+def test_one_as_pronoun_or_list_logic_is_no_cap(text):
+    assert F.find_caps(text) == []

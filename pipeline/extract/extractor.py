@@ -453,6 +453,25 @@ def _category_thresholds(ctx: _Context, categories: list[Category], scopes) -> l
     return out
 
 
+def _cap_thresholds(ctx: _Context, caps: list[tuple[Quantity, str]], scopes) -> list[Threshold]:
+    """The `<= 1 count` thresholds of counts of one that cap a service ("One stent device per eye")."""
+    text = ctx.doc.text
+    out = []
+    for q, measure in caps:
+        sentence = ctx.sentence_at(q.start)
+        if sentence is None:
+            continue
+        line = ctx.lines[sentence.line]
+        sentence_text = ctx.text_of(sentence)
+        if line.section_name in _NO_FACT_SECTIONS or F.in_outcome_context(text, q, sentence.start, line.section_kind) or F.in_background(sentence_text, ctx.lexicon):
+            continue
+        negative = _sentence_vote(ctx, sentence, False) < 0 or ctx.line_votes.get(sentence.line, 0.0) < 0
+        out.append(Threshold(indication_id=_indication_for(q.start, scopes, sentence), measure=measure, comparator="<=", value=1.0,
+                             value_high=None, unit="count", polarity="exclusion" if negative else "inclusion", section=line.section_kind,
+                             text=text[q.start : q.end], char_start=q.start, char_end=q.end, sentence=sentence_text))
+    return out
+
+
 def _numeric_facts(ctx: _Context, quantities: list[Quantity], scopes, categories: list[Category] = ()):
     """Doses and thresholds of the document's quantities and category numbers, each attached to the indication
     governing it."""
@@ -463,6 +482,8 @@ def _numeric_facts(ctx: _Context, quantities: list[Quantity], scopes, categories
     # a number read as a category ("stage 3 or greater") is not also a quantity
     spans = [(t.char_start, t.char_end) for t in thresholds]
     quantities = [q for q in quantities if not any(s < q.end and q.start < e for s, e in spans)]
+    thresholds += _cap_thresholds(ctx, [(c, m) for c, m in F.find_caps(text)
+                                        if not any(q.start < c.number_end and c.number_start < q.end for q in quantities)], scopes)
     previous: Quantity | None = None
     dose_end: int | None = None  # where the last dose ended: an interval after it in its sentence is its schedule
     for q in quantities:

@@ -130,6 +130,34 @@ def interval_measure(text: str, q: Quantity, sentence_start: int) -> str:
     return f"interval of {' '.join(words[-3:])}" if words else "interval"
 
 
+# A cap written as a count of one without a comparator ("One stent per eye", "one per side", "a single dose
+# (...) per eligible eye"): one of a thing per scope, or a sentence that opens with "One <thing> is/are ...".
+_CAP_NP = r"(?P<np>(?:[A-Za-z][\w\-/]*[ \t]+){0,7}?)"
+_CAP_PER_RE = re.compile(
+    rf"(?<![A-Za-z])(?P<num>(?:only[ \t]+)?(?:one|a[ \t]+single))[ \t]+{_CAP_NP}(?:\([^()\n]{{1,60}}\)[ \t]*)?(?P<scope>per[ \t]+(?:(?:eligible|affected|treated)[ \t]+)?[a-z]+)\b",
+    re.I,
+)
+_CAP_OPENING_RE = re.compile(rf"(?:^|(?<=[.:;][ \t])|(?<=^- )|(?<=\d\. ))(?P<num>One)[ \t]+{_CAP_NP}(?:is|are)[ \t]+", re.M)
+_CAP_NOT_NP = frozenset({"of", "or", "and", "to", "the", "who", "that", "which", "time", "more", "less", "case"})
+
+
+def find_caps(text: str) -> list[tuple[Quantity, str]]:
+    """Counts of one that cap a service without a comparator ("One trabecular stent device per eye" -> <= 1
+    count, models/ANNOTATION.md 12.6/12.7), with the measure they limit (the thing counted and its scope)."""
+    out = []
+    for pattern in (_CAP_PER_RE, _CAP_OPENING_RE):
+        for m in pattern.finditer(text):
+            words = m.group("np").split()
+            if words and (words[0].lower() in _CAP_NOT_NP or words[-1].lower() in _CAP_NOT_NP):
+                continue  # "one of the ...", "one or more", "one time": list logic, other numbers
+            scope = m.groupdict().get("scope")
+            measure = " ".join([*words, scope] if scope else words)
+            start, end = m.start("num"), m.end("scope") if scope else m.start("np") + len(m.group("np").rstrip())
+            out.append((Quantity(start, end, 1.0, None, "<=", "count", "", m.start("num"), m.end("num")), measure.strip() or "count"))
+    out.sort(key=lambda pair: pair[0].start)
+    return out
+
+
 FLIPPED = {"<": ">=", "<=": ">", ">": "<=", ">=": "<"}
 _PROHIBITION_RE = re.compile(
     r"\b(?:must|may|should|shall|will|can|could|would)\s+not\b|\bcannot\b|\bprohibited\b|\bnot\s+(?:be\s+)?(?:allowed|permitted)\b",
