@@ -199,3 +199,13 @@ def test_a_count_of_one_without_comparator_caps_the_service(text, measure):
 @pytest.mark.parametrize("text", ["One of the following is required.", "One or more per day.", "at one time per day"])
 def test_one_as_pronoun_or_list_logic_is_no_cap(text):
     assert F.find_caps(text) == []
+
+
+def test_a_maximum_dose_and_a_rate_per_minute_are_doses():
+    text = "Dobutamine is administered IV, starting at 0.5-1.0 mcg/kg/min. The maximum dose is 40 mcg/kg/min."
+    rate, maximum = (replace(q, comparator=F.refine_comparator(text, q, None)) for q in find_quantities(text))
+    assert F.is_dose(rate, text, 0) and F.split_per_time(rate.unit) == ("mcg/kg", "per minute")
+    assert maximum.comparator == "<=" and F.is_dose(maximum, text, text.index("The maximum"))
+    limit = "Doses above 100 mg are not covered."
+    (q,) = find_quantities(limit)
+    assert not F.is_dose(q, limit, 0)

@@ -497,7 +497,7 @@ def _numeric_facts(ctx: _Context, quantities: list[Quantity], scopes, categories
             continue
         indication = _indication_for(q.start, scopes, sentence)
         sentence_text = ctx.text_of(sentence)
-        if F.is_dose(q):
+        if F.is_dose(q, text, sentence.start):
             if q.unit in ("mg", "g", "mcg", "mL") and not re.search(r"\b(?:dose|doses|dosage|dosing|administered|given|infus|inject|mg/kg|daily|per)\w*", sentence_text.lower()):
                 continue
             unit, per_time = F.split_per_time(q.unit)

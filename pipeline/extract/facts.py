@@ -14,7 +14,7 @@ from pipeline.extract.lexicon import Lexicon, phrase_patterns
 from pipeline.extract.numbers import Quantity, parse_number
 from pipeline.extract.units import conventional_unit
 
-DOSE_UNITS = frozenset({"g/kg", "mg/kg", "mcg/kg", "units/kg", "IU/kg", "mg", "g", "mcg", "units", "IU", "mg/m2", "g/kg/day", "mg/kg/day", "mg/day", "mcg/day", "IU/day", "units/day", "mL", "mg/week", "mg/month"})
+DOSE_UNITS = frozenset({"g/kg", "mg/kg", "mcg/kg", "units/kg", "IU/kg", "mg", "g", "mcg", "units", "IU", "mg/m2", "g/kg/day", "mg/kg/day", "mg/day", "mcg/day", "IU/day", "units/day", "mL", "mg/week", "mg/month", "mg/kg/min", "mcg/kg/min"})
 # Nouns that only say what is counted (models/ANNOTATION.md §5: a count's unit is `count`, the counted thing
 # goes to the measure): the scorer compares them equal to "count", as an extraction that keeps the noun ("12
 # visits" -> "visits") states the same number. "units"/"IU" are NOT here: they are
@@ -30,9 +30,17 @@ COUNT_UNITS = frozenset(
 SERVICE_COUNT_UNITS = COUNT_UNITS & frozenset({"visits", "sessions", "treatments", "injections", "procedures", "tests", "count", "catheters", "devices"})
 
 
-def is_dose(q: Quantity) -> bool:
-    """A drug amount stated as a value, not a limit."""
-    return q.unit in DOSE_UNITS and q.comparator in (None, "between", "=")
+_MAXIMUM_DOSE_RE = re.compile(r"\bmax(?:imum|\.)?\s+(?:[a-z]+\s+)?dos(?:e|es|age)\b(?:(?!\d)[^.;])*$", re.I)
+
+
+def is_dose(q: Quantity, text: str = "", sentence_start: int = 0) -> bool:
+    """A drug amount stated as a value, not a limit; also the maximum dose of a regimen ("The maximum dose
+    is 40 mcg/kg/min", "should not exceed 60 mg"), which states what to give at most (models/ANNOTATION.md: DOSE)."""
+    if q.unit not in DOSE_UNITS:
+        return False
+    if q.comparator in (None, "between", "="):
+        return True
+    return q.comparator == "<=" and bool(_MAXIMUM_DOSE_RE.search(text[sentence_start : q.start]))
 
 
 _STUDY_WORDS_RE = re.compile(
@@ -407,14 +415,15 @@ _NOT_DRUG_WORDS = frozenset(
     {"total", "daily", "a", "an", "the", "of", "and", "usual", "at", "in", "on", "is", "be", "given", "administered",
      "recommended", "initial", "maximum", "minimum", "starting", "typical", "higher", "lower", "same", "this", "that"}
 )
-_PER_TIME_RE = re.compile(r"^(.+?)/(day|week|month|year)$")
+_PER_TIME_RE = re.compile(r"^(.+?)/(min|day|week|month|year)$")
+_PER_TIME_WORDS = {"min": "minute"}
 
 
 def split_per_time(unit: str) -> tuple[str, str | None]:
     """"mg/day" -> ("mg", "per day"): doses keep the amount unit and carry the schedule as frequency."""
     match = _PER_TIME_RE.match(unit)
     if match and match.group(1) not in ("kg",):
-        return match.group(1), f"per {match.group(2)}"
+        return match.group(1), f"per {_PER_TIME_WORDS.get(match.group(2), match.group(2))}"
     return unit, None
 
 
