@@ -209,3 +209,14 @@ def test_a_maximum_dose_and_a_rate_per_minute_are_doses():
     limit = "Doses above 100 mg are not covered."
     (q,) = find_quantities(limit)
     assert not F.is_dose(q, limit, 0)
+
+
+def test_a_threshold_in_a_criteria_list_belongs_to_the_indication_its_lead_in_names(tmp_path):
+    path = tmp_path / "L99996" / "1.txt"
+    path.parent.mkdir()
+    body = ("Bariatric surgery is covered for patients with morbid obesity when all of the following criteria are met:\n"
+            "- BMI of 40 or greater; and\n- documented failure of dieting.\nGastric pacing is not covered.")
+    path.write_text(f"Test Policy (L99996)\n\n{HEADING}\n\n{body}\n", encoding="utf-8")
+    extraction = extract(read_document(path, root=tmp_path))
+    names = {i.local_id: i.name for i in extraction.indications}
+    assert [(t.measure, t.value, names.get(t.indication_id)) for t in extraction.thresholds] == [("BMI", 40.0, "morbid obesity")]

@@ -31,7 +31,7 @@ from pipeline.extract.nlp import cue_spans, get_nlp
 from pipeline.extract.numbers import Quantity, find_quantities
 from pipeline.extract.numbers.categories import Category, find_categories
 from pipeline.extract.roles import RoleModel, apply_roles, load_role_model, predict_roles
-from pipeline.extract.tree import build_tree
+from pipeline.extract.tree import Node, build_tree, by_index
 from pipeline.extract.structure import Line, Sentence, find_abbreviations, sentences_from_doc, split_lines
 from pipeline.datamodel import Criterion, Document, Dose, Extraction, Indication, Threshold
 
@@ -394,6 +394,32 @@ def _indication_for(offset: int, scopes, sentence: Sentence | None) -> int | Non
     return best[1] if best else None
 
 
+def _tree_indication(ctx: _Context, nodes: dict[int, Node], scopes, line_index: int) -> int | None:
+    """The indication a fact's line falls under in the document tree: the one indication named on the
+    nearest list item above it or on the lead-in of its list (models/ANNOTATION.md 12.9: a fact in a criteria
+    list belongs to the indication its lead-in names; several named there -> none)."""
+    node = nodes.get(line_index)
+    # only list items: a paragraph's "lead-in" is just the paragraph before it, proximity and not the tree
+    while node is not None and node.is_item:
+        up = node.parent if node.parent is not None else node.lead_in
+        node = nodes.get(up) if up is not None else None
+        if node is None:
+            return None
+        line = ctx.lines[node.index]
+        named = {ind for start, _end, ind, _kind in scopes if line.start <= start < line.end}
+        if len(named) == 1:
+            return named.pop()
+        if named:
+            return None
+    return None
+
+
+def _fact_indication(ctx: _Context, offset: int, scopes, sentence: Sentence, nodes: dict[int, Node]) -> int | None:
+    """The indication a dose or threshold belongs to: its own sentence or scope first, else the tree above it."""
+    found = _indication_for(offset, scopes, sentence)
+    return found if found is not None else _tree_indication(ctx, nodes, scopes, sentence.line)
+
+
 def _document_drug(ctx: _Context) -> str | None:
     title = ctx.doc.meta.title or ctx.doc.text.split("\n", 1)[0]
     for match in re.finditer(r"\(([A-Z][A-Za-z\-]{2,9})\)", title):
@@ -420,7 +446,7 @@ def _phase_windows(ctx: _Context, sentence: Sentence, offset: int, scopes, indic
 _NO_FACT_SECTIONS = ("cms_national_coverage_policy", "bibliography", "references", "preamble")
 
 
-def _category_thresholds(ctx: _Context, categories: list[Category], scopes) -> list[Threshold]:
+def _category_thresholds(ctx: _Context, categories: list[Category], scopes, nodes: dict[int, Node]) -> list[Threshold]:
     """The unitless thresholds of category numbers ("stage III or greater" -> >= 3), attached as any threshold."""
     text = ctx.doc.text
     out = []
@@ -436,7 +462,7 @@ def _category_thresholds(ctx: _Context, categories: list[Category], scopes) -> l
         negative = _sentence_vote(ctx, sentence, False) < 0 or ctx.line_votes.get(sentence.line, 0.0) < 0
         out.append(
             Threshold(
-                indication_id=_indication_for(q.start, scopes, sentence),
+                indication_id=_fact_indication(ctx, q.start, scopes, sentence, nodes),
                 measure=F.category_measure(text, q.start, category.label, sentence.start),
                 comparator=q.comparator,
                 value=q.low,
@@ -453,7 +479,7 @@ def _category_thresholds(ctx: _Context, categories: list[Category], scopes) -> l
     return out
 
 
-def _cap_thresholds(ctx: _Context, caps: list[tuple[Quantity, str]], scopes) -> list[Threshold]:
+def _cap_thresholds(ctx: _Context, caps: list[tuple[Quantity, str]], scopes, nodes: dict[int, Node]) -> list[Threshold]:
     """The `<= 1 count` thresholds of counts of one that cap a service ("One stent device per eye")."""
     text = ctx.doc.text
     out = []
@@ -466,7 +492,7 @@ def _cap_thresholds(ctx: _Context, caps: list[tuple[Quantity, str]], scopes) -> 
         if line.section_name in _NO_FACT_SECTIONS or F.in_outcome_context(text, q, sentence.start, line.section_kind) or F.in_background(sentence_text, ctx.lexicon):
             continue
         negative = _sentence_vote(ctx, sentence, False) < 0 or ctx.line_votes.get(sentence.line, 0.0) < 0
-        out.append(Threshold(indication_id=_indication_for(q.start, scopes, sentence), measure=measure, comparator="<=", value=1.0,
+        out.append(Threshold(indication_id=_fact_indication(ctx, q.start, scopes, sentence, nodes), measure=measure, comparator="<=", value=1.0,
                              value_high=None, unit="count", polarity="exclusion" if negative else "inclusion", section=line.section_kind,
                              text=text[q.start : q.end], char_start=q.start, char_end=q.end, sentence=sentence_text))
     return out
@@ -478,12 +504,13 @@ def _numeric_facts(ctx: _Context, quantities: list[Quantity], scopes, categories
     text = ctx.doc.text
     drug = _document_drug(ctx)
     doses: list[Dose] = []
-    thresholds: list[Threshold] = _category_thresholds(ctx, list(categories), scopes)
+    nodes = by_index(build_tree(text, ctx.lines))
+    thresholds: list[Threshold] = _category_thresholds(ctx, list(categories), scopes, nodes)
     # a number read as a category ("stage 3 or greater") is not also a quantity
     spans = [(t.char_start, t.char_end) for t in thresholds]
     quantities = [q for q in quantities if not any(s < q.end and q.start < e for s, e in spans)]
     thresholds += _cap_thresholds(ctx, [(c, m) for c, m in F.find_caps(text)
-                                        if not any(q.start < c.number_end and c.number_start < q.end for q in quantities)], scopes)
+                                        if not any(q.start < c.number_end and c.number_start < q.end for q in quantities)], scopes, nodes)
     previous: Quantity | None = None
     dose_end: int | None = None  # where the last dose ended: an interval after it in its sentence is its schedule
     for q in quantities:
@@ -495,7 +522,7 @@ def _numeric_facts(ctx: _Context, quantities: list[Quantity], scopes, categories
         section = line.section_kind
         if line.section_name in _NO_FACT_SECTIONS:
             continue
-        indication = _indication_for(q.start, scopes, sentence)
+        indication = _fact_indication(ctx, q.start, scopes, sentence, nodes)
         sentence_text = ctx.text_of(sentence)
         if F.is_dose(q, text, sentence.start):
             if q.unit in ("mg", "g", "mcg", "mL") and not re.search(r"\b(?:dose|doses|dosage|dosing|administered|given|infus|inject|mg/kg|daily|per)\w*", sentence_text.lower()):
