@@ -220,3 +220,23 @@ def test_a_threshold_in_a_criteria_list_belongs_to_the_indication_its_lead_in_na
     extraction = extract(read_document(path, root=tmp_path))
     names = {i.local_id: i.name for i in extraction.indications}
     assert [(t.measure, t.value, names.get(t.indication_id)) for t in extraction.thresholds] == [("BMI", 40.0, "morbid obesity")]
+
+
+def test_a_comparator_before_a_range_bounds_its_near_end_but_windows_and_doses_stay_ranges():
+    assert units_of("recirculation percentage greater than 10-15%;") == [(">", 10.0, None, "%")]  # L34062
+    assert units_of("within 4-6 weeks") == [("between", 4.0, 6.0, "weeks")]
+    assert units_of("up to 2-3 mg") == [("between", 2.0, 3.0, "mg")]
+
+
+def test_an_average_between_comparator_and_number_and_a_duration_over_a_period():
+    assert threshold("The AHI is reduced to less than or equal to an average of ten (10) events per hour.")[:3] == ("<=", 10.0, "events/hour")  # L33797
+    assert threshold("Left-sided colitis of over 15 years duration.")[:3] == (">", 15.0, "years")  # L34005
+
+
+def test_a_volume_range_in_a_sentence_about_no_drug_is_a_threshold(tmp_path):
+    path = tmp_path / "L99995" / "1.txt"
+    path.parent.mkdir()
+    path.write_text(f"Test Policy (L99995)\n\n{HEADING}\n\nThe procedure is covered for a prostate volume of 30-150ml.\n", encoding="utf-8")
+    extraction = extract(read_document(path, root=tmp_path))
+    assert [(t.comparator, t.value, t.value_high, t.unit) for t in extraction.thresholds] == [("between", 30.0, 150.0, "mL")]  # L38682
+    assert extraction.doses == ()

@@ -524,9 +524,10 @@ def _numeric_facts(ctx: _Context, quantities: list[Quantity], scopes, categories
             continue
         indication = _fact_indication(ctx, q.start, scopes, sentence, nodes)
         sentence_text = ctx.text_of(sentence)
-        if F.is_dose(q, text, sentence.start):
-            if q.unit in ("mg", "g", "mcg", "mL") and not re.search(r"\b(?:dose|doses|dosage|dosing|administered|given|infus|inject|mg/kg|daily|per)\w*", sentence_text.lower()):
-                continue
+        plain_amount = q.unit in ("mg", "g", "mcg", "mL") and not re.search(r"\b(?:dose|doses|dosage|dosing|administered|given|infus|inject|mg/kg|daily|per)\w*", sentence_text.lower())
+        if F.is_dose(q, text, sentence.start) and plain_amount and q.comparator != "between":
+            continue  # an amount in a sentence about no drug ("300 mL of contrast"): neither a dose nor a limit
+        if F.is_dose(q, text, sentence.start) and not plain_amount:
             unit, per_time = F.split_per_time(q.unit)
             dose_end = q.end
             doses.append(

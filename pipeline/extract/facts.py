@@ -349,6 +349,8 @@ _RELATIVE_COMPARATORS = (
     (re.compile(r"\b(?:a\s+)?(?:maximum|max\.?)\b(?:\s+[\w\-]+){0,3}\s+(?:of|is)\s*$", re.I), None, "<="),
     (re.compile(r"\b(?:a\s+)?(?:minimum|min\.?)\b(?:\s+[\w\-]+){0,3}\s+(?:of|is)\s*$", re.I), None, ">="),
     (re.compile(r"\bafter\s*$", re.I), re.compile(r"^\s+(?:have|has)\s+(?:elapsed|passed)", re.I), ">"),
+    # "colitis of over 15 years duration": "over" a time is a spread, unless the time is how long something lasted
+    (re.compile(r"\bover\s*$", re.I), re.compile(r"^\s+(?:in\s+|of\s+)?duration\b", re.I), ">"),
     (re.compile(r"\bmore\s+(?:often|frequently)\s+than\s+(?:once\s+)?(?:every\s+)?$", re.I), None, "<"),
     # "once per lifetime", "once in a lifetime" (models/ANNOTATION.md 12.6: at most once)
     (None, re.compile(r"^\s*(?:per|in\s+(?:a|the|their|his|her))\s+(?:patient'?s\s+|beneficiary'?s\s+)?lifetime\b", re.I), "<="),
