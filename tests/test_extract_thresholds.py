@@ -190,13 +190,17 @@ def test_how_often_a_drug_is_given_is_no_interval_threshold(tmp_path):
         ("Two prostheses, one per side, are allowed.", "per side"),  # L33317
         ("- A. One baseline study is considered medically necessary prior to chemotherapy.", "baseline study"),  # L33457
         ("This coverage allows for a single dose (1.5x 10^11 vector genomes) per eligible eye.", "dose per eligible eye"),
+        ("- 3. Lens placement can be performed with a single MIGS procedure.", "MIGS procedure"),  # L37244
+        ("- 2. One subconjunctival space stent or trabecular aqueous stent device is approved.",
+         "subconjunctival space stent or trabecular aqueous stent device"),
     ],
 )
 def test_a_count_of_one_without_comparator_caps_the_service(text, measure):
     assert [(q.comparator, q.low, q.unit, m) for q, m in F.find_caps(text)] == [("<=", 1.0, "count", measure)]
 
 
-@pytest.mark.parametrize("text", ["One of the following is required.", "One or more per day.", "at one time per day"])
+@pytest.mark.parametrize("text", ["One of the following is required.", "One or more per day.", "at one time per day",
+                                  "It is performed with one of the following devices."])
 def test_one_as_pronoun_or_list_logic_is_no_cap(text):
     assert F.find_caps(text) == []
 

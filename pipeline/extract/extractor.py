@@ -509,8 +509,11 @@ def _numeric_facts(ctx: _Context, quantities: list[Quantity], scopes, categories
     # a number read as a category ("stage 3 or greater") is not also a quantity
     spans = [(t.char_start, t.char_end) for t in thresholds]
     quantities = [q for q in quantities if not any(s < q.end and q.start < e for s, e in spans)]
-    thresholds += _cap_thresholds(ctx, [(c, m) for c, m in F.find_caps(text)
-                                        if not any(q.start < c.number_end and c.number_start < q.end for q in quantities)], scopes, nodes)
+    # a cap overrides the bare count the parser read on its number ("a single dose (...) per eligible eye")
+    caps = [(c, m) for c, m in F.find_caps(text)
+            if not any(q.start < c.number_end and c.number_start < q.end and q.comparator is not None for q in quantities)]
+    thresholds += _cap_thresholds(ctx, caps, scopes, nodes)
+    quantities = [q for q in quantities if not any(c.number_start < q.end and q.start < c.number_end for c, _m in caps)]
     previous: Quantity | None = None
     dose_end: int | None = None  # where the last dose ended: an interval after it in its sentence is its schedule
     for q in quantities:

@@ -140,12 +140,18 @@ def interval_measure(text: str, q: Quantity, sentence_start: int) -> str:
 
 # A cap written as a count of one without a comparator ("One stent per eye", "one per side", "a single dose
 # (...) per eligible eye"): one of a thing per scope, or a sentence that opens with "One <thing> is/are ...".
-_CAP_NP = r"(?P<np>(?:[A-Za-z][\w\-/]*[ \t]+){0,7}?)"
+_CAP_NP = r"(?P<np>(?:[A-Za-z][\w\-/]*[ \t]+){0,8}?)"
 _CAP_PER_RE = re.compile(
     rf"(?<![A-Za-z])(?P<num>(?:only[ \t]+)?(?:one|a[ \t]+single))[ \t]+{_CAP_NP}(?:\([^()\n]{{1,60}}\)[ \t]*)?(?P<scope>per[ \t]+(?:(?:eligible|affected|treated)[ \t]+)?[a-z]+)\b",
     re.I,
 )
 _CAP_OPENING_RE = re.compile(rf"(?:^|(?<=[.:;][ \t])|(?<=^- )|(?<=\d\. ))(?P<num>One)[ \t]+{_CAP_NP}(?:is|are)[ \t]+", re.M)
+# "can be performed with a single MIGS procedure", "allows for a single dose", "limited to one session"
+_CAP_VERB_RE = re.compile(
+    r"\b(?:performed|done|allow(?:s|ed)?|limited|restricted)[ \t]+(?:with|for|to)[ \t]+(?P<num>(?:only[ \t]+)?(?:one|a[ \t]+single))[ \t]+"
+    r"(?P<np>(?:[A-Za-z][\w\-/]*[ \t]+){0,3}?[A-Za-z][\w\-/]*)(?=[ \t]*[.,;(]|[ \t]+(?:per|for|in|at|during)\b)",
+    re.I,
+)
 _CAP_NOT_NP = frozenset({"of", "or", "and", "to", "the", "who", "that", "which", "time", "more", "less", "case"})
 
 
@@ -153,7 +159,7 @@ def find_caps(text: str) -> list[tuple[Quantity, str]]:
     """Counts of one that cap a service without a comparator ("One trabecular stent device per eye" -> <= 1
     count, models/ANNOTATION.md 12.6/12.7), with the measure they limit (the thing counted and its scope)."""
     out = []
-    for pattern in (_CAP_PER_RE, _CAP_OPENING_RE):
+    for pattern in (_CAP_PER_RE, _CAP_OPENING_RE, _CAP_VERB_RE):
         for m in pattern.finditer(text):
             words = m.group("np").split()
             if words and (words[0].lower() in _CAP_NOT_NP or words[-1].lower() in _CAP_NOT_NP):
@@ -161,6 +167,8 @@ def find_caps(text: str) -> list[tuple[Quantity, str]]:
             scope = m.groupdict().get("scope")
             measure = " ".join([*words, scope] if scope else words)
             start, end = m.start("num"), m.end("scope") if scope else m.start("np") + len(m.group("np").rstrip())
+            if any(q.start < end and start < q.end for q, _m in out):
+                continue  # the same count read by two patterns
             out.append((Quantity(start, end, 1.0, None, "<=", "count", "", m.start("num"), m.end("num")), measure.strip() or "count"))
     out.sort(key=lambda pair: pair[0].start)
     return out
