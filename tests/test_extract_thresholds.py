@@ -173,6 +173,12 @@ def test_how_often_a_service_recurs_is_an_interval_threshold(text, expected):
     assert F.interval_measure(text, q, 0).startswith("interval")
 
 
+def test_around_the_clock_is_no_interval():
+    text = "The receiving station must be staffed on a 24-hour basis."
+    (q,) = find_quantities(text)
+    assert F.interval_of(text, q) is None
+
+
 def test_how_often_a_drug_is_given_is_no_interval_threshold(tmp_path):
     path = tmp_path / "L99997" / "1.txt"
     path.parent.mkdir()

@@ -101,6 +101,7 @@ def is_schedule(text: str, q: Quantity) -> bool:
 # "every 6 months", "every one or two years", "at 24-month intervals", "on a six-month basis" (12.6)
 _EVERY_RE = re.compile(r"\bevery\s+(?:(?P<alt>[\w.]+)\s+or\s+)?$", re.I)
 _INTERVAL_AT_RE = re.compile(r"\b(?:at|on\s+an?)\s+$", re.I)
+_AROUND_THE_CLOCK = frozenset({(24.0, "hours"), (1.0, "days")})
 _INTERVAL_NOUN_RE = re.compile(r"[\s\-]*(?:intervals?|basis)\b", re.I)
 
 
@@ -114,6 +115,8 @@ def interval_of(text: str, q: Quantity) -> tuple[str, float, float | None] | Non
     every = _EVERY_RE.search(before)
     if every is None and not (_INTERVAL_AT_RE.search(before) and _INTERVAL_NOUN_RE.match(text, q.end)):
         return None
+    if every is None and (q.low, q.unit) in _AROUND_THE_CLOCK:
+        return None  # "staffed on a 24-hour basis": around the clock, not how often something recurs
     if q.comparator == "between":
         return "between", q.low, q.high
     alt = parse_number(every.group("alt")) if every is not None and every.group("alt") else None
