@@ -250,3 +250,8 @@ def test_a_volume_range_in_a_sentence_about_no_drug_is_a_threshold(tmp_path):
     extraction = extract(read_document(path, root=tmp_path))
     assert [(t.comparator, t.value, t.value_high, t.unit) for t in extraction.thresholds] == [("between", 30.0, 150.0, "mL")]  # L38682
     assert extraction.doses == ()
+
+
+def test_an_abbreviated_measure_keeps_its_written_name_and_an_age_of_an_event_is_a_time_since():
+    assert threshold("- Systemic hypotension (systolic blood pressure (BP) below 100 mm Hg.)")[3] == "systolic blood pressure (BP)"  # L33457
+    assert threshold("- AMI less than 48 hours old") == ("<", 48.0, "hours", "time since AMI")

@@ -212,6 +212,7 @@ _TIME_UNITS = frozenset({"seconds", "minutes", "hours", "days", "weeks", "months
 # "14 days after the first injection", "within the past 6 months": how long since an event (12.6 look-backs).
 _SINCE_AFTER_RE = re.compile(r"\s+(?:after|following|since)\s+((?:the|a|an|his|her|their)\s+)?([A-Za-z][\w\-/]*(?:\s+[A-Za-z][\w\-/]*){0,3})")
 _EVENT_STOP_RE = re.compile(r"\b(?:and|or|who|that|which|with|for|to|in|is|are|will|be|on|at|as|than|if|when)\b", re.I)
+_OLD_RE = re.compile(r"\s+old\b(?!\s+(?:and|or)\s+older)", re.I)
 _LOOK_BACK_RE = re.compile(r"\b(?:within|in|during|over)\s+the\s+(?:past|last|prior|previous|preceding)\b", re.I)
 _AFTER_STOP_RE = re.compile(r"\b(?:and|or|who|that|which|with|for|to|in|of|per|within|during|from|is|are|will|be|on|at|as|than|if)\b", re.I)
 
@@ -273,7 +274,9 @@ def measure_for(text: str, q: Quantity, sentence_start: int, lexicon: Lexicon) -
         return since
     abbreviation = re.search(r"\(([A-Z][A-Za-z0-9\-]{1,9})\)\s*(?:of|is|was|:)?\s*$", before)
     if abbreviation:
-        return abbreviation.group(1)  # "Roland Morris Disability Questionnaire (RDQ) > 17"
+        # "systolic blood pressure (BP) below 100": the written name with its abbreviation, either may be the one used
+        long_form = _content_words_before(before[: abbreviation.start()])[-3:]
+        return f"{' '.join(long_form)} ({abbreviation.group(1)})" if long_form else abbreviation.group(1)
     if q.unit in (None, "count", "%"):
         phrase = _phrase_after(text, q)
         counted = q.unit == "%" or q.unit is None and q.low == int(q.low) and _counts_a_noun(text, q, lexicon)
@@ -325,6 +328,9 @@ def _time_since(text: str, q: Quantity, sentence_start: int) -> str | None:
     "not performed within the past 2 years" (models/ANNOTATION.md 12.6)."""
     if q.unit not in _TIME_UNITS:
         return None
+    if q.unit in ("hours", "days", "weeks") and _OLD_RE.match(text, q.end):  # "AMI less than 48 hours old": the time since it
+        words = _content_words_before(re.split(r"[;:(]|,\s", text[max(sentence_start, q.start - 60) : q.start])[-1])
+        return f"time since {' '.join(words[-3:])}" if words else "time since the event"
     after = _SINCE_AFTER_RE.match(text, q.end, q.end + 80)
     if after:
         event = _EVENT_STOP_RE.split(after.group(2))[0].strip()
