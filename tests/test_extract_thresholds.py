@@ -197,6 +197,8 @@ def test_how_often_a_drug_is_given_is_no_interval_threshold(tmp_path):
         ("- A. One baseline study is considered medically necessary prior to chemotherapy.", "baseline study"),  # L33457
         ("This coverage allows for a single dose (1.5x 10^11 vector genomes) per eligible eye.", "dose per eligible eye"),
         ("- 3. Lens placement can be performed with a single MIGS procedure.", "MIGS procedure"),  # L37244
+        ("Medicare allows 1 additional repeat testing within a rolling 12-month period.",
+         "additional repeat testing within a rolling 12-month period"),  # L39391
         ("- 2. One subconjunctival space stent or trabecular aqueous stent device is approved.",
          "subconjunctival space stent or trabecular aqueous stent device"),
     ],
@@ -255,3 +257,12 @@ def test_a_volume_range_in_a_sentence_about_no_drug_is_a_threshold(tmp_path):
 def test_an_abbreviated_measure_keeps_its_written_name_and_an_age_of_an_event_is_a_time_since():
     assert threshold("- Systemic hypotension (systolic blood pressure (BP) below 100 mm Hg.)")[3] == "systolic blood pressure (BP)"  # L33457
     assert threshold("- AMI less than 48 hours old") == ("<", 48.0, "hours", "time since AMI")
+
+
+def test_a_cap_never_replaces_a_dose_on_the_same_number(tmp_path):
+    path = tmp_path / "L99994" / "1.txt"
+    path.parent.mkdir()
+    path.write_text(f"IVIG Policy (L99994)\n\n{HEADING}\n\nThe IVIG dose is 1 gram per kg per month.\n", encoding="utf-8")
+    extraction = extract(read_document(path, root=tmp_path))
+    assert [(d.amount_low, d.unit) for d in extraction.doses] == [(1.0, "g/kg")]
+    assert extraction.thresholds == ()

@@ -509,9 +509,11 @@ def _numeric_facts(ctx: _Context, quantities: list[Quantity], scopes, categories
     # a number read as a category ("stage 3 or greater") is not also a quantity
     spans = [(t.char_start, t.char_end) for t in thresholds]
     quantities = [q for q in quantities if not any(s < q.end and q.start < e for s, e in spans)]
-    # a cap overrides the bare count the parser read on its number ("a single dose (...) per eligible eye")
+    # a cap overrides the bare count the parser read on its number ("a single dose (...) per eligible eye"), never a
+    # limit or an amount ("1 gram per kg per month" is a dose)
     caps = [(c, m) for c, m in F.find_caps(text)
-            if not any(q.start < c.number_end and c.number_start < q.end and q.comparator is not None for q in quantities)]
+            if not any(q.start < c.number_end and c.number_start < q.end and (q.comparator is not None or q.unit not in (None, *F.COUNT_UNITS))
+                       for q in quantities)]
     thresholds += _cap_thresholds(ctx, caps, scopes, nodes)
     quantities = [q for q in quantities if not any(c.number_start < q.end and q.start < c.number_end for c, _m in caps)]
     previous: Quantity | None = None

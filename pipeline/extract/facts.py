@@ -142,10 +142,12 @@ def interval_measure(text: str, q: Quantity, sentence_start: int) -> str:
 
 
 # A cap written as a count of one without a comparator ("One stent per eye", "one per side", "a single dose
-# (...) per eligible eye"): one of a thing per scope, or a sentence that opens with "One <thing> is/are ...".
+# (...) per eligible eye", "1 additional test within a rolling 12-month period"): one of a thing per scope, or a
+# sentence that opens with "One <thing> is/are ...".
 _CAP_NP = r"(?P<np>(?:[A-Za-z][\w\-/]*[ \t]+){0,8}?)"
 _CAP_PER_RE = re.compile(
-    rf"(?<![A-Za-z])(?P<num>(?:only[ \t]+)?(?:one|a[ \t]+single))[ \t]+{_CAP_NP}(?:\([^()\n]{{1,60}}\)[ \t]*)?(?P<scope>per[ \t]+(?:(?:eligible|affected|treated)[ \t]+)?[a-z]+)\b",
+    rf"(?<![A-Za-z0-9.,])(?P<num>(?:only[ \t]+)?(?:one|a[ \t]+single|1(?![\d.,])))[ \t]+{_CAP_NP}(?:\([^()\n]{{1,60}}\)[ \t]*)?"
+    rf"(?P<scope>per[ \t]+(?:(?:eligible|affected|treated)[ \t]+)?[a-z]+|(?:with)?in[ \t]+a[ \t]+rolling[ \t]+[\w\-]+(?:[ \t]+period)?)\b",
     re.I,
 )
 _CAP_OPENING_RE = re.compile(rf"(?:^|(?<=[.:;][ \t])|(?<=^- )|(?<=\d\. ))(?P<num>One)[ \t]+{_CAP_NP}(?:is|are)[ \t]+", re.M)
