@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from pipeline.extract import extract
-from pipeline.extract.numbers import find_quantities
-from pipeline.extract.numbers.categories import find_categories
+from pipeline.extract.numbers import LexiconError, find_quantities
+from pipeline.extract.numbers.categories import CATEGORIES_PATH, find_categories, load_categories
 from pipeline.ingest import read_document
 
 HEADING = "Coverage Indications, Limitations, and/or Medical Necessity"
@@ -63,3 +65,12 @@ def test_policy_category_becomes_a_unitless_threshold(tmp_path):
     extraction = extract(read_document(path, root=tmp_path))
     found = [(t.comparator, t.value, t.unit, t.measure) for t in extraction.thresholds]
     assert found == [(">=", 3.0, None, "kidney disease stage")]
+
+
+def test_a_malformed_category_lexicon_names_the_entry(tmp_path):
+    data = json.loads(CATEGORIES_PATH.read_text(encoding="utf-8"))
+    data["roman_numerals"]["iv"] = 4
+    path = tmp_path / "categories.json"
+    path.write_text(json.dumps(data), encoding="utf-8")
+    with pytest.raises(LexiconError, match=r"roman_numerals\['iv'\]"):
+        load_categories(path)

@@ -1,9 +1,10 @@
 """Doses and thresholds: classify the numeric mentions of a document and read their context.
 
 A quantity with a drug-amount unit and no comparator is a dose; a quantity with a comparator (or a
-range under a named measure) is a threshold. Numbers in study descriptions ("13 of 31 patients",
-"a median of 55 months (range 1 to 161 months)") and schedule words ("every six weeks", "over five
-days") are context, not limits, and are skipped.
+range under a named measure) is a threshold, and so are how often a service recurs ("every 6 months",
+`interval_of`) and a count of one that caps a service without a comparator ("One stent per eye", `find_caps`).
+Numbers in study descriptions ("13 of 31 patients", "a median of 55 months (range 1 to 161 months)") and a
+drug's schedule ("every six weeks" after a dose, "over five days") are context, not limits, and are skipped.
 """
 
 from __future__ import annotations

@@ -24,15 +24,15 @@ CATEGORIES_PATH = DATA_DIR / "categories.json"
 class CategoryLexicon:
     """The compiled category words."""
 
-    head_re: re.Pattern[str]  # a label or scale word, found anywhere
-    head_at_re: re.Pattern[str]  # the same, anchored (a repeated label: "Stage II or Stage III")
+    head_re: re.Pattern[str]  # a label or scale word (searched, or matched where a repeated label may stand)
     roman: dict[str, int]
     open_top_re: re.Pattern[str]
     open_bottom_re: re.Pattern[str]
     not_before_re: re.Pattern[str]
 
 
-def _alt(words: list[str]) -> str:
+def _forms_alt(words: list[str]) -> str:
+    """An alternation of written forms, longest first ("CAD RADS" also matches "CAD-RADS")."""
     return "|".join(form_pattern(w) for w in sorted(words, key=len, reverse=True))
 
 
@@ -50,14 +50,13 @@ def load_categories(path: Path = CATEGORIES_PATH) -> CategoryLexicon:
     open_bottom = string_list(data.get("open_bottom"), path, "open_bottom")
     not_before = string_list(data.get("not_before"), path, "not_before")
     # a scale name may carry its own label ("NYHA class III"); labels are case-blind, scale names as written
-    head = rf"(?<![A-Za-z0-9\-])(?P<head>(?:{_alt(scales)})(?:{_SP}+(?i:{_alt(labels)}))?|(?i:{_alt(labels)}))(?![A-Za-z])"
+    head = rf"(?<![A-Za-z0-9\-])(?P<head>(?:{_forms_alt(scales)})(?:{_SP}+(?i:{_forms_alt(labels)}))?|(?i:{_forms_alt(labels)}))(?![A-Za-z])"
     return CategoryLexicon(
         head_re=re.compile(head),
-        head_at_re=re.compile(head),
         roman=dict(roman),
-        open_top_re=re.compile(rf"{_SP}*,?{_SP}*(?:{_alt(open_top)})(?![A-Za-z])", re.IGNORECASE),
-        open_bottom_re=re.compile(rf"{_SP}*,?{_SP}*(?:{_alt(open_bottom)})(?![A-Za-z])", re.IGNORECASE),
-        not_before_re=re.compile(rf"[ \t]*(?:[A-Za-z\-]+[ \t]+)?(?:{_alt(not_before)})(?![A-Za-z])", re.IGNORECASE),
+        open_top_re=re.compile(rf"{_SP}*,?{_SP}*(?:{_forms_alt(open_top)})(?![A-Za-z])", re.IGNORECASE),
+        open_bottom_re=re.compile(rf"{_SP}*,?{_SP}*(?:{_forms_alt(open_bottom)})(?![A-Za-z])", re.IGNORECASE),
+        not_before_re=re.compile(rf"[ \t]*(?:[A-Za-z\-]+[ \t]+)?(?:{_forms_alt(not_before)})(?![A-Za-z])", re.IGNORECASE),
     )
 
 
@@ -100,7 +99,7 @@ def _next_value(text: str, pos: int, roman: bool) -> tuple[int, int] | None:
     if conn is None:
         return None
     at = conn.end()
-    head = CATEGORIES.head_at_re.match(text, at)
+    head = CATEGORIES.head_re.match(text, at)
     if head is not None:
         at = _AFTER_HEAD_RE.match(text, head.end()).end()
     found = _value_at(text, at, roman)
@@ -108,7 +107,7 @@ def _next_value(text: str, pos: int, roman: bool) -> tuple[int, int] | None:
         modifier = _MODIFIER_RE.match(text, at)
         if modifier is not None:
             at = modifier.end()
-            head = CATEGORIES.head_at_re.match(text, at)
+            head = CATEGORIES.head_re.match(text, at)
             if head is not None:
                 at = _AFTER_HEAD_RE.match(text, head.end()).end()
             found = _value_at(text, at, roman)
