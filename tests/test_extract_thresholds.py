@@ -266,3 +266,17 @@ def test_a_cap_never_replaces_a_dose_on_the_same_number(tmp_path):
     extraction = extract(read_document(path, root=tmp_path))
     assert [(d.amount_low, d.unit) for d in extraction.doses] == [(1.0, "g/kg")]
     assert extraction.thresholds == ()
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("- The patient has a best-corrected visual acuity of 20/50 or worse at distance or near.", (">=", 50.0)),  # L33946
+        ("For patients with a best-corrected visual acuity of 20/40 or better, capsulotomy is not covered.", ("<=", 40.0)),
+        ("Vision worse than 20/40 in the better eye.", (">", 40.0)),
+        ("Visual acuity 20/200 was recorded.", None),
+    ],
+)
+def test_a_snellen_acuity_limits_its_denominator(text, expected):
+    found = [(q.comparator, q.low) for q, measure in F.find_snellen(text) if "Snellen" in measure]
+    assert found == ([expected] if expected else [])

@@ -446,12 +446,12 @@ def _phase_windows(ctx: _Context, sentence: Sentence, offset: int, scopes, indic
 _NO_FACT_SECTIONS = ("cms_national_coverage_policy", "bibliography", "references", "preamble")
 
 
-def _category_thresholds(ctx: _Context, categories: list[Category], scopes, nodes: dict[int, Node]) -> list[Threshold]:
-    """The unitless thresholds of category numbers ("stage III or greater" -> >= 3), attached as any threshold."""
+def _read_thresholds(ctx: _Context, readings: list[tuple[Quantity, str]], scopes, nodes: dict[int, Node]) -> list[Threshold]:
+    """Thresholds of limits read whole by a dedicated reader (category numbers "stage III or greater", caps "One
+    stent per eye", Snellen acuities "20/50 or worse"): each (quantity, measure) filtered and attached as any threshold."""
     text = ctx.doc.text
     out = []
-    for category in categories:
-        q = category.quantity
+    for q, measure in readings:
         sentence = ctx.sentence_at(q.start)
         if sentence is None:
             continue
@@ -463,11 +463,11 @@ def _category_thresholds(ctx: _Context, categories: list[Category], scopes, node
         out.append(
             Threshold(
                 indication_id=_fact_indication(ctx, q.start, scopes, sentence, nodes),
-                measure=F.category_measure(text, q.start, category.label, sentence.start),
+                measure=measure,
                 comparator=q.comparator,
                 value=q.low,
                 value_high=q.high if q.comparator == "between" else None,
-                unit=None,
+                unit=q.unit,
                 polarity="exclusion" if negative else "inclusion",
                 section=line.section_kind,
                 text=text[q.start : q.end],
@@ -479,22 +479,13 @@ def _category_thresholds(ctx: _Context, categories: list[Category], scopes, node
     return out
 
 
-def _cap_thresholds(ctx: _Context, caps: list[tuple[Quantity, str]], scopes, nodes: dict[int, Node]) -> list[Threshold]:
-    """The `<= 1 count` thresholds of counts of one that cap a service ("One stent device per eye")."""
-    text = ctx.doc.text
+def _category_readings(ctx: _Context, categories: list[Category]) -> list[tuple[Quantity, str]]:
+    """(quantity, measure) of each category number ("CKD stage" for "CKD stage III or greater")."""
     out = []
-    for q, measure in caps:
-        sentence = ctx.sentence_at(q.start)
-        if sentence is None:
-            continue
-        line = ctx.lines[sentence.line]
-        sentence_text = ctx.text_of(sentence)
-        if line.section_name in _NO_FACT_SECTIONS or F.in_outcome_context(text, q, sentence.start, line.section_kind) or F.in_background(sentence_text, ctx.lexicon):
-            continue
-        negative = _sentence_vote(ctx, sentence, False) < 0 or ctx.line_votes.get(sentence.line, 0.0) < 0
-        out.append(Threshold(indication_id=_fact_indication(ctx, q.start, scopes, sentence, nodes), measure=measure, comparator="<=", value=1.0,
-                             value_high=None, unit="count", polarity="exclusion" if negative else "inclusion", section=line.section_kind,
-                             text=text[q.start : q.end], char_start=q.start, char_end=q.end, sentence=sentence_text))
+    for category in categories:
+        sentence = ctx.sentence_at(category.quantity.start)
+        sentence_start = sentence.start if sentence is not None else 0
+        out.append((category.quantity, F.category_measure(ctx.doc.text, category.quantity.start, category.label, sentence_start)))
     return out
 
 
@@ -505,8 +496,8 @@ def _numeric_facts(ctx: _Context, quantities: list[Quantity], scopes, categories
     drug = _document_drug(ctx)
     doses: list[Dose] = []
     nodes = by_index(build_tree(text, ctx.lines))
-    thresholds: list[Threshold] = _category_thresholds(ctx, list(categories), scopes, nodes)
-    # a number read as a category ("stage 3 or greater") is not also a quantity
+    thresholds: list[Threshold] = _read_thresholds(ctx, _category_readings(ctx, list(categories)) + F.find_snellen(text), scopes, nodes)
+    # a number read as a category ("stage 3 or greater") or an acuity is not also a quantity
     spans = [(t.char_start, t.char_end) for t in thresholds]
     quantities = [q for q in quantities if not any(s < q.end and q.start < e for s, e in spans)]
     # a cap overrides the bare count the parser read on its number ("a single dose (...) per eligible eye"), never a
@@ -514,7 +505,7 @@ def _numeric_facts(ctx: _Context, quantities: list[Quantity], scopes, categories
     caps = [(c, m) for c, m in F.find_caps(text)
             if not any(q.start < c.number_end and c.number_start < q.end and (q.comparator is not None or q.unit not in (None, *F.COUNT_UNITS))
                        for q in quantities)]
-    thresholds += _cap_thresholds(ctx, caps, scopes, nodes)
+    thresholds += _read_thresholds(ctx, caps, scopes, nodes)
     quantities = [q for q in quantities if not any(c.number_start < q.end and q.start < c.number_end for c, _m in caps)]
     previous: Quantity | None = None
     dose_end: int | None = None  # where the last dose ended: an interval after it in its sentence is its schedule

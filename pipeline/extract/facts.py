@@ -180,6 +180,36 @@ def find_caps(text: str) -> list[tuple[Quantity, str]]:
     return out
 
 
+# "best-corrected visual acuity of 20/50 or worse": a Snellen fraction, whose denominator is the limit (unitless,
+# models/ANNOTATION.md 12.10); a larger denominator is worse vision.
+_SNELLEN_RE = re.compile(
+    r"\b(?P<measure>(?:best[ -]corrected\s+)?(?:visual\s+acuity|vision|VA|BCVA))\b[^.;:\n\d]{0,30}?"
+    r"(?P<before>(?:worse|less)\s+than\s+|better\s+than\s+)?\b20/(?P<den>\d{2,3})\b(?P<after>\s+or\s+(?:worse|less|better))?",
+    re.I,
+)
+
+
+def find_snellen(text: str) -> list[tuple[Quantity, str]]:
+    """Visual acuity limits written as Snellen fractions ("visual acuity of 20/50 or worse" -> >= 50, "20/40 or
+    better" -> <= 40, "worse than 20/40" -> > 40), with the measure they limit; a bare acuity is no limit."""
+    out = []
+    for m in _SNELLEN_RE.finditer(text):
+        before = (m.group("before") or "").lower()
+        after = (m.group("after") or "").lower()
+        if "better" in after:
+            comparator = "<="
+        elif after:
+            comparator = ">="
+        elif before:
+            comparator = "<" if before.startswith("better") else ">"
+        else:
+            continue  # a bare acuity ("Visual acuity 20/200") states a finding, not which side is covered
+        start = m.start("before") if m.group("before") else m.start("den") - 3
+        q = Quantity(start, m.end(), float(m.group("den")), None, comparator, None, "", m.start("den") - 3, m.end("den"))
+        out.append((q, f"{m.group('measure')} (Snellen denominator)"))
+    return out
+
+
 FLIPPED = {"<": ">=", "<=": ">", ">": "<=", ">=": "<"}
 _PROHIBITION_RE = re.compile(
     r"\b(?:must|may|should|shall|will|can|could|would)\s+not\b|\bcannot\b|\bprohibited\b|\bnot\s+(?:be\s+)?(?:allowed|permitted)\b",
