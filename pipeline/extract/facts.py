@@ -147,11 +147,13 @@ def interval_measure(text: str, q: Quantity, sentence_start: int) -> str:
 # sentence that opens with "One <thing> is/are ...".
 _CAP_NP = r"(?P<np>(?:[A-Za-z][\w\-/]*[ \t]+){0,8}?)"
 _CAP_PER_RE = re.compile(
-    rf"(?<![A-Za-z0-9.,])(?P<num>(?:only[ \t]+)?(?:one|a[ \t]+single|1(?![\d.,])))[ \t]+{_CAP_NP}(?:\([^()\n]{{1,60}}\)[ \t]*)?"
+    rf"(?P<num>(?:only[ \t]+)?(?:one|a[ \t]+single|1(?![\d.,])))[ \t]+{_CAP_NP}(?:\([^()\n]{{1,60}}\)[ \t]*)?"
     rf"(?P<scope>per[ \t]+(?:(?:eligible|affected|treated)[ \t]+)?[a-z]+|(?:with)?in[ \t]+a[ \t]+rolling[ \t]+[\w\-]+(?:[ \t]+period)?)\b",
     re.I,
 )
-_CAP_OPENING_RE = re.compile(rf"(?:^|(?<=[.:;][ \t])|(?<=^- )|(?<=\d\. ))(?P<num>One)[ \t]+{_CAP_NP}(?:is|are)[ \t]+", re.M)
+_CAP_OPENING_RE = re.compile(rf"(?P<num>One)[ \t]+{_CAP_NP}(?:is|are)[ \t]+")
+# what may stand before an opening "One": a line start, a list marker, the end of a sentence
+_CAP_OPENS_RE = re.compile(r"(?:^|\n|[.:;][ \t]|\n[ \t]*-[ \t]+(?:[A-Za-z0-9]{1,3}\.[ \t]+)?)$")
 # "can be performed with a single MIGS procedure", "allows for a single dose", "limited to one session"
 _CAP_VERB_RE = re.compile(
     r"\b(?:performed|done|allow(?:s|ed)?|limited|restricted)[ \t]+(?:with|for|to)[ \t]+(?P<num>(?:only[ \t]+)?(?:one|a[ \t]+single))[ \t]+"
@@ -165,16 +167,21 @@ def find_caps(text: str) -> list[tuple[Quantity, str]]:
     """Counts of one that cap a service without a comparator ("One trabecular stent device per eye" -> <= 1
     count, models/ANNOTATION.md 12.6/12.7), with the measure they limit (the thing counted and its scope)."""
     out = []
+    seen: set[int] = set()
     for pattern in (_CAP_PER_RE, _CAP_OPENING_RE, _CAP_VERB_RE):
         for m in pattern.finditer(text):
+            at = m.start("num")
+            if at in seen or (at and (text[at - 1].isalnum() or text[at - 1] in ".,")):
+                continue  # the same count read by two patterns, or a part of a word or a longer number
+            if pattern is _CAP_OPENING_RE and not _CAP_OPENS_RE.search(text, max(0, m.start() - 12), m.start()):
+                continue  # "One" inside a sentence is a pronoun or a number, not the subject of a rule
             words = m.group("np").split()
             if words and (words[0].lower() in _CAP_NOT_NP or words[-1].lower() in _CAP_NOT_NP):
                 continue  # "one of the ...", "one or more", "one time": list logic, other numbers
             scope = m.groupdict().get("scope")
             measure = " ".join([*words, scope] if scope else words)
             start, end = m.start("num"), m.end("scope") if scope else m.start("np") + len(m.group("np").rstrip())
-            if any(q.start < end and start < q.end for q, _m in out):
-                continue  # the same count read by two patterns
+            seen.add(at)
             out.append((Quantity(start, end, 1.0, None, "<=", "count", "", m.start("num"), m.end("num")), measure.strip() or "count"))
     out.sort(key=lambda pair: pair[0].start)
     return out
@@ -182,9 +189,10 @@ def find_caps(text: str) -> list[tuple[Quantity, str]]:
 
 # "best-corrected visual acuity of 20/50 or worse": a Snellen fraction, whose denominator is the limit (unitless,
 # models/ANNOTATION.md 12.10); a larger denominator is worse vision.
-_SNELLEN_RE = re.compile(
+_SNELLEN_RE = re.compile(r"20/(?P<den>\d{2,3})\b(?P<after>\s+or\s+(?:worse|less|better))?", re.I)
+_SNELLEN_BEFORE_RE = re.compile(
     r"\b(?P<measure>(?:best[ -]corrected\s+)?(?:visual\s+acuity|vision|VA|BCVA))\b[^.;:\n\d]{0,30}?"
-    r"(?P<before>(?:worse|less)\s+than\s+|better\s+than\s+)?\b20/(?P<den>\d{2,3})\b(?P<after>\s+or\s+(?:worse|less|better))?",
+    r"(?P<before>(?:worse|less)\s+than\s+|better\s+than\s+)?$",
     re.I,
 )
 
@@ -194,7 +202,12 @@ def find_snellen(text: str) -> list[tuple[Quantity, str]]:
     better" -> <= 40, "worse than 20/40" -> > 40), with the measure they limit; a bare acuity is no limit."""
     out = []
     for m in _SNELLEN_RE.finditer(text):
-        before = (m.group("before") or "").lower()
+        if m.start() and (text[m.start() - 1].isalnum() or text[m.start() - 1] in "/."):
+            continue  # "120/80", "5/20/40": part of another number
+        named = _SNELLEN_BEFORE_RE.search(text, max(0, m.start() - 60), m.start())
+        if named is None:
+            continue  # "20/40" with no acuity named before it: a ratio or a date, not a Snellen limit
+        before = (named.group("before") or "").lower()
         after = (m.group("after") or "").lower()
         if "better" in after:
             comparator = "<="
@@ -204,9 +217,9 @@ def find_snellen(text: str) -> list[tuple[Quantity, str]]:
             comparator = "<" if before.startswith("better") else ">"
         else:
             continue  # a bare acuity ("Visual acuity 20/200") states a finding, not which side is covered
-        start = m.start("before") if m.group("before") else m.start("den") - 3
-        q = Quantity(start, m.end(), float(m.group("den")), None, comparator, None, "", m.start("den") - 3, m.end("den"))
-        out.append((q, f"{m.group('measure')} (Snellen denominator)"))
+        start = named.start("before") if named.group("before") else m.start()
+        q = Quantity(start, m.end(), float(m.group("den")), None, comparator, None, "", m.start(), m.end("den"))
+        out.append((q, f"{named.group('measure')} (Snellen denominator)"))
     return out
 
 
