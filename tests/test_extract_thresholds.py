@@ -280,3 +280,8 @@ def test_a_cap_never_replaces_a_dose_on_the_same_number(tmp_path):
 def test_a_snellen_acuity_limits_its_denominator(text, expected):
     found = [(q.comparator, q.low) for q, measure in F.find_snellen(text) if "Snellen" in measure]
     assert found == ([expected] if expected else [])
+
+
+def test_a_time_filled_with_something_per_period_is_a_rate():
+    assert threshold("- patients whose clinical acuity requires less than 24 hours of supervised care per day;")[:3] == ("<", 24.0, "hours/day")  # L34570
+    assert threshold("The trial lasts at least 3 months of therapy.")[:3] == (">=", 3.0, "months")

@@ -13,7 +13,7 @@ import re
 
 from pipeline.extract.lexicon import Lexicon, phrase_patterns
 from pipeline.extract.numbers import Quantity, parse_number
-from pipeline.extract.units import conventional_unit
+from pipeline.extract.units import UNITS, conventional_unit
 
 DOSE_UNITS = frozenset({"g/kg", "mg/kg", "mcg/kg", "units/kg", "IU/kg", "mg", "g", "mcg", "units", "IU", "mg/m2", "g/kg/day", "mg/kg/day", "mg/day", "mcg/day", "IU/day", "units/day", "mL", "mg/week", "mg/month", "mg/kg/min", "mcg/kg/min"})
 # Nouns that only say what is counted (models/ANNOTATION.md §5: a count's unit is `count`, the counted thing
@@ -390,13 +390,23 @@ def _time_since(text: str, q: Quantity, sentence_start: int) -> str | None:
     return None
 
 
+# "24 hours of supervised care per day": the time, what fills it, then its period (models/ANNOTATION.md 5: hours/day)
+_TIME_OF_THING_RE = re.compile(r"[ \t]+of[ \t]+(?:[A-Za-z][\w\-]*[ \t]+){0,2}[A-Za-z][\w\-]*(?=[ \t]+per[ \t])", re.I)
+
+
 def threshold_unit(text: str, q: Quantity, measure: str, lexicon: Lexicon) -> str | None:
     """The unit of a threshold: as written; else the conventional unit of the measure named before the number
     ("BMI >40" -> kg/m2, models/ANNOTATION.md 12.10); else "count" for a bare integer before the noun it counts
     ("at least one acute infection", "three A4624 catheters"); scores and scales stay unitless."""
     if q.unit is not None:
         # "once per eye", "twice per encounter": a count, its scope goes to the measure (models/ANNOTATION.md 5)
-        return "count" if q.unit.startswith("times/") else q.unit
+        if q.unit.startswith("times/"):
+            return "count"
+        rate = _TIME_OF_THING_RE.match(text, q.end, q.end + 60) if q.unit in _TIME_UNITS else None
+        per = UNITS.den_re.match(text, rate.end()) if rate else None
+        if per is not None and per.group("den") not in UNITS.ambiguous_dens:
+            return f"{q.unit}/{UNITS.den(per.group('den'))}"  # "24 hours of supervised care per day" -> hours/day
+        return q.unit
     if measure and measure in text[max(0, q.start - 120) : q.start]:
         conventional = conventional_unit(measure)
         if conventional:
