@@ -489,14 +489,14 @@ def _category_readings(ctx: _Context, categories: list[Category]) -> list[tuple[
     return out
 
 
-def _numeric_facts(ctx: _Context, quantities: list[Quantity], scopes, categories: list[Category] = ()):
+def _numeric_facts(ctx: _Context, quantities: list[Quantity], scopes, categories: list[Category]):
     """Doses and thresholds of the document's quantities and category numbers, each attached to the indication
     governing it."""
     text = ctx.doc.text
     drug = _document_drug(ctx)
     doses: list[Dose] = []
     nodes = by_index(build_tree(text, ctx.lines))
-    thresholds: list[Threshold] = _read_thresholds(ctx, _category_readings(ctx, list(categories)) + F.find_snellen(text), scopes, nodes)
+    thresholds: list[Threshold] = _read_thresholds(ctx, _category_readings(ctx, categories) + F.find_snellen(text), scopes, nodes)
     # a number read as a category ("stage 3 or greater") or an acuity is not also a quantity
     spans = [(t.char_start, t.char_end) for t in thresholds]
     quantities = [q for q in quantities if not any(s < q.end and q.start < e for s, e in spans)]
@@ -520,10 +520,11 @@ def _numeric_facts(ctx: _Context, quantities: list[Quantity], scopes, categories
             continue
         indication = _fact_indication(ctx, q.start, scopes, sentence, nodes)
         sentence_text = ctx.text_of(sentence)
+        dose = F.is_dose(q, text, sentence.start)
         plain_amount = q.unit in ("mg", "g", "mcg", "mL") and not re.search(r"\b(?:dose|doses|dosage|dosing|administered|given|infus|inject|mg/kg|daily|per)\w*", sentence_text.lower())
-        if F.is_dose(q, text, sentence.start) and plain_amount and q.comparator != "between":
+        if dose and plain_amount and q.comparator != "between":
             continue  # an amount in a sentence about no drug ("300 mL of contrast"): neither a dose nor a limit
-        if F.is_dose(q, text, sentence.start) and not plain_amount:
+        if dose and not plain_amount:  # (a plain range goes on as a threshold: "prostate volume of 30-150ml")
             unit, per_time = F.split_per_time(q.unit)
             dose_end = q.end
             doses.append(
