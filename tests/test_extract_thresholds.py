@@ -285,3 +285,8 @@ def test_a_snellen_acuity_limits_its_denominator(text, expected):
 def test_a_time_filled_with_something_per_period_is_a_rate():
     assert threshold("- patients whose clinical acuity requires less than 24 hours of supervised care per day;")[:3] == ("<", 24.0, "hours/day")  # L34570
     assert threshold("The trial lasts at least 3 months of therapy.")[:3] == (">=", 3.0, "months")
+
+
+def test_a_bare_number_counts_the_service_noun_named_before_it():
+    assert threshold("Injections beyond three to the same tendon sheath are not covered.")[:3] == (">", 3.0, "count")  # L34218
+    assert threshold("A KL score of at least 2 is required.")[2] is None  # a grade, not a count

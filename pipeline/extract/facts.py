@@ -413,7 +413,9 @@ def threshold_unit(text: str, q: Quantity, measure: str, lexicon: Lexicon) -> st
             return conventional
     if any(w in lexicon.unitless_measures for w in re.findall(r"[a-z][a-z0-9\-]*", measure.lower())):
         return None  # "a score of ≥2 indicating definite osteoarthritis": a grade, not a count
-    return "count" if q.low == int(q.low) and _counts_a_noun(text, q, lexicon) else None
+    if q.low == int(q.low) and (_counts_a_noun(text, q, lexicon) or (measure.split() or [""])[-1].lower() in COUNT_UNITS):
+        return "count"  # "three A4624 catheters"; "Injections beyond three to the same tendon": the counted noun before
+    return None
 
 
 _RELATIVE_COMPARATORS = (
