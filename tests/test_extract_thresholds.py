@@ -155,3 +155,138 @@ def test_second_bound_of_a_pair_limits_the_measure_of_the_first():
 
 def test_number_written_as_a_word_or_digits_is_one_value():
     assert threshold("No more than two sessions are covered.")[:3] == threshold("No more than 2 sessions are covered.")[:3]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Abdominal aortic aneurysms may be followed with abdominal ultrasound every 6 months.", ("=", 6.0, None)),  # L35755
+        ("A magnesium check every two to three weeks is appropriate.", ("between", 2.0, 3.0)),  # L36702
+        ("Surveillance colonoscopy every one or two years is covered.", ("between", 1.0, 2.0)),  # L34005
+        ("Patients are eligible for continued screening at 24-month intervals.", ("=", 24.0, None)),
+        ("The level should be checked on a six-month basis.", ("=", 6.0, None)),
+    ],
+)
+def test_how_often_a_service_recurs_is_an_interval_threshold(text, expected):
+    (q,) = find_quantities(text)
+    assert F.interval_of(text, q) == expected
+    assert F.interval_measure(text, q, 0).startswith("interval")
+
+
+def test_around_the_clock_is_no_interval():
+    text = "The receiving station must be staffed on a 24-hour basis."
+    (q,) = find_quantities(text)
+    assert F.interval_of(text, q) is None
+
+
+def test_how_often_a_drug_is_given_is_no_interval_threshold(tmp_path):
+    path = tmp_path / "L99997" / "1.txt"
+    path.parent.mkdir()
+    sentences = ["Maintenance IVIG cycles every six to eight weeks are generally required.", "IVIG 2 g/kg every 4 weeks is given.",
+                 "Follow-up imaging every 6 months is covered."]
+    path.write_text("Test Policy (L99997)\n\n" + HEADING + "\n\n" + "\n\n".join(sentences) + "\n", encoding="utf-8")
+    extraction = extract(read_document(path, root=tmp_path))
+    assert [(t.comparator, t.value, t.unit) for t in extraction.thresholds] == [("=", 6.0, "months")]
+
+
+@pytest.mark.parametrize(
+    ("text", "measure"),
+    [
+        ("- 1. One trabecular aqueous stent device per eye which is approved for glaucoma.", "trabecular aqueous stent device per eye"),  # L38299
+        ("Two prostheses, one per side, are allowed.", "per side"),  # L33317
+        ("- A. One baseline study is considered medically necessary prior to chemotherapy.", "baseline study"),  # L33457
+        ("This coverage allows for a single dose (1.5x 10^11 vector genomes) per eligible eye.", "dose per eligible eye"),
+        ("- 3. Lens placement can be performed with a single MIGS procedure.", "MIGS procedure"),  # L37244
+        ("Medicare allows 1 additional repeat testing within a rolling 12-month period.",
+         "additional repeat testing within a rolling 12-month period"),  # L39391
+        ("- 2. One subconjunctival space stent or trabecular aqueous stent device is approved.",
+         "subconjunctival space stent or trabecular aqueous stent device"),
+    ],
+)
+def test_a_count_of_one_without_comparator_caps_the_service(text, measure):
+    assert [(q.comparator, q.low, q.unit, m) for q, m in F.find_caps(text)] == [("<=", 1.0, "count", measure)]
+
+
+@pytest.mark.parametrize("text", ["One of the following is required.", "One or more per day.", "at one time per day",
+                                  "It is performed with one of the following devices."])
+def test_one_as_pronoun_or_list_logic_is_no_cap(text):
+    assert F.find_caps(text) == []
+
+
+def test_a_maximum_dose_and_a_rate_per_minute_are_doses():
+    text = "Dobutamine is administered IV, starting at 0.5-1.0 mcg/kg/min. The maximum dose is 40 mcg/kg/min."
+    rate, maximum = (replace(q, comparator=F.refine_comparator(text, q, None)) for q in find_quantities(text))
+    assert F.is_dose(rate, text, 0) and F.split_per_time(rate.unit) == ("mcg/kg", "per minute")
+    assert maximum.comparator == "<=" and F.is_dose(maximum, text, text.index("The maximum"))
+    limit = "Doses above 100 mg are not covered."
+    (q,) = find_quantities(limit)
+    assert not F.is_dose(q, limit, 0)
+
+
+def test_a_threshold_in_a_criteria_list_belongs_to_the_indication_its_lead_in_names(tmp_path):
+    path = tmp_path / "L99996" / "1.txt"
+    path.parent.mkdir()
+    body = ("Bariatric surgery is covered for patients with morbid obesity when all of the following criteria are met:\n"
+            "- BMI of 40 or greater; and\n- documented failure of dieting.\nGastric pacing is not covered.")
+    path.write_text(f"Test Policy (L99996)\n\n{HEADING}\n\n{body}\n", encoding="utf-8")
+    extraction = extract(read_document(path, root=tmp_path))
+    names = {i.local_id: i.name for i in extraction.indications}
+    assert [(t.measure, t.value, names.get(t.indication_id)) for t in extraction.thresholds] == [("BMI", 40.0, "morbid obesity")]
+
+
+def test_a_comparator_before_a_range_bounds_its_near_end_but_windows_and_doses_stay_ranges():
+    assert units_of("recirculation percentage greater than 10-15%;") == [(">", 10.0, None, "%")]  # L34062
+    assert units_of("within 4-6 weeks") == [("between", 4.0, 6.0, "weeks")]
+    assert units_of("up to 2-3 mg") == [("between", 2.0, 3.0, "mg")]
+
+
+def test_an_average_between_comparator_and_number_and_a_duration_over_a_period():
+    assert threshold("The AHI is reduced to less than or equal to an average of ten (10) events per hour.")[:3] == ("<=", 10.0, "events/hour")  # L33797
+    assert threshold("Left-sided colitis of over 15 years duration.")[:3] == (">", 15.0, "years")  # L34005
+
+
+def test_a_volume_range_in_a_sentence_about_no_drug_is_a_threshold(tmp_path):
+    path = tmp_path / "L99995" / "1.txt"
+    path.parent.mkdir()
+    path.write_text(f"Test Policy (L99995)\n\n{HEADING}\n\nThe procedure is covered for a prostate volume of 30-150ml.\n", encoding="utf-8")
+    extraction = extract(read_document(path, root=tmp_path))
+    assert [(t.comparator, t.value, t.value_high, t.unit) for t in extraction.thresholds] == [("between", 30.0, 150.0, "mL")]  # L38682
+    assert extraction.doses == ()
+
+
+def test_an_abbreviated_measure_keeps_its_written_name_and_an_age_of_an_event_is_a_time_since():
+    assert threshold("- Systemic hypotension (systolic blood pressure (BP) below 100 mm Hg.)")[3] == "systolic blood pressure (BP)"  # L33457
+    assert threshold("- AMI less than 48 hours old") == ("<", 48.0, "hours", "time since AMI")
+
+
+def test_a_cap_never_replaces_a_dose_on_the_same_number(tmp_path):
+    path = tmp_path / "L99994" / "1.txt"
+    path.parent.mkdir()
+    path.write_text(f"IVIG Policy (L99994)\n\n{HEADING}\n\nThe IVIG dose is 1 gram per kg per month.\n", encoding="utf-8")
+    extraction = extract(read_document(path, root=tmp_path))
+    assert [(d.amount_low, d.unit) for d in extraction.doses] == [(1.0, "g/kg")]
+    assert extraction.thresholds == ()
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("- The patient has a best-corrected visual acuity of 20/50 or worse at distance or near.", (">=", 50.0)),  # L33946
+        ("For patients with a best-corrected visual acuity of 20/40 or better, capsulotomy is not covered.", ("<=", 40.0)),
+        ("Vision worse than 20/40 in the better eye.", (">", 40.0)),
+        ("Visual acuity 20/200 was recorded.", None),
+    ],
+)
+def test_a_snellen_acuity_limits_its_denominator(text, expected):
+    found = [(q.comparator, q.low) for q, measure in F.find_snellen(text) if "Snellen" in measure]
+    assert found == ([expected] if expected else [])
+
+
+def test_a_time_filled_with_something_per_period_is_a_rate():
+    assert threshold("- patients whose clinical acuity requires less than 24 hours of supervised care per day;")[:3] == ("<", 24.0, "hours/day")  # L34570
+    assert threshold("The trial lasts at least 3 months of therapy.")[:3] == (">=", 3.0, "months")
+
+
+def test_a_bare_number_counts_the_service_noun_named_before_it():
+    assert threshold("Injections beyond three to the same tendon sheath are not covered.")[:3] == (">", 3.0, "count")  # L34218
+    assert threshold("A KL score of at least 2 is required.")[2] is None  # a grade, not a count

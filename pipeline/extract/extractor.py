@@ -31,8 +31,9 @@ from pipeline.extract.indications import (
 from pipeline.extract.lexicon import Lexicon, load_lexicon
 from pipeline.extract.nlp import cue_spans, get_nlp
 from pipeline.extract.numbers import Quantity, find_quantities
+from pipeline.extract.numbers.categories import Category, find_categories
 from pipeline.extract.roles import RoleModel, apply_roles, load_role_model, predict_roles
-from pipeline.extract.tree import build_tree
+from pipeline.extract.tree import Node, build_tree, by_index
 from pipeline.extract.structure import Line, Sentence, find_abbreviations, sentences_from_doc, split_lines
 from pipeline.datamodel import Criterion, Document, Dose, Extraction, Indication, Threshold
 
@@ -120,7 +121,7 @@ def extract_from_spacy(
     quantities = find_quantities(document.text)
     indications, mention_to_indication = _indications(ctx, groups, abbreviations, quantities, coverage_model, collected)
     scopes = _scopes(groups, mention_to_indication)
-    doses, thresholds = _numeric_facts(ctx, quantities, scopes)
+    doses, thresholds = _numeric_facts(ctx, quantities, scopes, find_categories(document.text))
     criteria = _criteria(ctx, criteria_items, mentions, mention_to_indication)
     version = pipeline_version_of(spacy_doc)
     return Extraction(tuple(indications), tuple(doses), tuple(thresholds), tuple(criteria), version)
@@ -448,6 +449,32 @@ def _indication_for(offset: int, scopes, sentence: Sentence | None) -> int | Non
     return best[1] if best else None
 
 
+def _tree_indication(ctx: _Context, nodes: dict[int, Node], scopes, line_index: int) -> int | None:
+    """The indication a fact's line falls under in the document tree: the one indication named on the
+    nearest list item above it or on the lead-in of its list (models/ANNOTATION.md 12.9: a fact in a criteria
+    list belongs to the indication its lead-in names; several named there -> none)."""
+    node = nodes.get(line_index)
+    # only list items: a paragraph's "lead-in" is just the paragraph before it, proximity and not the tree
+    while node is not None and node.is_item:
+        up = node.parent if node.parent is not None else node.lead_in
+        node = nodes.get(up) if up is not None else None
+        if node is None:
+            return None
+        line = ctx.lines[node.index]
+        named = {ind for start, _end, ind, _kind in scopes if line.start <= start < line.end}
+        if len(named) == 1:
+            return named.pop()
+        if named:
+            return None
+    return None
+
+
+def _fact_indication(ctx: _Context, offset: int, scopes, sentence: Sentence, nodes: dict[int, Node]) -> int | None:
+    """The indication a dose or threshold belongs to: its own sentence or scope first, else the tree above it."""
+    found = _indication_for(offset, scopes, sentence)
+    return found if found is not None else _tree_indication(ctx, nodes, scopes, sentence.line)
+
+
 def _document_drug(ctx: _Context) -> str | None:
     title = ctx.doc.meta.title or ctx.doc.text.split("\n", 1)[0]
     for match in re.finditer(r"\(([A-Z][A-Za-z\-]{2,9})\)", title):
@@ -471,13 +498,72 @@ def _phase_windows(ctx: _Context, sentence: Sentence, offset: int, scopes, indic
     return windows
 
 
-def _numeric_facts(ctx: _Context, quantities: list[Quantity], scopes):
-    """Doses and thresholds of the document's quantities, each attached to the indication governing it."""
+_NO_FACT_SECTIONS = ("cms_national_coverage_policy", "bibliography", "references", "preamble")
+
+
+def _read_thresholds(ctx: _Context, readings: list[tuple[Quantity, str]], scopes, nodes: dict[int, Node]) -> list[Threshold]:
+    """Thresholds of limits read whole by a dedicated reader (category numbers "stage III or greater", caps "One
+    stent per eye", Snellen acuities "20/50 or worse"): each (quantity, measure) filtered and attached as any threshold."""
+    text = ctx.doc.text
+    out = []
+    for q, measure in readings:
+        sentence = ctx.sentence_at(q.start)
+        if sentence is None:
+            continue
+        line = ctx.lines[sentence.line]
+        sentence_text = ctx.text_of(sentence)
+        if line.section_name in _NO_FACT_SECTIONS or F.in_outcome_context(text, q, sentence.start, line.section_kind) or F.in_background(sentence_text, ctx.lexicon):
+            continue
+        negative = _sentence_vote(ctx, sentence, False) < 0 or ctx.line_votes.get(sentence.line, 0.0) < 0
+        out.append(
+            Threshold(
+                indication_id=_fact_indication(ctx, q.start, scopes, sentence, nodes),
+                measure=measure,
+                comparator=q.comparator,
+                value=q.low,
+                value_high=q.high if q.comparator == "between" else None,
+                unit=q.unit,
+                polarity="exclusion" if negative else "inclusion",
+                section=line.section_kind,
+                text=text[q.start : q.end],
+                char_start=q.start,
+                char_end=q.end,
+                sentence=sentence_text,
+            )
+        )
+    return out
+
+
+def _category_readings(ctx: _Context, categories: list[Category]) -> list[tuple[Quantity, str]]:
+    """(quantity, measure) of each category number ("CKD stage" for "CKD stage III or greater")."""
+    out = []
+    for category in categories:
+        sentence = ctx.sentence_at(category.quantity.start)
+        sentence_start = sentence.start if sentence is not None else 0
+        out.append((category.quantity, F.category_measure(ctx.doc.text, category.quantity.start, category.label, sentence_start)))
+    return out
+
+
+def _numeric_facts(ctx: _Context, quantities: list[Quantity], scopes, categories: list[Category]):
+    """Doses and thresholds of the document's quantities and category numbers, each attached to the indication
+    governing it."""
     text = ctx.doc.text
     drug = _document_drug(ctx)
     doses: list[Dose] = []
-    thresholds: list[Threshold] = []
+    nodes = by_index(build_tree(text, ctx.lines))
+    thresholds: list[Threshold] = _read_thresholds(ctx, _category_readings(ctx, categories) + F.find_snellen(text), scopes, nodes)
+    # a number read as a category ("stage 3 or greater") or an acuity is not also a quantity
+    spans = [(t.char_start, t.char_end) for t in thresholds]
+    quantities = [q for q in quantities if not any(s < q.end and q.start < e for s, e in spans)]
+    # a cap overrides the bare count the parser read on its number ("a single dose (...) per eligible eye"), never a
+    # limit or an amount ("1 gram per kg per month" is a dose)
+    caps = [(c, m) for c, m in F.find_caps(text)
+            if not any(q.start < c.number_end and c.number_start < q.end and (q.comparator is not None or q.unit not in (None, *F.COUNT_UNITS))
+                       for q in quantities)]
+    thresholds += _read_thresholds(ctx, caps, scopes, nodes)
+    quantities = [q for q in quantities if not any(c.number_start < q.end and q.start < c.number_end for c, _m in caps)]
     previous: Quantity | None = None
+    dose_end: int | None = None  # where the last dose ended: an interval after it in its sentence is its schedule
     for q in quantities:
         q, previous = replace(q, comparator=F.refine_comparator(text, q, previous)), q
         sentence = ctx.sentence_at(q.start)
@@ -485,14 +571,17 @@ def _numeric_facts(ctx: _Context, quantities: list[Quantity], scopes):
             continue
         line = ctx.lines[sentence.line]
         section = line.section_kind
-        if line.section_name in ("cms_national_coverage_policy", "bibliography", "references", "preamble"):
+        if line.section_name in _NO_FACT_SECTIONS:
             continue
-        indication = _indication_for(q.start, scopes, sentence)
+        indication = _fact_indication(ctx, q.start, scopes, sentence, nodes)
         sentence_text = ctx.text_of(sentence)
-        if F.is_dose(q):
-            if q.unit in ("mg", "g", "mcg", "mL") and not re.search(r"\b(?:dose|doses|dosage|dosing|administered|given|infus|inject|mg/kg|daily|per)\w*", sentence_text.lower()):
-                continue
+        dose = F.is_dose(q, text, sentence.start)
+        plain_amount = q.unit in ("mg", "g", "mcg", "mL") and not re.search(r"\b(?:dose|doses|dosage|dosing|administered|given|infus|inject|mg/kg|daily|per)\w*", sentence_text.lower())
+        if dose and plain_amount and q.comparator != "between":
+            continue  # an amount in a sentence about no drug ("300 mL of contrast"): neither a dose nor a limit
+        if dose and not plain_amount:  # (a plain range goes on as a threshold: "prostate volume of 30-150ml")
             unit, per_time = F.split_per_time(q.unit)
+            dose_end = q.end
             doses.append(
                 Dose(
                     indication_id=indication,
@@ -512,11 +601,16 @@ def _numeric_facts(ctx: _Context, quantities: list[Quantity], scopes):
             continue
         if q.comparator is None and q.unit in F.SERVICE_COUNT_UNITS and _sentence_vote(ctx, sentence, False) > 0:
             q = replace(q, comparator="<=")  # "An additional 8 sessions will be covered": at most 8
-        if q.comparator is None or F.is_schedule(text, q):
-            continue
+        interval = F.interval_of(text, q)
+        if interval is not None and (dose_end is not None and sentence.start <= dose_end <= q.start or F.is_dosing_interval(text, q, sentence.start, ctx.lexicon)):
+            interval = None
+        if interval is not None:
+            q = replace(q, comparator=interval[0], low=interval[1], high=interval[2])
+        elif q.comparator is None or F.is_schedule(text, q):
+            continue  # a bare number, or how often a dose of this sentence is given ("2 g/kg every 4 weeks")
         if F.in_outcome_context(text, q, sentence.start, section) or F.is_list_logic(text, q) or F.in_background(sentence_text, ctx.lexicon):
             continue
-        measure = F.measure_for(text, q, sentence.start, ctx.lexicon)
+        measure = F.interval_measure(text, q, sentence.start) if interval is not None else F.measure_for(text, q, sentence.start, ctx.lexicon)
         unit = F.threshold_unit(text, q, measure, ctx.lexicon)
         negative = _sentence_vote(ctx, sentence, False) < 0 or ctx.line_votes.get(sentence.line, 0.0) < 0
         if F.is_prohibition(text, q, sentence.start) and q.comparator in F.FLIPPED:
@@ -538,6 +632,7 @@ def _numeric_facts(ctx: _Context, quantities: list[Quantity], scopes):
                 sentence=sentence_text,
             )
         )
+    thresholds.sort(key=lambda t: t.char_start)
     return doses, thresholds
 
 

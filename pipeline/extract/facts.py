@@ -1,9 +1,10 @@
 """Doses and thresholds: classify the numeric mentions of a document and read their context.
 
 A quantity with a drug-amount unit and no comparator is a dose; a quantity with a comparator (or a
-range under a named measure) is a threshold. Numbers in study descriptions ("13 of 31 patients",
-"a median of 55 months (range 1 to 161 months)") and schedule words ("every six weeks", "over five
-days") are context, not limits, and are skipped.
+range under a named measure) is a threshold, and so are how often a service recurs ("every 6 months",
+`interval_of`) and a count of one that caps a service without a comparator ("One stent per eye", `find_caps`).
+Numbers in study descriptions ("13 of 31 patients", "a median of 55 months (range 1 to 161 months)") and a
+drug's schedule ("every six weeks" after a dose, "over five days") are context, not limits, and are skipped.
 """
 
 from __future__ import annotations
@@ -11,10 +12,10 @@ from __future__ import annotations
 import re
 
 from pipeline.extract.lexicon import Lexicon, phrase_patterns
-from pipeline.extract.numbers import Quantity
-from pipeline.extract.units import conventional_unit
+from pipeline.extract.numbers import Quantity, parse_number
+from pipeline.extract.units import UNITS, conventional_unit
 
-DOSE_UNITS = frozenset({"g/kg", "mg/kg", "mcg/kg", "units/kg", "IU/kg", "mg", "g", "mcg", "units", "IU", "mg/m2", "g/kg/day", "mg/kg/day", "mg/day", "mcg/day", "IU/day", "units/day", "mL", "mg/week", "mg/month"})
+DOSE_UNITS = frozenset({"g/kg", "mg/kg", "mcg/kg", "units/kg", "IU/kg", "mg", "g", "mcg", "units", "IU", "mg/m2", "g/kg/day", "mg/kg/day", "mg/day", "mcg/day", "IU/day", "units/day", "mL", "mg/week", "mg/month", "mg/kg/min", "mcg/kg/min"})
 # Nouns that only say what is counted (models/ANNOTATION.md §5: a count's unit is `count`, the counted thing
 # goes to the measure): the scorer compares them equal to "count", as an extraction that keeps the noun ("12
 # visits" -> "visits") states the same number. "units"/"IU" are NOT here: they are
@@ -30,9 +31,17 @@ COUNT_UNITS = frozenset(
 SERVICE_COUNT_UNITS = COUNT_UNITS & frozenset({"visits", "sessions", "treatments", "injections", "procedures", "tests", "count", "catheters", "devices"})
 
 
-def is_dose(q: Quantity) -> bool:
-    """A drug amount stated as a value, not a limit."""
-    return q.unit in DOSE_UNITS and q.comparator in (None, "between", "=")
+_MAXIMUM_DOSE_RE = re.compile(r"\bmax(?:imum|\.)?\s+(?:[a-z]+\s+)?dos(?:e|es|age)\b(?:(?!\d)[^.;])*$", re.I)
+
+
+def is_dose(q: Quantity, text: str = "", sentence_start: int = 0) -> bool:
+    """A drug amount stated as a value, not a limit; also the maximum dose of a regimen ("The maximum dose
+    is 40 mcg/kg/min", "should not exceed 60 mg"), which states what to give at most (models/ANNOTATION.md: DOSE)."""
+    if q.unit not in DOSE_UNITS:
+        return False
+    if q.comparator in (None, "between", "="):
+        return True
+    return q.comparator == "<=" and bool(_MAXIMUM_DOSE_RE.search(text[sentence_start : q.start]))
 
 
 _STUDY_WORDS_RE = re.compile(
@@ -90,6 +99,130 @@ def is_schedule(text: str, q: Quantity) -> bool:
     return bool(re.search(r"\b(?:every|over|per|each|for|at|on|through|divided)\s*$", before)) and q.comparator in (None, "between")
 
 
+# "every 6 months", "every one or two years", "at 24-month intervals", "on a six-month basis" (12.6)
+_EVERY_RE = re.compile(r"\bevery\s+(?:(?P<alt>[\w.]+)\s+or\s+)?$", re.I)
+_INTERVAL_AT_RE = re.compile(r"\b(?:at|on\s+an?)\s+$", re.I)
+_AROUND_THE_CLOCK = frozenset({(24.0, "hours"), (1.0, "days")})
+_INTERVAL_NOUN_RE = re.compile(r"[\s\-]*(?:intervals?|basis)\b", re.I)
+
+
+def interval_of(text: str, q: Quantity) -> tuple[str, float, float | None] | None:
+    """(comparator, low, high) of a time written as how often something recurs ("every 6 months" -> = 6,
+    "every two to three weeks" -> between 2 and 3, models/ANNOTATION.md 12.6), None for any other time.
+    `=` is how the sentence reads a bare interval; the gold accepts it beside the `<=`/`>=` a context gives."""
+    if q.unit not in _TIME_UNITS or q.comparator not in (None, "between"):
+        return None
+    before = text[max(0, q.start - 24) : q.start]
+    every = _EVERY_RE.search(before)
+    if every is None and not (_INTERVAL_AT_RE.search(before) and _INTERVAL_NOUN_RE.match(text, q.end)):
+        return None
+    if every is None and (q.low, q.unit) in _AROUND_THE_CLOCK:
+        return None  # "staffed on a 24-hour basis": around the clock, not how often something recurs
+    if q.comparator == "between":
+        return "between", q.low, q.high
+    alt = parse_number(every.group("alt")) if every is not None and every.group("alt") else None
+    if alt is not None and alt != q.low:
+        return "between", min(alt, q.low), max(alt, q.low)  # "every one or two years"
+    return "=", q.low, None
+
+
+_DOSING_RE = re.compile(r"\b(?:dos(?:e|es|age|ing)|administ\w*|infus\w*|cycles?|regimens?)\b", re.I)
+
+
+def is_dosing_interval(text: str, q: Quantity, sentence_start: int, lexicon: Lexicon) -> bool:
+    """"Maintenance IVIG cycles every six to eight weeks": how often a drug is given is its schedule, not a limit."""
+    before = text[sentence_start : q.start].lower()
+    return bool(_DOSING_RE.search(before)) or _has_phrase(before, lexicon.drug_markers)
+
+
+def interval_measure(text: str, q: Quantity, sentence_start: int) -> str:
+    """"interval of <what recurs>": the content words before the interval ("abdominal ultrasound every 6 months")."""
+    clause = re.split(r"[;:(]|,\s", text[max(sentence_start, q.start - 80) : q.start])[-1]
+    words = _content_words_before(re.sub(r"\b(?:every|at|on|an?|once|twice|approximately|usually|least)\s*$", "", clause.strip(), flags=re.I))
+    return f"interval of {' '.join(words[-3:])}" if words else "interval"
+
+
+# A cap written as a count of one without a comparator ("One stent per eye", "one per side", "a single dose
+# (...) per eligible eye", "1 additional test within a rolling 12-month period"): one of a thing per scope, or a
+# sentence that opens with "One <thing> is/are ...".
+_CAP_NP = r"(?P<np>(?:[A-Za-z][\w\-/]*[ \t]+){0,8}?)"
+_CAP_PER_RE = re.compile(
+    rf"(?P<num>(?:only[ \t]+)?(?:one|a[ \t]+single|1(?![\d.,])))[ \t]+{_CAP_NP}(?:\([^()\n]{{1,60}}\)[ \t]*)?"
+    rf"(?P<scope>per[ \t]+(?:(?:eligible|affected|treated)[ \t]+)?[a-z]+|(?:with)?in[ \t]+a[ \t]+rolling[ \t]+[\w\-]+(?:[ \t]+period)?)\b",
+    re.I,
+)
+_CAP_OPENING_RE = re.compile(rf"(?P<num>One)[ \t]+{_CAP_NP}(?:is|are)[ \t]+")
+# what may stand before an opening "One": a line start, a list marker, the end of a sentence
+_CAP_OPENS_RE = re.compile(r"(?:^|\n|[.:;][ \t]|\n[ \t]*-[ \t]+(?:[A-Za-z0-9]{1,3}\.[ \t]+)?)$")
+# "can be performed with a single MIGS procedure", "allows for a single dose", "limited to one session"
+_CAP_VERB_RE = re.compile(
+    r"\b(?:performed|done|allow(?:s|ed)?|limited|restricted)[ \t]+(?:with|for|to)[ \t]+(?P<num>(?:only[ \t]+)?(?:one|a[ \t]+single))[ \t]+"
+    r"(?P<np>(?:[A-Za-z][\w\-/]*[ \t]+){0,3}?[A-Za-z][\w\-/]*)(?=[ \t]*[.,;(]|[ \t]+(?:per|for|in|at|during)\b)",
+    re.I,
+)
+_CAP_NOT_NP = frozenset({"of", "or", "and", "to", "the", "who", "that", "which", "time", "more", "less", "case"})
+
+
+def find_caps(text: str) -> list[tuple[Quantity, str]]:
+    """Counts of one that cap a service without a comparator ("One trabecular stent device per eye" -> <= 1
+    count, models/ANNOTATION.md 12.6/12.7), with the measure they limit (the thing counted and its scope)."""
+    out = []
+    seen: set[int] = set()
+    for pattern in (_CAP_PER_RE, _CAP_OPENING_RE, _CAP_VERB_RE):
+        for m in pattern.finditer(text):
+            at = m.start("num")
+            if at in seen or (at and (text[at - 1].isalnum() or text[at - 1] in ".,")):
+                continue  # the same count read by two patterns, or a part of a word or a longer number
+            if pattern is _CAP_OPENING_RE and not _CAP_OPENS_RE.search(text, max(0, m.start() - 12), m.start()):
+                continue  # "One" inside a sentence is a pronoun or a number, not the subject of a rule
+            words = m.group("np").split()
+            if words and (words[0].lower() in _CAP_NOT_NP or words[-1].lower() in _CAP_NOT_NP):
+                continue  # "one of the ...", "one or more", "one time": list logic, other numbers
+            scope = m.groupdict().get("scope")
+            measure = " ".join([*words, scope] if scope else words)
+            start, end = m.start("num"), m.end("scope") if scope else m.start("np") + len(m.group("np").rstrip())
+            seen.add(at)
+            out.append((Quantity(start, end, 1.0, None, "<=", "count", "", m.start("num"), m.end("num")), measure.strip() or "count"))
+    out.sort(key=lambda pair: pair[0].start)
+    return out
+
+
+# "best-corrected visual acuity of 20/50 or worse": a Snellen fraction, whose denominator is the limit (unitless,
+# models/ANNOTATION.md 12.10); a larger denominator is worse vision.
+_SNELLEN_RE = re.compile(r"20/(?P<den>\d{2,3})\b(?P<after>\s+or\s+(?:worse|less|better))?", re.I)
+_SNELLEN_BEFORE_RE = re.compile(
+    r"\b(?P<measure>(?:best[ -]corrected\s+)?(?:visual\s+acuity|vision|VA|BCVA))\b[^.;:\n\d]{0,30}?"
+    r"(?P<before>(?:worse|less)\s+than\s+|better\s+than\s+)?$",
+    re.I,
+)
+
+
+def find_snellen(text: str) -> list[tuple[Quantity, str]]:
+    """Visual acuity limits written as Snellen fractions ("visual acuity of 20/50 or worse" -> >= 50, "20/40 or
+    better" -> <= 40, "worse than 20/40" -> > 40), with the measure they limit; a bare acuity is no limit."""
+    out = []
+    for m in _SNELLEN_RE.finditer(text):
+        if m.start() and (text[m.start() - 1].isalnum() or text[m.start() - 1] in "/."):
+            continue  # "120/80", "5/20/40": part of another number
+        named = _SNELLEN_BEFORE_RE.search(text, max(0, m.start() - 60), m.start())
+        if named is None:
+            continue  # "20/40" with no acuity named before it: a ratio or a date, not a Snellen limit
+        before = (named.group("before") or "").lower()
+        after = (m.group("after") or "").lower()
+        if "better" in after:
+            comparator = "<="
+        elif after:
+            comparator = ">="
+        elif before:
+            comparator = "<" if before.startswith("better") else ">"
+        else:
+            continue  # a bare acuity ("Visual acuity 20/200") states a finding, not which side is covered
+        start = named.start("before") if named.group("before") else m.start()
+        q = Quantity(start, m.end(), float(m.group("den")), None, comparator, None, "", m.start(), m.end("den"))
+        out.append((q, f"{named.group('measure')} (Snellen denominator)"))
+    return out
+
+
 FLIPPED = {"<": ">=", "<=": ">", ">": "<=", ">=": "<"}
 _PROHIBITION_RE = re.compile(
     r"\b(?:must|may|should|shall|will|can|could|would)\s+not\b|\bcannot\b|\bprohibited\b|\bnot\s+(?:be\s+)?(?:allowed|permitted)\b",
@@ -105,7 +238,7 @@ def is_prohibition(text: str, q: Quantity, sentence_start: int) -> bool:
 _MEASURE_STOP = frozenset(
     {"of", "the", "a", "an", "is", "are", "be", "than", "at", "least", "less", "more", "greater", "to", "or", "and", "with",
      "levels", "level", "value", "values", "has", "have", "had", "must", "should", "no", "not", "equal", "minimum", "maximum",
-     "up", "if", "for", "in", "on", "by", "who", "which", "that", "there", "patient", "patients", "consistent", "documented",
+     "up", "if", "for", "in", "on", "by", "who", "which", "that", "there", "patient", "patients", "beneficiary", "beneficiaries", "consistent", "documented",
      "i.e", "e.g", "was", "were", "been", "show", "shows", "demonstrated", "measured", "when", "only", "any", "his", "her",
      "it", "its", "they", "this", "these", "those", "also", "such", "as"}
 )
@@ -125,6 +258,7 @@ _TIME_UNITS = frozenset({"seconds", "minutes", "hours", "days", "weeks", "months
 # "14 days after the first injection", "within the past 6 months": how long since an event (12.6 look-backs).
 _SINCE_AFTER_RE = re.compile(r"\s+(?:after|following|since)\s+((?:the|a|an|his|her|their)\s+)?([A-Za-z][\w\-/]*(?:\s+[A-Za-z][\w\-/]*){0,3})")
 _EVENT_STOP_RE = re.compile(r"\b(?:and|or|who|that|which|with|for|to|in|is|are|will|be|on|at|as|than|if|when)\b", re.I)
+_OLD_RE = re.compile(r"\s+old\b(?!\s+(?:and|or)\s+older)", re.I)
 _LOOK_BACK_RE = re.compile(r"\b(?:within|in|during|over)\s+the\s+(?:past|last|prior|previous|preceding)\b", re.I)
 _AFTER_STOP_RE = re.compile(r"\b(?:and|or|who|that|which|with|for|to|in|of|per|within|during|from|is|are|will|be|on|at|as|than|if)\b", re.I)
 
@@ -186,7 +320,9 @@ def measure_for(text: str, q: Quantity, sentence_start: int, lexicon: Lexicon) -
         return since
     abbreviation = re.search(r"\(([A-Z][A-Za-z0-9\-]{1,9})\)\s*(?:of|is|was|:)?\s*$", before)
     if abbreviation:
-        return abbreviation.group(1)  # "Roland Morris Disability Questionnaire (RDQ) > 17"
+        # "systolic blood pressure (BP) below 100": the written name with its abbreviation, either may be the one used
+        long_form = _content_words_before(before[: abbreviation.start()])[-3:]
+        return f"{' '.join(long_form)} ({abbreviation.group(1)})" if long_form else abbreviation.group(1)
     if q.unit in (None, "count", "%"):
         phrase = _phrase_after(text, q)
         counted = q.unit == "%" or q.unit is None and q.low == int(q.low) and _counts_a_noun(text, q, lexicon)
@@ -206,6 +342,14 @@ def measure_for(text: str, q: Quantity, sentence_start: int, lexicon: Lexicon) -
     if kept:
         return " ".join(kept[-3:])
     return _phrase_after(text, q)
+
+
+def category_measure(text: str, label_start: int, label: str, sentence_start: int) -> str:
+    """What a category number grades: the label with up to two qualifying words before it ("CKD stage",
+    "Durie-Salmon stage", "NYHA class"), never a verb or a linking word."""
+    clause = re.split(r"[;:,.]\s", text[max(sentence_start, label_start - 60) : label_start])[-1]
+    qualifiers = _content_words_before(clause.replace("(", " ").replace(")", " "))[-2:]
+    return " ".join([*qualifiers, label]).strip()
 
 
 def _content_words_before(clause: str) -> list[str]:
@@ -230,6 +374,9 @@ def _time_since(text: str, q: Quantity, sentence_start: int) -> str | None:
     "not performed within the past 2 years" (models/ANNOTATION.md 12.6)."""
     if q.unit not in _TIME_UNITS:
         return None
+    if q.unit in ("hours", "days", "weeks") and _OLD_RE.match(text, q.end):  # "AMI less than 48 hours old": the time since it
+        words = _content_words_before(re.split(r"[;:(]|,\s", text[max(sentence_start, q.start - 60) : q.start])[-1])
+        return f"time since {' '.join(words[-3:])}" if words else "time since the event"
     after = _SINCE_AFTER_RE.match(text, q.end, q.end + 80)
     if after:
         event = _EVENT_STOP_RE.split(after.group(2))[0].strip()
@@ -243,20 +390,32 @@ def _time_since(text: str, q: Quantity, sentence_start: int) -> str | None:
     return None
 
 
+# "24 hours of supervised care per day": the time, what fills it, then its period (models/ANNOTATION.md 5: hours/day)
+_TIME_OF_THING_RE = re.compile(r"[ \t]+of[ \t]+(?:[A-Za-z][\w\-]*[ \t]+){0,2}[A-Za-z][\w\-]*(?=[ \t]+per[ \t])", re.I)
+
+
 def threshold_unit(text: str, q: Quantity, measure: str, lexicon: Lexicon) -> str | None:
     """The unit of a threshold: as written; else the conventional unit of the measure named before the number
     ("BMI >40" -> kg/m2, models/ANNOTATION.md 12.10); else "count" for a bare integer before the noun it counts
     ("at least one acute infection", "three A4624 catheters"); scores and scales stay unitless."""
     if q.unit is not None:
         # "once per eye", "twice per encounter": a count, its scope goes to the measure (models/ANNOTATION.md 5)
-        return "count" if q.unit.startswith("times/") else q.unit
+        if q.unit.startswith("times/"):
+            return "count"
+        rate = _TIME_OF_THING_RE.match(text, q.end, q.end + 60) if q.unit in _TIME_UNITS else None
+        per = UNITS.den_re.match(text, rate.end()) if rate else None
+        if per is not None and per.group("den") not in UNITS.ambiguous_dens:
+            return f"{q.unit}/{UNITS.den(per.group('den'))}"  # "24 hours of supervised care per day" -> hours/day
+        return q.unit
     if measure and measure in text[max(0, q.start - 120) : q.start]:
         conventional = conventional_unit(measure)
         if conventional:
             return conventional
     if any(w in lexicon.unitless_measures for w in re.findall(r"[a-z][a-z0-9\-]*", measure.lower())):
         return None  # "a score of ≥2 indicating definite osteoarthritis": a grade, not a count
-    return "count" if q.low == int(q.low) and _counts_a_noun(text, q, lexicon) else None
+    if q.low == int(q.low) and (_counts_a_noun(text, q, lexicon) or (measure.split() or [""])[-1].lower() in COUNT_UNITS):
+        return "count"  # "three A4624 catheters"; "Injections beyond three to the same tendon": the counted noun before
+    return None
 
 
 _RELATIVE_COMPARATORS = (
@@ -265,6 +424,8 @@ _RELATIVE_COMPARATORS = (
     (re.compile(r"\b(?:a\s+)?(?:maximum|max\.?)\b(?:\s+[\w\-]+){0,3}\s+(?:of|is)\s*$", re.I), None, "<="),
     (re.compile(r"\b(?:a\s+)?(?:minimum|min\.?)\b(?:\s+[\w\-]+){0,3}\s+(?:of|is)\s*$", re.I), None, ">="),
     (re.compile(r"\bafter\s*$", re.I), re.compile(r"^\s+(?:have|has)\s+(?:elapsed|passed)", re.I), ">"),
+    # "colitis of over 15 years duration": "over" a time is a spread, unless the time is how long something lasted
+    (re.compile(r"\bover\s*$", re.I), re.compile(r"^\s+(?:in\s+|of\s+)?duration\b", re.I), ">"),
     (re.compile(r"\bmore\s+(?:often|frequently)\s+than\s+(?:once\s+)?(?:every\s+)?$", re.I), None, "<"),
     # "once per lifetime", "once in a lifetime" (models/ANNOTATION.md 12.6: at most once)
     (None, re.compile(r"^\s*(?:per|in\s+(?:a|the|their|his|her))\s+(?:patient'?s\s+|beneficiary'?s\s+)?lifetime\b", re.I), "<="),
@@ -331,14 +492,15 @@ _NOT_DRUG_WORDS = frozenset(
     {"total", "daily", "a", "an", "the", "of", "and", "usual", "at", "in", "on", "is", "be", "given", "administered",
      "recommended", "initial", "maximum", "minimum", "starting", "typical", "higher", "lower", "same", "this", "that"}
 )
-_PER_TIME_RE = re.compile(r"^(.+?)/(day|week|month|year)$")
+_PER_TIME_RE = re.compile(r"^(.+?)/(min|day|week|month|year)$")
+_PER_TIME_WORDS = {"min": "minute"}
 
 
 def split_per_time(unit: str) -> tuple[str, str | None]:
     """"mg/day" -> ("mg", "per day"): doses keep the amount unit and carry the schedule as frequency."""
     match = _PER_TIME_RE.match(unit)
     if match and match.group(1) not in ("kg",):
-        return match.group(1), f"per {match.group(2)}"
+        return match.group(1), f"per {_PER_TIME_WORDS.get(match.group(2), match.group(2))}"
     return unit, None
 
 

@@ -37,6 +37,8 @@ The package, in import order (each module imports only the ones above it):
 - `values`: `parse_number`, the value of a number as written.
 - `tokens`: the number tokens of a text, the identifier masks and the context checks around a token.
 - `quantities`: `Quantity` and `find_quantities`.
+- `categories`: `find_categories`, the stage / class / grade / category numbers `find_quantities` leaves out
+  as labels ("stage III or greater", "NYHA class II-IV"), read as unitless limits (`data/categories.json`).
 """
 
 from __future__ import annotations

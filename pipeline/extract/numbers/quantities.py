@@ -195,6 +195,11 @@ def _comparator_before(text: str, a: _Tok, floor: int) -> _Before | None | str:
     return None if before.stat == "bare" else before
 
 
+# Ranges of these kinds keep both ends after a comparator: "within 4-6 weeks" is a window, "over two to four
+# days per month" a schedule, "up to 2-3 mg" a dose.
+_RANGE_KEPT_KINDS = ("time", "interval", "frequency", "rate", "count", "mass", "volume", "activity", "amount")
+
+
 def _range_quantity(text: str, toks: list[_Tok], i: int, ua: UnitMatch | None, before: _Before | None, labelled: bool, masks) -> Quantity | str | None:
     """The range starting at token i ("0.4 to 1.5 g/kg", "between 15 and 65"), "reject" for a range
     of identifiers ("2014 to 2019"), or None when token i does not start a range."""
@@ -205,6 +210,15 @@ def _range_quantity(text: str, toks: list[_Tok], i: int, ua: UnitMatch | None, b
         return rng
     if labelled and rng.unit_name is None:
         return None  # "criteria 1-7"
+    if before is not None and opener is None and before.stat is None:
+        phrase = CMP.before[before.key]
+        unit = rng.unit or ua
+        if phrase.comparator != "=" and (unit is None or unit.kind not in (*phrase.not_before_kinds, *_RANGE_KEPT_KINDS)) \
+                and before.prev_word not in phrase.not_after_words:
+            # "greater than 10-15%": an uncertain bound, the limit is the near end (the low end of "more than")
+            value = min(a.value, rng.b.value) if phrase.comparator in (">", ">=") else max(a.value, rng.b.value)
+            return Quantity(before.start, rng.end, value, None, phrase.comparator, rng.unit_name,
+                            rng.unit.text if rng.unit else (ua.text if ua else ""), a.start, rng.b.end)
     return Quantity(
         start=before.start if opener else a.start,
         end=rng.end,
