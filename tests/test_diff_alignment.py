@@ -115,6 +115,11 @@ def test_text_safety_net_reports_an_added_negation():
     assert [c.change_type for c in changes] == ["text_changed"]
 
 
+def test_text_safety_net_reports_a_flipped_comparison_sign():
+    changes = text_changes([(SECTION, "Covered when the IgG level is < 400 mg/dL.")], [(SECTION, "Covered when the IgG level is > 400 mg/dL.")], [])
+    assert [c.change_type for c in changes] == ["text_changed"]
+
+
 @pytest.mark.parametrize(
     "after",
     [

@@ -73,7 +73,7 @@ def _units(sections: Sequence[tuple[str, str]]) -> list[_Unit]:
     for name, text in sections:
         for line in text.splitlines():
             for part in SENTENCE_END.split(unmarked(line.strip())):
-                folded = fold(part)
+                folded = " ".join(_tokens(part))  # signs kept: "< 400" and "> 400" do not cancel
                 if folded:
                     units.append(_Unit(name, part.strip(), folded))
     return units
@@ -97,7 +97,10 @@ def _uncancelled(old: list[_Unit], new: list[_Unit]) -> tuple[list[int], list[in
 
 def _tokens(text: str) -> list[str]:
     """Words and numbers of a text, accents folded and lower case; "1,000" is 1000 and a number word
-    is its digits ("two" is 2), so that writing a number either way is no change."""
+    is its digits ("two" is 2), so that writing a number either way is no change; comparison signs are
+    words of their own ("<" is "lessthan"), so that a flipped sign is a change."""
+    for symbol, word in lexicon().symbol_words.items():
+        text = text.replace(symbol, f" {word} ")
     bare = "".join(ch for ch in unicodedata.normalize("NFKD", text) if not unicodedata.combining(ch)).casefold()
     digits = _number_words()
     return [t.replace(",", "") if t[0].isdigit() else digits.get(t, t) for t in _TOKEN.findall(bare)]
@@ -112,7 +115,14 @@ def _number_words() -> dict[str, str]:
 
 def _significant(token: str) -> bool:
     """Whether a token carries a sentence's numbers or logic."""
-    return token[0].isdigit() or token in lexicon().meaning_words
+    lex = lexicon()
+    return token[0].isdigit() or token in lex.meaning_words or token in _sign_words()
+
+
+@lru_cache(maxsize=1)
+def _sign_words() -> frozenset[str]:
+    """The words comparison signs are spelt as (a changed sign changes the policy)."""
+    return frozenset(lexicon().symbol_words.values())
 
 
 def _regions(old: list[_Unit], new: list[_Unit]) -> list[_Region]:
