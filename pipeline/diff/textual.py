@@ -73,7 +73,7 @@ def _units(sections: Sequence[tuple[str, str]]) -> list[_Unit]:
     for name, text in sections:
         for line in text.splitlines():
             for part in SENTENCE_END.split(unmarked(line.strip())):
-                folded = " ".join(_tokens(part))  # signs kept: "< 400" and "> 400" do not cancel
+                folded = _key(part)
                 if folded:
                     units.append(_Unit(name, part.strip(), folded))
     return units
@@ -93,6 +93,11 @@ def _uncancelled(old: list[_Unit], new: list[_Unit]) -> tuple[list[int], list[in
         else:
             old_left.append(i)
     return old_left, [j for j in range(len(new)) if j not in used]
+
+
+def _key(text: str) -> str:
+    """A sentence's comparison key: its tokens, signs kept ("< 400" and "> 400" do not cancel)."""
+    return " ".join(_tokens(text))
 
 
 def _tokens(text: str) -> list[str]:
@@ -179,7 +184,7 @@ def _explained(units: list[_Unit], fact_changes: Sequence[PolicyChange]) -> bool
     bar = lexicon().sentence_similarity
     for change in fact_changes:
         for said in (change.before_sentence, change.after_sentence, change.before, change.after):
-            folded = fold(said)
+            folded = _key(said or "")
             if len(folded) < 4:
                 continue
             for unit in units:
