@@ -151,8 +151,9 @@ _BACK_REFERENCE_RE = re.compile(
 _GENERIC_MODIFIERS = frozenset({"medical", "other", "certain", "underlying", "serious", "various", "clinical", "specific", "such", "related", "similar", "existing", "new"})
 
 
-def clean_name(raw: str) -> tuple[str, str | None, list[str]]:
-    """Split "Name (ABBR) or Other Name" into the name, its abbreviation and aliases."""
+def clean_name(raw: str, alternatives: bool = True) -> tuple[str, str | None, list[str]]:
+    """Split "Name (ABBR) or Other Name" into the name, its abbreviation and aliases; `alternatives=False` keeps
+    an "or" inside the name (a list item already split at its coordinations, pipeline.extract.roles)."""
     raw = re.sub(r"\^[\d,\-–]+", "", raw)  # "^41" reference markers of plain-text exports
     raw = re.sub(r"[\s,;]+(?:or|and|and/or)\s*$", "", raw.strip(), flags=re.I)
     raw = raw.strip(" \t-–—:;,.")
@@ -168,7 +169,7 @@ def clean_name(raw: str) -> tuple[str, str | None, list[str]]:
         text = text[: trailing.start()].strip()
     parts = re.split(r"\s+or\s+|\s*/\s+", text)
     # "A or B" names two conditions only when A is a name on its own ("dilated or restrictive cardiomyopathy" is one)
-    if len(parts) > 1 and (len(parts[0].split()) >= 2 or parts[0][:1].isupper() or re.search(r"\s*/\s+", text)):
+    if alternatives and len(parts) > 1 and (len(parts[0].split()) >= 2 or parts[0][:1].isupper() or re.search(r"\s*/\s+", text)):
         text, aliases = parts[0].strip(), [p.strip() for p in parts[1:] if p.strip()]
     text = _POPULATION_PREFIX_RE.sub("", text)
     text = _LEADING_NOISE_RE.sub("", text)

@@ -29,6 +29,7 @@ from pipeline.extract.indications import PROSE_KINDS, Mention, clean_name, is_co
 from pipeline.extract.lexicon import Lexicon
 from pipeline.extract.tree import Node, node_text
 from pipeline.paths import ROLE_MODEL as MODEL_PATH
+from pipeline.text import fold
 
 FORMAT_VERSION = 1
 ROLES = ("indication", "member", "exclusion", "criterion", "limitation", "background", "other")
@@ -49,22 +50,91 @@ def _cut_at_clause(text: str, lexicon: Lexicon) -> str:
     return text[:cut].rstrip(" ,;:")
 
 
-def item_name(content: str, lexicon: Lexicon) -> tuple[str, list[str]]:
-    """The condition an item names (guideline 6): its head phrase before a separator, sentence end or
-    criteria clause; defining parentheses ("Cognitive impairment (disorientation or memory loss)") become aliases."""
+# Where an item's head joins conditions (guideline 12.2): commas, semicolons, "or", "and", "and/or", "X/ Y".
+_COORDINATION_RE = re.compile(r"\s*[,;]\s*(?:and/or\s+|and\s+|or\s+)?|\s+(?:and/or|or|and|&)\s+|\s*/\s+", re.I)
+_ADJECTIVE_ENDINGS = ("ar", "al", "ic", "ous", "ive", "ary")  # "of acetabular or proximal femur fracture": a shared head follows
+_SHARED_TAIL_RE = re.compile(r"^([\w'’-]+)(\s+of\s+.+)$", re.I)  # "pain or swelling of the scrotum": "of ..." is shared
+
+
+def _subject_stripped(head: str, lexicon: Lexicon) -> str:
+    """The head without its leading subject or purpose ("Patients with known or suspected X" -> "X"), repeatedly."""
+    while True:
+        lowered = head.lower()
+        prefix = next((p for p in lexicon.name_prefixes if lowered.startswith(p + " ")), None)
+        if prefix is None:
+            return head
+        head = re.sub(r"^(?:the|a|an)\s+", "", head[len(prefix) :].strip(), flags=re.I)
+
+
+def _stands_alone(part: str, lexicon: Lexicon) -> bool:
+    """A coordinated part that can be named alone: a condition word, or two words that are not an adjective
+    sharing the next part's head ("acetabular or proximal femur fracture", "second or third degree block")."""
+    tokens = words(part)
+    if is_condition_like(part, lexicon):
+        return True
+    return len(tokens) >= 2 and not tokens[-1].endswith(_ADJECTIVE_ENDINGS)
+
+
+def coordinated_parts(head: str, lexicon: Lexicon) -> list[str]:
+    """The conditions a joined head names, one per part that can be named alone (guideline 12.2): a part that
+    cannot ("Absent or impaired sensation", "Swelling of the extremity, face or neck") stays with its neighbour;
+    a shared "of ..." tail goes to bare words before it ("Pain or swelling of scrotal contents") and a
+    shared modifier to bare head words ("gastrointestinal obstruction, stricture, or fistula")."""
+    spans, at = [], 0
+    for sep in _COORDINATION_RE.finditer(head):
+        if sep.start() > at:
+            spans.append((at, sep.start()))
+        at = sep.end()
+    if at < len(head):
+        spans.append((at, len(head)))
+    groups: list[tuple[int, int]] = []
+    pending = None  # start of the parts waiting for a part that stands alone
+    for start, end in spans:
+        if _stands_alone(head[start:end], lexicon):
+            groups.append((start if pending is None else pending, end))
+            pending = None
+        elif pending is None:
+            pending = start
+    if pending is not None:
+        groups = [*groups[:-1], (groups[-1][0], len(head))] if groups else [(0, len(head))]
+    parts = [head[s:e].strip(" ,;") for s, e in groups]
+    if len(parts) < 2:
+        return parts
+    tail = _SHARED_TAIL_RE.match(parts[-1])
+    if tail and all(len(p.split()) == 1 for p in parts[:-1]):
+        return [*(p + tail.group(2) for p in parts[:-1]), parts[-1]]
+    first = parts[0].split()
+    if len(first) >= 2 and all(len(p.split()) == 1 and is_condition_like(p, lexicon) for p in parts[1:]):
+        modifier = " ".join(first[:-1])
+        return [parts[0], *(f"{modifier} {p}" for p in parts[1:])]
+    return parts
+
+
+def item_names(content: str, lexicon: Lexicon) -> list[tuple[str, list[str]]]:
+    """The conditions an item names (guideline 6, 12.2): its head phrase before a separator, sentence end or
+    criteria clause, without its subject ("Patients with ..."), split at its coordinations; defining parentheses
+    ("Cognitive impairment (disorientation or memory loss)") become aliases, the joined form an alias of the first."""
     sep = _HEAD_CUT_RE.search(content)
     head = content[: sep.start()] if sep else content
-    head = _cut_at_clause(head, lexicon)
-    lowered = head.lower()
-    prefix = next((p for p in lexicon.name_prefixes if lowered.startswith(p + " ")), None)
-    if prefix:  # "to rule out stenosis before ...": the condition follows the purpose
-        head = re.sub(r"^(?:the|a|an)\s+", "", head[len(prefix) :].strip(), flags=re.I)
+    head = _subject_stripped(_cut_at_clause(head, lexicon), lexicon)
     inner = [m.group(1).strip() for m in _INNER_PAREN_RE.finditer(head) if not m.group(1).strip().isupper()]
     head = _INNER_PAREN_RE.sub(lambda m: m.group(0) if m.group(1).strip().isupper() else "", head)
-    name, _abbreviation, aliases = clean_name(head)
-    if len(words(name)) > 16:
-        return "", []
-    return name, [*aliases, *inner]
+    parts = coordinated_parts(head, lexicon)
+    out = []
+    for i, part in enumerate(parts):
+        name, _abbreviation, aliases = clean_name(part, alternatives=False)
+        if not name or len(words(name)) > 16:
+            continue
+        if i == 0 and len(parts) > 1:
+            aliases = [*aliases, clean_name(head, alternatives=False)[0]]
+        out.append((name, [*aliases, *inner] if i == 0 else aliases))
+    return out
+
+
+def item_name(content: str, lexicon: Lexicon) -> tuple[str, list[str]]:
+    """The first condition an item names (`item_names`), or ("", []) when it names none."""
+    names = item_names(content, lexicon)
+    return names[0] if names else ("", [])
 
 
 def _flags(text: str, lexicon: Lexicon, prefix: str) -> list[str]:
@@ -208,6 +278,7 @@ def _is_name(name: str, lexicon: Lexicon) -> bool:
         and not any(lowered.startswith(p + " ") for p in lexicon.criteria_openers)
         and not any(w in lexicon.verb_stops for w in tokens)
         and not (len(tokens) == 1 and tokens[0] in lexicon.population_words)
+        and tokens[0] not in lexicon.mention_stops  # "with weight loss", "following surgery": a clause's tail, not a name
         and not is_sentence_start(name)
     )
 
@@ -242,15 +313,61 @@ def apply_roles(mentions: list[Mention], nodes: list[Node], roles: dict[int, str
         if line in heads_on:
             for m in heads_on[line]:
                 m.list_vote = m.list_vote or vote  # a vote the rules read off the list stays
+            if node.is_item:
+                kept += _refined_heads(heads_on[line], node, text, lexicon)
             continue
         if not _may_name_condition(node, index, heads_on, text):
             continue
-        name, aliases = item_name(node_text(text, node), lexicon)
-        if not _is_name(name, lexicon):
-            continue
-        start = node.start + max(text.find(name, node.start, node.end) - node.start, 0)
-        mention = Mention(name, start, start + len(name), line, "item", node.section_kind, None, aliases)
-        mention.list_vote = vote
-        mention.scope = (node.start, _descendants_end(node, nodes, position) if node.is_item else node.end)
-        kept.append(mention)
+        scope = (node.start, _descendants_end(node, nodes, position) if node.is_item else node.end)
+        for name, aliases in _item_conditions(node_text(text, node), lexicon):
+            mention = _item_mention(name, aliases, node, text)
+            mention.list_vote, mention.scope = vote, scope
+            kept.append(mention)
     return kept
+
+
+def _item_conditions(content: str, lexicon: Lexicon) -> list[tuple[str, list[str]]]:
+    """The item's names that may become mentions: the first when it can name a condition (`_is_name`), a further
+    coordinated part only when the lexicon reads it as a condition ("ventricular arrhythmias", not "driving, or
+    meeting vocational needs": items of criteria lists join requirements too)."""
+    names = item_names(content, lexicon)
+    return [(n, a) for i, (n, a) in enumerate(names) if _is_name(n, lexicon) and (i == 0 or is_condition_like(n, lexicon))]
+
+
+def _item_mention(name: str, aliases: list[str], node: Node, text: str) -> Mention:
+    """A mention of `name` on an item's line, placed where the line writes it (else at the item's start)."""
+    at = text.find(name, node.start, node.end)
+    start = at if at >= 0 else node.start
+    return Mention(name, start, start + len(name), node.index, "item", node.section_kind, None, list(aliases))
+
+
+def _refined_heads(heads: list[Mention], node: Node, text: str, lexicon: Lexicon) -> list[Mention]:
+    """The item's names where the rules' heads on its line cut one short or join several (guideline 12.2): a head
+    inside a longer item name takes that name ("Cataract causing symptomatic" -> "... impairment of visual
+    function"), a head holding several names takes the first (the joined form becomes its alias), and the other
+    names become mentions of their own, sharing the head's vote and scope. Returns the new mentions."""
+    names = _item_conditions(node_text(text, node), lexicon)
+    if not names:
+        return []
+    used: set[int] = set()
+    added = []
+    for name, aliases in names:
+        key = fold(name)
+        owner = next((i for i, h in enumerate(heads) if i not in used and fold(h.name) in key), None)
+        if owner is None:
+            owner = next((i for i, h in enumerate(heads) if i not in used and len(names) > 1 and key in fold(h.name)), None)
+        if owner is not None:
+            head = heads[owner]
+            used.add(owner)
+            if fold(head.name) != key:
+                if key in fold(head.name):  # the head joins several names: it keeps the first
+                    head.aliases = [*head.aliases, head.name]
+                head.name = name
+                head.aliases = [*head.aliases, *(a for a in aliases if a not in head.aliases)]
+            continue
+        if any(key in fold(h.name) or fold(h.name) in key for h in heads):
+            continue  # already named by a head the item's names do not map to one to one
+        mention = _item_mention(name, aliases, node, text)
+        mention.list_vote, mention.scope, mention.bare = heads[0].list_vote, heads[0].scope, heads[0].bare
+        added.append(mention)
+    return added
