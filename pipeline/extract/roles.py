@@ -52,6 +52,7 @@ def _cut_at_clause(text: str, lexicon: Lexicon) -> str:
 
 # Where an item's head joins conditions (guideline 12.2): commas, semicolons, "or", "and", "and/or", "X/ Y".
 _COORDINATION_RE = re.compile(r"\s*[,;]\s*(?:and/or\s+|and\s+|or\s+)?|\s+(?:and/or|or|and|&)\s+|\s*/\s+", re.I)
+_COMPARATIVE_RE = re.compile(r"(?:more|less|fewer|greater|higher|lower)\b", re.I)
 _ADJECTIVE_ENDINGS = ("ar", "al", "ic", "ous", "ive", "ary")  # "of acetabular or proximal femur fracture": a shared head follows
 _SHARED_TAIL_RE = re.compile(r"^([\w'’-]+)(\s+of\s+.+)$", re.I)  # "pain or swelling of the scrotum": "of ..." is shared
 
@@ -82,6 +83,10 @@ def coordinated_parts(head: str, lexicon: Lexicon) -> list[str]:
     shared modifier to bare head words ("gastrointestinal obstruction, stricture, or fistula")."""
     spans, at = [], 0
     for sep in _COORDINATION_RE.finditer(head):
+        if _COMPARATIVE_RE.match(head, sep.end()):
+            continue  # "in one or more extremities": a count, not two conditions
+        if not re.search(r"[,;]", sep.group()) and any(f" {q} " in f" {head[at : sep.start()].lower()} " for q in lexicon.qualifier_openers):
+            continue  # "Dyspnea without cor pulmonale or evidence of hypoxemia": the "or" joins the qualifier, up to a comma
         if sep.start() > at:
             spans.append((at, sep.start()))
         at = sep.end()
@@ -298,10 +303,10 @@ def apply_roles(mentions: list[Mention], nodes: list[Node], roles: dict[int, str
     condition_lines = {line for line, role in roles.items() if role in CONDITION_ROLES}
     lead_ins = {index[line].lead_in for line in condition_lines if index[line].lead_in is not None} - condition_lines
     lead_ins = {line for line in lead_ins if node_text(text, index[line]).endswith(":")}  # "Condition - text" items lead their doses
-    heads_on = {}
+    heads_on: dict[int, list[Mention]] = {}
+    prose_on: dict[int, list[Mention]] = {}
     for m in mentions:
-        if m.kind not in PROSE_KINDS:
-            heads_on.setdefault(m.line, []).append(m)
+        (prose_on if m.kind in PROSE_KINDS else heads_on).setdefault(m.line, []).append(m)
     criteria_lines = {line for line, role in roles.items() if role == "criterion"}
     kept = [
         m for m in mentions
@@ -314,7 +319,7 @@ def apply_roles(mentions: list[Mention], nodes: list[Node], roles: dict[int, str
             for m in heads_on[line]:
                 m.list_vote = m.list_vote or vote  # a vote the rules read off the list stays
             if node.is_item:
-                kept += _refined_heads(heads_on[line], node, text, lexicon)
+                kept += _refined_heads(heads_on[line], prose_on.get(line, []), node, text, lexicon)
             continue
         if not _may_name_condition(node, index, heads_on, text):
             continue
@@ -328,10 +333,14 @@ def apply_roles(mentions: list[Mention], nodes: list[Node], roles: dict[int, str
 
 def _item_conditions(content: str, lexicon: Lexicon) -> list[tuple[str, list[str]]]:
     """The item's names that may become mentions: the first when it can name a condition (`_is_name`), a further
-    coordinated part only when the lexicon reads it as a condition ("ventricular arrhythmias", not "driving, or
-    meeting vocational needs": items of criteria lists join requirements too)."""
+    coordinated part when the lexicon reads it as a condition or most parts are conditions ("Bladder cancer,
+    neurogenic bladder, bladder calculus"), not in a joined requirement ("driving, or meeting vocational needs")."""
     names = item_names(content, lexicon)
-    return [(n, a) for i, (n, a) in enumerate(names) if _is_name(n, lexicon) and (i == 0 or is_condition_like(n, lexicon))]
+    named = [_is_name(n, lexicon) for n, _ in names]
+    conditions = [ok and is_condition_like(n, lexicon) for ok, (n, _) in zip(named, names)]
+    # a further part of an item that opens with a clause ("when records fail to document X and Y") must be a condition
+    most = bool(named) and named[0] and 2 * sum(conditions) > len(names)
+    return [na for i, na in enumerate(names) if named[i] and (i == 0 or conditions[i] or most)]
 
 
 def _item_mention(name: str, aliases: list[str], node: Node, text: str) -> Mention:
@@ -341,33 +350,44 @@ def _item_mention(name: str, aliases: list[str], node: Node, text: str) -> Menti
     return Mention(name, start, start + len(name), node.index, "item", node.section_kind, None, list(aliases))
 
 
-def _refined_heads(heads: list[Mention], node: Node, text: str, lexicon: Lexicon) -> list[Mention]:
+def _within(shorter: str, longer: str) -> bool:
+    """Whether a folded name is a word-aligned part of another."""
+    return f" {shorter} " in f" {longer} "
+
+
+def _refined_heads(heads: list[Mention], prose: list[Mention], node: Node, text: str, lexicon: Lexicon) -> list[Mention]:
     """The item's names where the rules' heads on its line cut one short or join several (guideline 12.2): a head
     inside a longer item name takes that name ("Cataract causing symptomatic" -> "... impairment of visual
     function"), a head holding several names takes the first (the joined form becomes its alias), and the other
-    names become mentions of their own, sharing the head's vote and scope. Returns the new mentions."""
+    names become mentions of their own, sharing the head's vote and scope; a prose mention of the line that names
+    one of them describes that one, not the head. Returns the new mentions."""
     names = _item_conditions(node_text(text, node), lexicon)
     if not names:
         return []
+    keys = [fold(name) for name, _ in names]
     used: set[int] = set()
     added = []
-    for name, aliases in names:
-        key = fold(name)
-        owner = next((i for i, h in enumerate(heads) if i not in used and fold(h.name) in key), None)
-        if owner is None:
-            owner = next((i for i, h in enumerate(heads) if i not in used and len(names) > 1 and key in fold(h.name)), None)
+    for key, (name, aliases) in zip(keys, names):
+        owner = next((i for i, h in enumerate(heads) if i not in used and _within(fold(h.name), key)), None)
+        if owner is None and len(names) > 1:
+            owner = next((i for i, h in enumerate(heads) if i not in used and _within(key, fold(h.name))), None)
         if owner is not None:
             head = heads[owner]
             used.add(owner)
             if fold(head.name) != key:
-                if key in fold(head.name):  # the head joins several names: it keeps the first
+                if _within(key, fold(head.name)):  # the head joins several names: it keeps the first, the joined form as alias
                     head.aliases = [*head.aliases, head.name]
                 head.name = name
-                head.aliases = [*head.aliases, *(a for a in aliases if a not in head.aliases)]
+            others = set(keys) - {key}  # an "or" alternative the rules kept as an alias is now a mention of its own
+            head.aliases = [a for a in dict.fromkeys([*head.aliases, *aliases]) if fold(a) not in others]
             continue
-        if any(key in fold(h.name) or fold(h.name) in key for h in heads):
+        if any(_within(key, fold(h.name)) or _within(fold(h.name), key) for h in heads):
             continue  # already named by a head the item's names do not map to one to one
         mention = _item_mention(name, aliases, node, text)
         mention.list_vote, mention.scope, mention.bare = heads[0].list_vote, heads[0].scope, heads[0].bare
         added.append(mention)
+    for m in prose:
+        part = next((a for a in added if _within(fold(m.name), fold(a.name))), None)
+        if part is not None and m.same_as in heads:
+            m.same_as = part
     return added
