@@ -270,15 +270,16 @@ def _may_name_condition(node: Node, index: dict[int, Node], heads_on: dict[int, 
     return parent is None or parent.index not in heads_on or node_text(text, parent).endswith(":")
 
 
-def _is_name(name: str, lexicon: Lexicon) -> bool:
-    """A cut item name that can name a condition: a condition word or two words, no verb, no comparator, not a
-    population word, a clause or a limit ("At least 100 days post transplant")."""
+def _is_name(name: str, lexicon: Lexicon, whole_item: bool = False) -> bool:
+    """A cut item name that can name a condition: a condition word or two words (any word when it is the whole
+    item: "- Hemorrhoids;", "- Pre-eclampsia"), no verb, no comparator, not a population word, a clause or a
+    limit ("At least 100 days post transplant")."""
     tokens = words(name)
     lowered = name.lower()
     return (
         bool(tokens)
         and len(name) >= 4
-        and (len(tokens) >= 2 or is_condition_like(name, lexicon))
+        and (len(tokens) >= 2 or whole_item or is_condition_like(name, lexicon))
         and not re.search(r"[<>≤≥=]", name)
         and not any(lowered.startswith(p + " ") for p in lexicon.criteria_openers)
         and not any(w in lexicon.verb_stops for w in tokens)
@@ -336,7 +337,8 @@ def _item_conditions(content: str, lexicon: Lexicon) -> list[tuple[str, list[str
     coordinated part when the lexicon reads it as a condition or most parts are conditions ("Bladder cancer,
     neurogenic bladder, bladder calculus"), not in a joined requirement ("driving, or meeting vocational needs")."""
     names = item_names(content, lexicon)
-    named = [_is_name(n, lexicon) for n, _ in names]
+    whole = len(names) == 1 and fold(names[0][0]) == fold(clean_name(content, alternatives=False)[0])
+    named = [_is_name(n, lexicon, whole) for n, _ in names]
     conditions = [ok and is_condition_like(n, lexicon) for ok, (n, _) in zip(named, names)]
     # a further part of an item that opens with a clause ("when records fail to document X and Y") must be a condition
     most = bool(named) and named[0] and 2 * sum(conditions) > len(names)
