@@ -163,3 +163,16 @@ def test_l36702_apply_roles_splits_a_rule_head_that_joins_three_conditions():
     assert [m.name for m in mentions] == ["Long Q-T syndrome", "torsades de pointes", "ventricular arrhythmias"]
     assert mentions[0] is head and "Long Q-T syndrome, torsades de pointes and ventricular arrhythmias" in head.aliases
     assert all(m.list_vote == 1.0 and m.scope == head.scope for m in mentions)
+
+
+def test_l34570_item_names_read_the_clause_a_subject_item_states():
+    assert _names("patients whose primary problem is a physical health problem without a concurrent major psychiatric episode;") == [
+        "primary problem is a physical health problem without a concurrent major psychiatric episode"]
+    assert _names("patient in whom the stress test result contradicts the clinical assessment") == [
+        "stress test result contradicts the clinical assessment"]
+
+
+def test_l35755_item_names_read_a_semicolon_list_and_drop_a_parenthesised_site_list():
+    assert _names("Torsion of the spermatic cord; acute epididymitis or epididymoorchitis; or torsion of the testicular appendages.") == [
+        "Torsion of the spermatic cord", "acute epididymitis", "epididymoorchitis", "torsion of the testicular appendages"]
+    assert item_names("Stenosis of visceral vein (renal, hepatic, mesenteric, portal or splenic).", load_lexicon()) == [("Stenosis of visceral vein", [])]

@@ -52,9 +52,22 @@ def _cut_at_clause(text: str, lexicon: Lexicon) -> str:
 
 # Where an item's head joins conditions (guideline 12.2): commas, semicolons, "or", "and", "and/or", "X/ Y".
 _COORDINATION_RE = re.compile(r"\s*[,;]\s*(?:and/or\s+|and\s+|or\s+)?|\s+(?:and/or|or|and|&)\s+|\s*/\s+", re.I)
+_SEMICOLON_LIST_RE = re.compile(r";\s+(?:or|and|and/or)\s", re.I)
 _COMPARATIVE_RE = re.compile(r"(?:more|less|fewer|greater|higher|lower)\b", re.I)
 _ADJECTIVE_ENDINGS = ("ar", "al", "ic", "ous", "ive", "ary")  # "of acetabular or proximal femur fracture": a shared head follows
 _SHARED_TAIL_RE = re.compile(r"^([\w'’-]+)(\s+of\s+.+)$", re.I)  # "pain or swelling of the scrotum": "of ..." is shared
+
+
+def _subject_clause(content: str, lexicon: Lexicon) -> tuple[str, bool]:
+    """An item that states its condition as a clause about its subject ("patients whose primary problem is a physical
+    health problem ..."): the clause without the subject (guideline 12.23), and whether it was one."""
+    lowered = content.lower()
+    for word in lexicon.population_words:
+        for opener in lexicon.subject_clause_openers:
+            for lead in (f"the {word} {opener} ", f"{word} {opener} "):
+                if lowered.startswith(lead):
+                    return re.sub(r"^(?:the|a|an)\s+", "", content[len(lead) :].strip(), flags=re.I), True
+    return content, False
 
 
 def _subject_stripped(head: str, lexicon: Lexicon) -> str:
@@ -119,10 +132,16 @@ def item_names(content: str, lexicon: Lexicon) -> list[tuple[str, list[str]]]:
     """The conditions an item names (guideline 6, 12.2): its head phrase before a separator, sentence end or
     criteria clause, without its subject ("Patients with ..."), split at its coordinations; defining parentheses
     ("Cognitive impairment (disorientation or memory loss)") become aliases, the joined form an alias of the first."""
+    content, _clause = _subject_clause(content, lexicon)
     sep = _HEAD_CUT_RE.search(content)
     head = content[: sep.start()] if sep else content
+    sentence = re.split(r"[.:]\s|[.:]$", content, maxsplit=1)[0]
+    if sep and sep.group().startswith(";") and _SEMICOLON_LIST_RE.search(sentence):
+        head = sentence  # "Torsion of the spermatic cord; acute epididymitis or epididymoorchitis; or torsion of ...": one list
     head = _subject_stripped(_cut_at_clause(head, lexicon), lexicon)
-    inner = [m.group(1).strip() for m in _INNER_PAREN_RE.finditer(head) if not m.group(1).strip().isupper()]
+    # a parenthesis is another name only when it names a condition ("(disorientation or memory loss)", not "(renal, hepatic)")
+    inner = [m.group(1).strip() for m in _INNER_PAREN_RE.finditer(head)
+             if not m.group(1).strip().isupper() and is_condition_like(m.group(1), lexicon)]
     head = _INNER_PAREN_RE.sub(lambda m: m.group(0) if m.group(1).strip().isupper() else "", head)
     parts = coordinated_parts(head, lexicon)
     out = []
@@ -270,10 +289,10 @@ def _may_name_condition(node: Node, index: dict[int, Node], heads_on: dict[int, 
     return parent is None or parent.index not in heads_on or node_text(text, parent).endswith(":")
 
 
-def _is_name(name: str, lexicon: Lexicon, whole_item: bool = False) -> bool:
+def _is_name(name: str, lexicon: Lexicon, whole_item: bool = False, clause: bool = False) -> bool:
     """A cut item name that can name a condition: a condition word or two words (any word when it is the whole
-    item: "- Hemorrhoids;", "- Pre-eclampsia"), no verb, no comparator, not a population word, a clause or a
-    limit ("At least 100 days post transplant")."""
+    item: "- Hemorrhoids;", "- Pre-eclampsia"), no verb (unless it is the clause a subject item states: "patients
+    whose ..."), no comparator, not a population word, a clause or a limit ("At least 100 days post transplant")."""
     tokens = words(name)
     lowered = name.lower()
     return (
@@ -282,7 +301,7 @@ def _is_name(name: str, lexicon: Lexicon, whole_item: bool = False) -> bool:
         and (len(tokens) >= 2 or whole_item or is_condition_like(name, lexicon))
         and not re.search(r"[<>≤≥=]", name)
         and not any(lowered.startswith(p + " ") for p in lexicon.criteria_openers)
-        and not any(w in lexicon.verb_stops for w in tokens)
+        and (clause or not any(w in lexicon.verb_stops for w in tokens))
         and not (len(tokens) == 1 and tokens[0] in lexicon.population_words)
         and tokens[0] not in lexicon.mention_stops  # "with weight loss", "following surgery": a clause's tail, not a name
         and not is_sentence_start(name)
@@ -338,7 +357,8 @@ def _item_conditions(content: str, lexicon: Lexicon) -> list[tuple[str, list[str
     neurogenic bladder, bladder calculus"), not in a joined requirement ("driving, or meeting vocational needs")."""
     names = item_names(content, lexicon)
     whole = len(names) == 1 and fold(names[0][0]) == fold(clean_name(content, alternatives=False)[0])
-    named = [_is_name(n, lexicon, whole) for n, _ in names]
+    clause = _subject_clause(content, lexicon)[1]
+    named = [_is_name(n, lexicon, whole, clause) for n, _ in names]
     conditions = [ok and is_condition_like(n, lexicon) for ok, (n, _) in zip(named, names)]
     # a further part of an item that opens with a clause ("when records fail to document X and Y") must be a condition
     most = bool(named) and named[0] and 2 * sum(conditions) > len(names)
