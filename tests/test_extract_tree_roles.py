@@ -176,3 +176,17 @@ def test_l35755_item_names_read_a_semicolon_list_and_drop_a_parenthesised_site_l
     assert _names("Torsion of the spermatic cord; acute epididymitis or epididymoorchitis; or torsion of the testicular appendages.") == [
         "Torsion of the spermatic cord", "acute epididymitis", "epididymoorchitis", "torsion of the testicular appendages"]
     assert item_names("Stenosis of visceral vein (renal, hepatic, mesenteric, portal or splenic).", load_lexicon()) == [("Stenosis of visceral vein", [])]
+
+
+# L36575 (knee arthroplasty, train): a criteria-like lead-in ("when the following ...") over contraindications
+CONTRAINDICATIONS = (
+    "Limitations\n"
+    "A total knee replacement is not medically necessary when the following contraindications are present:\n"
+    "- Active urinary tract or dental infection\n"
+)
+
+
+def test_l36575_a_negative_lead_in_makes_its_items_not_covered_whatever_the_role():
+    nodes = _tree(CONTRAINDICATIONS)
+    mentions = apply_roles([], nodes, {2: "indication"}, CONTRAINDICATIONS, load_lexicon())
+    assert [(m.name, m.list_vote) for m in mentions] == [("Active urinary tract infection", -1.0), ("dental infection", -1.0)]

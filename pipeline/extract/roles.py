@@ -89,11 +89,20 @@ def _stands_alone(part: str, lexicon: Lexicon) -> bool:
     return len(tokens) >= 2 and not tokens[-1].endswith(_ADJECTIVE_ENDINGS)
 
 
+def _shares_head(first: str, second: str, lexicon: Lexicon) -> bool:
+    """Whether two short noun phrases joined by "or"/"and" share the second one's head word: the first names no
+    condition and is two or three plain words ("Active urinary tract or dental infection"), the second at most three."""
+    tokens, rest = words(first), words(second)
+    return (2 <= len(tokens) <= 3 and len(rest) <= 3 and "," not in first and not is_condition_like(first, lexicon)
+            and is_condition_like(rest[-1], lexicon) and not any(t in lexicon.mention_stops or t == "the" for t in tokens))
+
+
 def coordinated_parts(head: str, lexicon: Lexicon) -> list[str]:
     """The conditions a joined head names, one per part that can be named alone (guideline 12.2): a part that
     cannot ("Absent or impaired sensation", "Swelling of the extremity, face or neck") stays with its neighbour;
-    a shared "of ..." tail goes to bare words before it ("Pain or swelling of scrotal contents") and a
-    shared modifier to bare head words ("gastrointestinal obstruction, stricture, or fistula")."""
+    a shared "of ..." tail goes to bare words before it ("Pain or swelling of scrotal contents"), a shared head
+    to a first part that names none ("Active urinary tract or dental infection") and a shared modifier to bare
+    head words ("gastrointestinal obstruction, stricture, or fistula")."""
     spans, at = [], 0
     for sep in _COORDINATION_RE.finditer(head):
         if _COMPARATIVE_RE.match(head, sep.end()):
@@ -121,6 +130,8 @@ def coordinated_parts(head: str, lexicon: Lexicon) -> list[str]:
     tail = _SHARED_TAIL_RE.match(parts[-1])
     if tail and all(len(p.split()) == 1 for p in parts[:-1]):
         return [*(p + tail.group(2) for p in parts[:-1]), parts[-1]]
+    if len(parts) == 2 and _shares_head(parts[0], parts[1], lexicon):
+        return [f"{parts[0]} {parts[1].split()[-1]}", parts[1]]  # "Active urinary tract or dental infection": a shared head
     first = parts[0].split()
     if len(first) >= 2 and all(len(p.split()) == 1 and is_condition_like(p, lexicon) for p in parts[1:]):
         modifier = " ".join(first[:-1])
@@ -335,9 +346,13 @@ def apply_roles(mentions: list[Mention], nodes: list[Node], roles: dict[int, str
     ]  # a criteria line the lexicon reads as a condition name stays: the model errs more than a named condition
     for line in sorted(condition_lines):
         node, vote = index[line], CONDITION_ROLES[roles[line]]
+        lead_in = node_text(text, index.get(node.lead_in)).lower()
+        lead_negative = any(p in lead_in for p in lexicon.list_intro_negative)
+        if lead_negative:
+            vote = -1.0  # "when the following contraindications are present:": the lead-in decides its items, whatever the role
         if line in heads_on:
             for m in heads_on[line]:
-                m.list_vote = m.list_vote or vote  # a vote the rules read off the list stays
+                m.list_vote = vote if vote < 0 and lead_negative else (m.list_vote or vote)  # a vote the rules read off the list stays
             if node.is_item:
                 kept += _refined_heads(heads_on[line], prose_on.get(line, []), node, text, lexicon)
             continue
