@@ -53,7 +53,7 @@ def _cut_at_clause(text: str, lexicon: Lexicon) -> str:
 # Where an item's head joins conditions (guideline 12.2): commas, semicolons, "or", "and", "and/or", "X/ Y".
 _COORDINATION_RE = re.compile(r"\s*[,;]\s*(?:and/or\s+|and\s+|or\s+)?|\s+(?:and/or|or|and|&)\s+|\s*/\s+", re.I)
 _SEMICOLON_LIST_RE = re.compile(r";\s+(?:or|and|and/or)\s", re.I)
-_COMPARATIVE_RE = re.compile(r"(?:more|less|fewer|greater|higher|lower)\b", re.I)
+_COMPARATIVE_RE = re.compile(r"(?:more|less|fewer|greater|higher|lower|equal|above|below|over|under)\b", re.I)
 _ADJECTIVE_ENDINGS = ("ar", "al", "ic", "ous", "ive", "ary")  # "of acetabular or proximal femur fracture": a shared head follows
 _SHARED_TAIL_RE = re.compile(r"^([\w'’-]+)(\s+of\s+.+)$", re.I)  # "pain or swelling of the scrotum": "of ..." is shared
 
@@ -106,7 +106,7 @@ def coordinated_parts(head: str, lexicon: Lexicon) -> list[str]:
     spans, at = [], 0
     for sep in _COORDINATION_RE.finditer(head):
         if _COMPARATIVE_RE.match(head, sep.end()):
-            continue  # "in one or more extremities": a count, not two conditions
+            continue  # "in one or more extremities", "greater than or equal to 5": a count or a comparator, not two conditions
         if not re.search(r"[,;]", sep.group()) and any(f" {q} " in f" {head[at : sep.start()].lower()} " for q in lexicon.qualifier_openers):
             continue  # "Dyspnea without cor pulmonale or evidence of hypoxemia": the "or" joins the qualifier, up to a comma
         if sep.start() > at:
