@@ -44,7 +44,8 @@ def _cut_at_clause(text: str, lexicon: Lexicon) -> str:
     lowered = f" {text.lower()} "
     cut = len(text)
     for clause in lexicon.criteria_clause_starts:
-        at = lowered.find(f" {clause} ")
+        found = re.search(rf"\s{re.escape(clause)}[\s,]", lowered)  # "including, but not limited to"
+        at = found.start() if found else -1
         if 0 < at < cut:
             cut = at
     return text[:cut].rstrip(" ,;:")
@@ -159,6 +160,8 @@ def item_names(content: str, lexicon: Lexicon) -> list[tuple[str, list[str]]]:
     for i, part in enumerate(parts):
         name, _abbreviation, aliases = clean_name(part, alternatives=False)
         if not name or len(words(name)) > 16:
+            if i == 0:
+                return []  # a sentence, not a list of names: its later commas join no conditions
             continue
         if i == 0 and len(parts) > 1:
             aliases = [*aliases, clean_name(head, alternatives=False)[0]]
