@@ -190,3 +190,10 @@ def test_l36575_a_negative_lead_in_makes_its_items_not_covered_whatever_the_role
     nodes = _tree(CONTRAINDICATIONS)
     mentions = apply_roles([], nodes, {2: "indication"}, CONTRAINDICATIONS, load_lexicon())
     assert [(m.name, m.list_vote) for m in mentions] == [("Active urinary tract infection", -1.0), ("dental infection", -1.0)]
+
+
+def test_l39391_l39080_a_bare_modifier_shares_the_rest_of_the_phrase():
+    assert _names("Pregnant and lactating women") == ["Pregnant women", "lactating women"]
+    assert _names("second or third degree atrioventricular block") == [
+        "second degree atrioventricular block", "third degree atrioventricular block"]
+    assert _names("Nausea and vomiting") == ["Nausea and vomiting"]  # no phrase to share

@@ -53,6 +53,7 @@ def _cut_at_clause(text: str, lexicon: Lexicon) -> str:
 
 # Where an item's head joins conditions (guideline 12.2): commas, semicolons, "or", "and", "and/or", "X/ Y".
 _COORDINATION_RE = re.compile(r"\s*[,;]\s*(?:and/or\s+|and\s+|or\s+)?|\s+(?:and/or|or|and|&)\s+|\s*/\s+", re.I)
+_PREPOSITIONS = frozenset({"of", "in", "with", "to", "for", "from", "on"})  # a phrase with one is no bare head to share
 _SEMICOLON_LIST_RE = re.compile(r";\s+(?:or|and|and/or)\s", re.I)
 _COMPARATIVE_RE = re.compile(r"(?:more|less|fewer|greater|higher|lower|equal|above|below|over|under)\b", re.I)
 _ADJECTIVE_ENDINGS = ("ar", "al", "ic", "ous", "ive", "ary")  # "of acetabular or proximal femur fracture": a shared head follows
@@ -98,6 +99,14 @@ def _shares_head(first: str, second: str, lexicon: Lexicon) -> bool:
             and is_condition_like(rest[-1], lexicon) and not any(t in lexicon.mention_stops or t == "the" for t in tokens))
 
 
+def _shares_rest(word: str, joiner: str, part: str, lexicon: Lexicon) -> bool:
+    """Whether a bare modifier joined by "or"/"and" to a phrase of two or more words without a preposition shares
+    that phrase's rest ("Pregnant and lactating women"), not a condition word of its own ("Pain or swelling")."""
+    tokens = words(part)
+    return (len(words(word)) == 1 and joiner.strip().lower() in ("or", "and") and not is_condition_like(word, lexicon)
+            and len(tokens) >= 2 and not any(t in _PREPOSITIONS for t in tokens))
+
+
 def coordinated_parts(head: str, lexicon: Lexicon) -> list[str]:
     """The conditions a joined head names, one per part that can be named alone (guideline 12.2): a part that
     cannot ("Absent or impaired sensation", "Swelling of the extremity, face or neck") stays with its neighbour;
@@ -116,16 +125,24 @@ def coordinated_parts(head: str, lexicon: Lexicon) -> list[str]:
     if at < len(head):
         spans.append((at, len(head)))
     groups: list[tuple[int, int]] = []
-    pending = None  # start of the parts waiting for a part that stands alone
+    pending: list[tuple[int, int]] = []  # the parts waiting for a part that stands alone
+    modified: dict[int, str] = {}  # group index -> its text read with the shared words
     for start, end in spans:
-        if _stands_alone(head[start:end], lexicon):
-            groups.append((start if pending is None else pending, end))
-            pending = None
-        elif pending is None:
-            pending = start
-    if pending is not None:
+        part = head[start:end]
+        if not _stands_alone(part, lexicon):
+            pending.append((start, end))
+            continue
+        if len(pending) == 1 and _shares_rest(head[pending[0][0] : pending[0][1]], head[pending[0][1] : start], part, lexicon):
+            # "Pregnant and lactating women", "second or third degree AV block": one condition per modifier (12.2)
+            modified[len(groups)] = f"{head[pending[0][0] : pending[0][1]]} {part.split(maxsplit=1)[1]}"
+            groups.append(pending[0])
+        else:
+            start = pending[0][0] if pending else start
+        groups.append((start, end))
+        pending = []
+    if pending:
         groups = [*groups[:-1], (groups[-1][0], len(head))] if groups else [(0, len(head))]
-    parts = [head[s:e].strip(" ,;") for s, e in groups]
+    parts = [modified.get(i, head[s:e]).strip(" ,;") for i, (s, e) in enumerate(groups)]
     if len(parts) < 2:
         return parts
     tail = _SHARED_TAIL_RE.match(parts[-1])
