@@ -197,3 +197,16 @@ def test_l39391_l39080_a_bare_modifier_shares_the_rest_of_the_phrase():
     assert _names("second or third degree atrioventricular block") == [
         "second degree atrioventricular block", "third degree atrioventricular block"]
     assert _names("Nausea and vomiting") == ["Nausea and vomiting"]  # no phrase to share
+
+
+# L37779 (radiation oncology, train): a sub-heading that joins two cancers
+HEADING = "Indications:\nColon and Rectal Cancer\nRadiation therapy is covered for the following.\n"
+
+
+def test_l37779_a_joined_heading_head_is_split_and_keeps_the_joined_form_once():
+    nodes = _tree(HEADING)
+    start = HEADING.index("Colon")
+    head = Mention("Colon and Rectal Cancer", start, start + 23, 1, "heading", "policy")
+    mentions = apply_roles([head], nodes, {1: "indication"}, HEADING, load_lexicon())
+    assert [(m.name, m.kind) for m in mentions] == [("Colon Cancer", "heading"), ("Rectal Cancer", "heading")]
+    assert mentions[0] is head and "Colon and Rectal Cancer" in head.aliases and mentions[1].aliases == []

@@ -373,8 +373,7 @@ def apply_roles(mentions: list[Mention], nodes: list[Node], roles: dict[int, str
         if line in heads_on:
             for m in heads_on[line]:
                 m.list_vote = vote if vote < 0 and lead_negative else (m.list_vote or vote)  # a vote the rules read off the list stays
-            if node.is_item:
-                kept += _refined_heads(heads_on[line], prose_on.get(line, []), node, text, lexicon)
+            kept += _refined_heads(heads_on[line], prose_on.get(line, []), node, text, lexicon)
             continue
         if not _may_name_condition(node, index, heads_on, text):
             continue
@@ -404,7 +403,8 @@ def _item_mention(name: str, aliases: list[str], node: Node, text: str) -> Menti
     """A mention of `name` on an item's line, placed where the line writes it (else at the item's start)."""
     at = text.find(name, node.start, node.end)
     start = at if at >= 0 else node.start
-    return Mention(name, start, start + len(name), node.index, "item", node.section_kind, None, list(aliases))
+    kind = "item" if node.is_item else "heading"
+    return Mention(name, start, start + len(name), node.index, kind, node.section_kind, None, list(aliases))
 
 
 def _within(shorter: str, longer: str) -> bool:
@@ -417,10 +417,11 @@ def _refined_heads(heads: list[Mention], prose: list[Mention], node: Node, text:
     inside a longer item name takes that name ("Cataract causing symptomatic" -> "... impairment of visual
     function"), a head holding several names takes the first (the joined form becomes its alias), and the other
     names become mentions of their own, sharing the head's vote and scope; a prose mention of the line that names
-    one of them describes that one, not the head. Returns the new mentions."""
+    one of them describes that one, not the head. A heading's joined head is split, never lengthened. Returns the
+    new mentions."""
     names = _item_conditions(node_text(text, node), lexicon)
-    if not names:
-        return []
+    if not names or (not node.is_item and len(names) < 2):
+        return []  # a heading's head is only split ("Colon and Rectal Cancer"), never lengthened
     keys = [fold(name) for name, _ in names]
     used: set[int] = set()
     added = []
@@ -428,6 +429,9 @@ def _refined_heads(heads: list[Mention], prose: list[Mention], node: Node, text:
         owner = next((i for i, h in enumerate(heads) if i not in used and _within(fold(h.name), key)), None)
         if owner is None and len(names) > 1:
             owner = next((i for i, h in enumerate(heads) if i not in used and _within(key, fold(h.name))), None)
+        if owner is None and key == keys[0] and len(names) > 1:  # "Colon and Rectal Cancer": the head is the joined form
+            joined = [fold(a) for a in aliases]
+            owner = next((i for i, h in enumerate(heads) if i not in used and any(_within(fold(h.name), j) for j in joined)), None)
         if owner is not None:
             head = heads[owner]
             used.add(owner)
