@@ -210,3 +210,8 @@ def test_l37779_a_joined_heading_head_is_split_and_keeps_the_joined_form_once():
     mentions = apply_roles([head], nodes, {1: "indication"}, HEADING, load_lexicon())
     assert [(m.name, m.kind) for m in mentions] == [("Colon Cancer", "heading"), ("Rectal Cancer", "heading")]
     assert mentions[0] is head and "Colon and Rectal Cancer" in head.aliases and mentions[1].aliases == []
+
+
+def test_l39913_item_names_drop_a_leading_purpose_or_existential_and_a_footnote_marker():
+    assert _names("When there is a contraindication to CCTA*") == ["contraindication to CCTA"]
+    assert _names("For disease surveillance") == ["disease surveillance"]

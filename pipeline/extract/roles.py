@@ -54,6 +54,7 @@ def _cut_at_clause(text: str, lexicon: Lexicon) -> str:
 # Where an item's head joins conditions (guideline 12.2): commas, semicolons, "or", "and", "and/or", "X/ Y".
 _COORDINATION_RE = re.compile(r"\s*[,;]\s*(?:and/or\s+|and\s+|or\s+)?|\s+(?:and/or|or|and|&)\s+|\s*/\s+", re.I)
 _PREPOSITIONS = frozenset({"of", "in", "with", "to", "for", "from", "on"})  # a phrase with one is no bare head to share
+_FOOTNOTE_RE = re.compile(r"(?<=\w)\*+(?=\s|$)")  # "contraindication to CCTA*", "Intermediate risk* patients": a footnote marker
 _SEMICOLON_LIST_RE = re.compile(r";\s+(?:or|and|and/or)\s", re.I)
 _COMPARATIVE_RE = re.compile(r"(?:more|less|fewer|greater|higher|lower|equal|above|below|over|under)\b", re.I)
 _ADJECTIVE_ENDINGS = ("ar", "al", "ic", "ous", "ive", "ary")  # "of acetabular or proximal femur fracture": a shared head follows
@@ -175,6 +176,7 @@ def item_names(content: str, lexicon: Lexicon) -> list[tuple[str, list[str]]]:
     parts = coordinated_parts(head, lexicon)
     out = []
     for i, part in enumerate(parts):
+        part = _FOOTNOTE_RE.sub("", part)
         name, _abbreviation, aliases = clean_name(part, alternatives=False)
         if not name or len(words(name)) > 16:
             if i == 0:
@@ -390,7 +392,8 @@ def _item_conditions(content: str, lexicon: Lexicon) -> list[tuple[str, list[str
     coordinated part when the lexicon reads it as a condition or most parts are conditions ("Bladder cancer,
     neurogenic bladder, bladder calculus"), not in a joined requirement ("driving, or meeting vocational needs")."""
     names = item_names(content, lexicon)
-    whole = len(names) == 1 and fold(names[0][0]) == fold(clean_name(content, alternatives=False)[0])
+    bare = _INNER_PAREN_RE.sub("", content)  # "Screening (in the absence of signs, symptoms, or disease)" is a one-word item
+    whole = len(names) == 1 and fold(names[0][0]) == fold(clean_name(bare, alternatives=False)[0])
     clause = _subject_clause(content, lexicon)[1]
     named = [_is_name(n, lexicon, whole, clause) for n, _ in names]
     conditions = [ok and is_condition_like(n, lexicon) for ok, (n, _) in zip(named, names)]
