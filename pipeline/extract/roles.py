@@ -58,6 +58,7 @@ _FOOTNOTE_RE = re.compile(r"(?<=\w)\*+(?=\s|$)")  # "contraindication to CCTA*",
 _SEMICOLON_LIST_RE = re.compile(r";\s+(?:or|and|and/or)\s", re.I)
 _COMPARATIVE_RE = re.compile(r"(?:more|less|fewer|greater|higher|lower|equal|above|below|over|under)\b", re.I)
 _ADJECTIVE_ENDINGS = ("ar", "al", "ic", "ous", "ive", "ary")  # "of acetabular or proximal femur fracture": a shared head follows
+_ARTICLE_RE = re.compile(r"^(?:the|a|an)\s+", re.I)
 _SHARED_TAIL_RE = re.compile(r"^([\w'’-]+)(\s+of\s+.+)$", re.I)  # "pain or swelling of the scrotum": "of ..." is shared
 
 
@@ -69,7 +70,7 @@ def _subject_clause(content: str, lexicon: Lexicon) -> tuple[str, bool]:
         for opener in lexicon.subject_clause_openers:
             for lead in (f"the {word} {opener} ", f"{word} {opener} "):
                 if lowered.startswith(lead):
-                    return re.sub(r"^(?:the|a|an)\s+", "", content[len(lead) :].strip(), flags=re.I), True
+                    return _ARTICLE_RE.sub("", content[len(lead) :].strip()), True
     return content, False
 
 
@@ -80,7 +81,7 @@ def _subject_stripped(head: str, lexicon: Lexicon) -> str:
         prefix = next((p for p in lexicon.name_prefixes if lowered.startswith(p + " ")), None)
         if prefix is None:
             return head
-        head = re.sub(r"^(?:the|a|an)\s+", "", head[len(prefix) :].strip(), flags=re.I)
+        head = _ARTICLE_RE.sub("", head[len(prefix) :].strip())
 
 
 def _stands_alone(part: str, lexicon: Lexicon) -> bool:
@@ -162,7 +163,7 @@ def item_names(content: str, lexicon: Lexicon) -> list[tuple[str, list[str]]]:
     """The conditions an item names (guideline 6, 12.2): its head phrase before a separator, sentence end or
     criteria clause, without its subject ("Patients with ..."), split at its coordinations; defining parentheses
     ("Cognitive impairment (disorientation or memory loss)") become aliases, the joined form an alias of the first."""
-    content, _clause = _subject_clause(content, lexicon)
+    content = _subject_clause(content, lexicon)[0]
     sep = _HEAD_CUT_RE.search(content)
     head = content[: sep.start()] if sep else content
     sentence = re.split(r"[.:]\s|[.:]$", content, maxsplit=1)[0]
