@@ -400,7 +400,9 @@ def _item_conditions(content: str, lexicon: Lexicon) -> list[tuple[str, list[str
     conditions = [ok and is_condition_like(n, lexicon) for ok, (n, _) in zip(named, names)]
     # a further part of an item that opens with a clause ("when records fail to document X and Y") must be a condition
     most = bool(named) and named[0] and 2 * sum(conditions) > len(names)
-    return [na for i, na in enumerate(names) if named[i] and (i == 0 or conditions[i] or most)]
+    head_word = words(names[0][0])[-1:] if names else []
+    # a part with the first one's head word was read with the shared words ("Pregnant women", "lactating women")
+    return [na for i, na in enumerate(names) if named[i] and (i == 0 or conditions[i] or most or words(na[0])[-1:] == head_word)]
 
 
 def _item_mention(name: str, aliases: list[str], node: Node, text: str) -> Mention:
