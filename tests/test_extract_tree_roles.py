@@ -215,3 +215,9 @@ def test_l37779_a_joined_heading_head_is_split_and_keeps_the_joined_form_once():
 def test_l39913_item_names_drop_a_leading_purpose_or_existential_and_a_footnote_marker():
     assert _names("When there is a contraindication to CCTA*") == ["contraindication to CCTA"]
     assert _names("For disease surveillance") == ["disease surveillance"]
+
+
+def test_l39391_apply_roles_keeps_both_parts_that_share_a_head_word():
+    text = "Indications:\nTesting is indicated for individuals with the following conditions:\n- Pregnant and lactating women\n"
+    mentions = apply_roles([], _tree(text), {2: "indication"}, text, load_lexicon())
+    assert [(m.name, m.list_vote) for m in mentions] == [("Pregnant women", 1.0), ("lactating women", 1.0)]
