@@ -4,7 +4,7 @@ on tiny snippets of train documents."""
 from pipeline.datamodel import Document, DocumentMeta, Section
 from pipeline.extract.indications import Mention
 from pipeline.extract.lexicon import load_lexicon
-from pipeline.extract.roles import RoleModel, apply_roles, item_name, load_role_model, predict_roles
+from pipeline.extract.roles import RoleModel, apply_roles, item_name, item_names, load_role_model, predict_roles
 from pipeline.extract.structure import split_lines
 from pipeline.extract.tree import build_tree, by_index, node_text
 from pipeline.training.roles import label_node
@@ -100,3 +100,124 @@ def test_role_model_round_trips_through_json_and_reads_a_contraindication_list()
     lexicon = load_lexicon()
     assert predict_roles(again, nodes, L33692, lexicon) == predict_roles(model, nodes, L33692, lexicon)
     assert set(predict_roles(model, nodes, L33692, lexicon)) == {0, 2, 3}  # the heading and the two items
+
+
+# L38777 (CT colonography, train) and L34005 (colonoscopy, train): an exclusion list whose items join conditions
+EXCLUSIONS = (
+    "Indications:\n"
+    "The following are considered not medically reasonable and necessary:\n"
+    "- Patients with known or suspected gastrointestinal obstruction, stricture, or fistula\n"
+    "- Hemorrhoids;\n"
+)
+# L36702 (serum magnesium, train): the rules read one head for three listed conditions
+JOINED = (
+    "Indications:\n"
+    "Other clinical situations:\n"
+    "- Long Q-T syndrome, torsades de pointes and ventricular arrhythmias.\n"
+)
+
+
+def _names(content: str) -> list[str]:
+    return [name for name, _aliases in item_names(content, load_lexicon())]
+
+
+def test_l38777_item_names_drop_the_subject_and_split_with_the_shared_modifier():
+    names = item_names("Patients with known or suspected gastrointestinal obstruction, stricture, or fistula", load_lexicon())
+    assert [n for n, _ in names] == ["gastrointestinal obstruction", "gastrointestinal stricture", "gastrointestinal fistula"]
+    assert "gastrointestinal obstruction, stricture, or fistula" in names[0][1]  # the joined form is the first part's alias
+
+
+def test_l33436_item_names_split_a_condition_and_its_subtype():
+    assert _names("Malignant melanoma or melanoma in situ (facial, auricular, genital and digital) when anatomical") == [
+        "Malignant melanoma", "melanoma in situ"]
+
+
+def test_l35755_item_names_share_an_of_tail_between_bare_words():
+    assert _names("Pain or swelling of the female genital organs, which may be the result of torsion") == [
+        "Pain of the female genital organs", "swelling of the female genital organs"]
+
+
+def test_item_names_keep_sites_degrees_and_qualifiers_inside_one_condition():
+    assert _names("Swelling of the extremity, face or neck") == ["Swelling of the extremity, face or neck"]
+    assert _names("Absent or impaired sensation in the area of contact with the seating surface")[0] == (
+        "Absent or impaired sensation in the area of contact with the seating surface")
+    assert _names("Signs and symptoms of heart failure") == ["Signs and symptoms of heart failure"]
+    assert _names("Dyspnea without cor pulmonale or evidence of hypoxemia") == ["Dyspnea without cor pulmonale or evidence of hypoxemia"]
+    assert _names("Malunion of acetabular or proximal femur fracture") == ["Malunion of acetabular or proximal femur fracture"]
+
+
+def test_apply_roles_makes_each_joined_part_and_a_one_word_item_a_not_covered_mention():
+    nodes = _tree(EXCLUSIONS)
+    mentions = apply_roles([], nodes, {2: "exclusion", 3: "exclusion"}, EXCLUSIONS, load_lexicon())
+    assert [(m.name, m.list_vote) for m in mentions] == [
+        ("gastrointestinal obstruction", -1.0), ("gastrointestinal stricture", -1.0), ("gastrointestinal fistula", -1.0),
+        ("Hemorrhoids", -1.0)]
+
+
+def test_l36702_apply_roles_splits_a_rule_head_that_joins_three_conditions():
+    nodes = _tree(JOINED)
+    start = JOINED.index("Long")
+    head = Mention("Long Q-T syndrome, torsades de pointes and ventricular arrhythmias", start, start + 66, 2, "item", "policy")
+    head.list_vote, head.scope = 1.0, (start, len(JOINED) - 1)
+    mentions = apply_roles([head], nodes, {2: "indication"}, JOINED, load_lexicon())
+    assert [m.name for m in mentions] == ["Long Q-T syndrome", "torsades de pointes", "ventricular arrhythmias"]
+    assert mentions[0] is head and "Long Q-T syndrome, torsades de pointes and ventricular arrhythmias" in head.aliases
+    assert all(m.list_vote == 1.0 and m.scope == head.scope for m in mentions)
+
+
+def test_l34570_item_names_read_the_clause_a_subject_item_states():
+    assert _names("patients whose primary problem is a physical health problem without a concurrent major psychiatric episode;") == [
+        "primary problem is a physical health problem without a concurrent major psychiatric episode"]
+    assert _names("patient in whom the stress test result contradicts the clinical assessment") == [
+        "stress test result contradicts the clinical assessment"]
+
+
+def test_l35755_item_names_read_a_semicolon_list_and_drop_a_parenthesised_site_list():
+    assert _names("Torsion of the spermatic cord; acute epididymitis or epididymoorchitis; or torsion of the testicular appendages.") == [
+        "Torsion of the spermatic cord", "acute epididymitis", "epididymoorchitis", "torsion of the testicular appendages"]
+    assert item_names("Stenosis of visceral vein (renal, hepatic, mesenteric, portal or splenic).", load_lexicon()) == [("Stenosis of visceral vein", [])]
+
+
+# L36575 (knee arthroplasty, train): a criteria-like lead-in ("when the following ...") over contraindications
+CONTRAINDICATIONS = (
+    "Limitations\n"
+    "A total knee replacement is not medically necessary when the following contraindications are present:\n"
+    "- Active urinary tract or dental infection\n"
+)
+
+
+def test_l36575_a_negative_lead_in_makes_its_items_not_covered_whatever_the_role():
+    nodes = _tree(CONTRAINDICATIONS)
+    mentions = apply_roles([], nodes, {2: "indication"}, CONTRAINDICATIONS, load_lexicon())
+    assert [(m.name, m.list_vote) for m in mentions] == [("Active urinary tract infection", -1.0), ("dental infection", -1.0)]
+
+
+def test_l39391_l39080_a_bare_modifier_shares_the_rest_of_the_phrase():
+    assert _names("Pregnant and lactating women") == ["Pregnant women", "lactating women"]
+    assert _names("second or third degree atrioventricular block") == [
+        "second degree atrioventricular block", "third degree atrioventricular block"]
+    assert _names("Nausea and vomiting") == ["Nausea and vomiting"]  # no phrase to share
+
+
+# L37779 (radiation oncology, train): a sub-heading that joins two cancers
+HEADING = "Indications:\nColon and Rectal Cancer\nRadiation therapy is covered for the following.\n"
+
+
+def test_l37779_a_joined_heading_head_is_split_and_keeps_the_joined_form_once():
+    nodes = _tree(HEADING)
+    start = HEADING.index("Colon")
+    head = Mention("Colon and Rectal Cancer", start, start + 23, 1, "heading", "policy")
+    mentions = apply_roles([head], nodes, {1: "indication"}, HEADING, load_lexicon())
+    assert [(m.name, m.kind) for m in mentions] == [("Colon Cancer", "heading"), ("Rectal Cancer", "heading")]
+    assert mentions[0] is head and "Colon and Rectal Cancer" in head.aliases and mentions[1].aliases == []
+
+
+def test_l39913_item_names_drop_a_leading_purpose_or_existential_and_a_footnote_marker():
+    assert _names("When there is a contraindication to CCTA*") == ["contraindication to CCTA"]
+    assert _names("For disease surveillance") == ["disease surveillance"]
+
+
+def test_l39391_apply_roles_keeps_both_parts_that_share_a_head_word():
+    text = "Indications:\nTesting is indicated for individuals with the following conditions:\n- Pregnant and lactating women\n"
+    mentions = apply_roles([], _tree(text), {2: "indication"}, text, load_lexicon())
+    assert [(m.name, m.list_vote) for m in mentions] == [("Pregnant women", 1.0), ("lactating women", 1.0)]

@@ -98,7 +98,8 @@ def test_tiny_training_runs_end_to_end(tmp_path):
         (annotations / split).mkdir(parents=True)
         for doc in docs:
             shutil.copy(source / split / f"{doc}.jsonl", annotations / split / f"{doc}.jsonl")
-    paths = Paths(annotations=annotations, pipeline=tmp_path / "pipeline", coverage_model=tmp_path / "coverage.json", metrics=tmp_path / "metrics")
+    paths = Paths(annotations=annotations, pipeline=tmp_path / "pipeline", coverage_model=tmp_path / "coverage.json",
+                  metrics=tmp_path / "metrics", role_model=tmp_path / "roles.json")  # never the committed role model
     summary = train_all(paths, ner_overrides={"training.max_steps": 20, "training.eval_frequency": 10}, log=lambda *_: None)
     assert (tmp_path / "pipeline" / "ner").is_dir()
     assert CoverageModel.from_json(json.loads((tmp_path / "coverage.json").read_text())).classes

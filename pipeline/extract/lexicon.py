@@ -53,6 +53,8 @@ class Lexicon:
     criteria_clause_starts: tuple[str, ...]  # where an item's condition name ends and its criteria begin
     criteria_openers: tuple[str, ...]  # "At least 75% reduction of pain": an item opening with a limit is a criterion
     name_prefixes: tuple[str, ...]  # "to rule out", "the beneficiary has": the purpose or subject before an item's condition
+    subject_clause_openers: tuple[str, ...]  # "patients whose ...", "patient in whom ...": the clause names the state
+    qualifier_openers: tuple[str, ...]  # "without", "in the absence of": an "or" after them joins the qualifier, not conditions
     list_intro_positive: tuple[str, ...]
     list_intro_negative: tuple[str, ...]
     phases: dict[str, tuple[str, ...]]
@@ -150,6 +152,8 @@ def load_lexicon() -> Lexicon:
         criteria_clause_starts=_strings(phr, "criteria_clause_starts", "phrases.json"),
         criteria_openers=_strings(phr, "criteria_openers", "phrases.json"),
         name_prefixes=tuple(sorted(_strings(phr, "name_prefixes", "phrases.json"), key=len, reverse=True)),
+        subject_clause_openers=_strings(phr, "subject_clause_openers", "phrases.json"),
+        qualifier_openers=_strings(phr, "qualifier_openers", "phrases.json"),
         list_intro_positive=_strings(phr, "list_intro_positive", "phrases.json"),
         list_intro_negative=_strings(phr, "list_intro_negative", "phrases.json"),
         phases={k: _strings(phases, k, "phrases.json:phases") for k in phases},

@@ -44,7 +44,8 @@ def _cut_at_clause(text: str, lexicon: Lexicon) -> str:
     lowered = f" {text.lower()} "
     cut = len(text)
     for clause in lexicon.criteria_clause_starts:
-        at = lowered.find(f" {clause} ")
+        found = re.search(rf"\s{re.escape(clause)}[\s,]", lowered)  # "including, but not limited to"
+        at = found.start() if found else -1
         if 0 < at < cut:
             cut = at
     return text[:cut].rstrip(" ,;:")
@@ -52,8 +53,25 @@ def _cut_at_clause(text: str, lexicon: Lexicon) -> str:
 
 # Where an item's head joins conditions (guideline 12.2): commas, semicolons, "or", "and", "and/or", "X/ Y".
 _COORDINATION_RE = re.compile(r"\s*[,;]\s*(?:and/or\s+|and\s+|or\s+)?|\s+(?:and/or|or|and|&)\s+|\s*/\s+", re.I)
+_PREPOSITIONS = frozenset({"of", "in", "with", "to", "for", "from", "on"})  # a phrase with one is no bare head to share
+_FOOTNOTE_RE = re.compile(r"(?<=\w)\*+(?=\s|$)")  # "contraindication to CCTA*", "Intermediate risk* patients": a footnote marker
+_SEMICOLON_LIST_RE = re.compile(r";\s+(?:or|and|and/or)\s", re.I)
+_COMPARATIVE_RE = re.compile(r"(?:more|less|fewer|greater|higher|lower|equal|above|below|over|under)\b", re.I)
 _ADJECTIVE_ENDINGS = ("ar", "al", "ic", "ous", "ive", "ary")  # "of acetabular or proximal femur fracture": a shared head follows
+_ARTICLE_RE = re.compile(r"^(?:the|a|an)\s+", re.I)
 _SHARED_TAIL_RE = re.compile(r"^([\w'’-]+)(\s+of\s+.+)$", re.I)  # "pain or swelling of the scrotum": "of ..." is shared
+
+
+def _subject_clause(content: str, lexicon: Lexicon) -> tuple[str, bool]:
+    """An item that states its condition as a clause about its subject ("patients whose primary problem is a physical
+    health problem ..."): the clause without the subject (guideline 12.23), and whether it was one."""
+    lowered = content.lower()
+    for word in lexicon.population_words:
+        for opener in lexicon.subject_clause_openers:
+            for lead in (f"the {word} {opener} ", f"{word} {opener} "):
+                if lowered.startswith(lead):
+                    return _ARTICLE_RE.sub("", content[len(lead) :].strip()), True
+    return content, False
 
 
 def _subject_stripped(head: str, lexicon: Lexicon) -> str:
@@ -63,7 +81,7 @@ def _subject_stripped(head: str, lexicon: Lexicon) -> str:
         prefix = next((p for p in lexicon.name_prefixes if lowered.startswith(p + " ")), None)
         if prefix is None:
             return head
-        head = re.sub(r"^(?:the|a|an)\s+", "", head[len(prefix) :].strip(), flags=re.I)
+        head = _ARTICLE_RE.sub("", head[len(prefix) :].strip())
 
 
 def _stands_alone(part: str, lexicon: Lexicon) -> bool:
@@ -75,34 +93,65 @@ def _stands_alone(part: str, lexicon: Lexicon) -> bool:
     return len(tokens) >= 2 and not tokens[-1].endswith(_ADJECTIVE_ENDINGS)
 
 
+def _shares_head(first: str, second: str, lexicon: Lexicon) -> bool:
+    """Whether two short noun phrases joined by "or"/"and" share the second one's head word: the first names no
+    condition and is two or three plain words ("Active urinary tract or dental infection"), the second at most three."""
+    tokens, rest = words(first), words(second)
+    return (2 <= len(tokens) <= 3 and len(rest) <= 3 and "," not in first and not is_condition_like(first, lexicon)
+            and is_condition_like(rest[-1], lexicon) and not any(t in lexicon.mention_stops or t == "the" for t in tokens))
+
+
+def _shares_rest(word: str, joiner: str, part: str, lexicon: Lexicon) -> bool:
+    """Whether a bare modifier joined by "or"/"and" to a phrase of two or more words without a preposition shares
+    that phrase's rest ("Pregnant and lactating women"), not a condition word of its own ("Pain or swelling")."""
+    tokens = words(part)
+    return (len(words(word)) == 1 and joiner.strip().lower() in ("or", "and") and not is_condition_like(word, lexicon)
+            and len(tokens) >= 2 and not any(t in _PREPOSITIONS for t in tokens))
+
+
 def coordinated_parts(head: str, lexicon: Lexicon) -> list[str]:
     """The conditions a joined head names, one per part that can be named alone (guideline 12.2): a part that
     cannot ("Absent or impaired sensation", "Swelling of the extremity, face or neck") stays with its neighbour;
-    a shared "of ..." tail goes to bare words before it ("Pain or swelling of scrotal contents") and a
-    shared modifier to bare head words ("gastrointestinal obstruction, stricture, or fistula")."""
+    a shared "of ..." tail goes to bare words before it ("Pain or swelling of scrotal contents"), a shared head
+    to a first part that names none ("Active urinary tract or dental infection") and a shared modifier to bare
+    head words ("gastrointestinal obstruction, stricture, or fistula")."""
     spans, at = [], 0
     for sep in _COORDINATION_RE.finditer(head):
+        if _COMPARATIVE_RE.match(head, sep.end()):
+            continue  # "in one or more extremities", "greater than or equal to 5": a count or a comparator, not two conditions
+        if not re.search(r"[,;]", sep.group()) and any(f" {q} " in f" {head[at : sep.start()].lower()} " for q in lexicon.qualifier_openers):
+            continue  # "Dyspnea without cor pulmonale or evidence of hypoxemia": the "or" joins the qualifier, up to a comma
         if sep.start() > at:
             spans.append((at, sep.start()))
         at = sep.end()
     if at < len(head):
         spans.append((at, len(head)))
     groups: list[tuple[int, int]] = []
-    pending = None  # start of the parts waiting for a part that stands alone
+    pending: list[tuple[int, int]] = []  # the parts waiting for a part that stands alone
+    modified: dict[int, str] = {}  # group index -> its text read with the shared words
     for start, end in spans:
-        if _stands_alone(head[start:end], lexicon):
-            groups.append((start if pending is None else pending, end))
-            pending = None
-        elif pending is None:
-            pending = start
-    if pending is not None:
+        part = head[start:end]
+        if not _stands_alone(part, lexicon):
+            pending.append((start, end))
+            continue
+        if len(pending) == 1 and _shares_rest(head[pending[0][0] : pending[0][1]], head[pending[0][1] : start], part, lexicon):
+            # "Pregnant and lactating women", "second or third degree AV block": one condition per modifier (12.2)
+            modified[len(groups)] = f"{head[pending[0][0] : pending[0][1]]} {part.split(maxsplit=1)[1]}"
+            groups.append(pending[0])
+        else:
+            start = pending[0][0] if pending else start
+        groups.append((start, end))
+        pending = []
+    if pending:
         groups = [*groups[:-1], (groups[-1][0], len(head))] if groups else [(0, len(head))]
-    parts = [head[s:e].strip(" ,;") for s, e in groups]
+    parts = [modified.get(i, head[s:e]).strip(" ,;") for i, (s, e) in enumerate(groups)]
     if len(parts) < 2:
         return parts
     tail = _SHARED_TAIL_RE.match(parts[-1])
     if tail and all(len(p.split()) == 1 for p in parts[:-1]):
         return [*(p + tail.group(2) for p in parts[:-1]), parts[-1]]
+    if len(parts) == 2 and _shares_head(parts[0], parts[1], lexicon):
+        return [f"{parts[0]} {parts[1].split()[-1]}", parts[1]]  # "Active urinary tract or dental infection": a shared head
     first = parts[0].split()
     if len(first) >= 2 and all(len(p.split()) == 1 and is_condition_like(p, lexicon) for p in parts[1:]):
         modifier = " ".join(first[:-1])
@@ -114,16 +163,25 @@ def item_names(content: str, lexicon: Lexicon) -> list[tuple[str, list[str]]]:
     """The conditions an item names (guideline 6, 12.2): its head phrase before a separator, sentence end or
     criteria clause, without its subject ("Patients with ..."), split at its coordinations; defining parentheses
     ("Cognitive impairment (disorientation or memory loss)") become aliases, the joined form an alias of the first."""
+    content = _subject_clause(content, lexicon)[0]
     sep = _HEAD_CUT_RE.search(content)
     head = content[: sep.start()] if sep else content
+    sentence = re.split(r"[.:]\s|[.:]$", content, maxsplit=1)[0]
+    if sep and sep.group().startswith(";") and _SEMICOLON_LIST_RE.search(sentence):
+        head = sentence  # "Torsion of the spermatic cord; acute epididymitis or epididymoorchitis; or torsion of ...": one list
     head = _subject_stripped(_cut_at_clause(head, lexicon), lexicon)
-    inner = [m.group(1).strip() for m in _INNER_PAREN_RE.finditer(head) if not m.group(1).strip().isupper()]
+    # a parenthesis is another name only when it names a condition ("(disorientation or memory loss)", not "(renal, hepatic)")
+    inner = [m.group(1).strip() for m in _INNER_PAREN_RE.finditer(head)
+             if not m.group(1).strip().isupper() and is_condition_like(m.group(1), lexicon)]
     head = _INNER_PAREN_RE.sub(lambda m: m.group(0) if m.group(1).strip().isupper() else "", head)
     parts = coordinated_parts(head, lexicon)
     out = []
     for i, part in enumerate(parts):
+        part = _FOOTNOTE_RE.sub("", part)
         name, _abbreviation, aliases = clean_name(part, alternatives=False)
         if not name or len(words(name)) > 16:
+            if i == 0:
+                return []  # a sentence, not a list of names: its later commas join no conditions
             continue
         if i == 0 and len(parts) > 1:
             aliases = [*aliases, clean_name(head, alternatives=False)[0]]
@@ -265,18 +323,19 @@ def _may_name_condition(node: Node, index: dict[int, Node], heads_on: dict[int, 
     return parent is None or parent.index not in heads_on or node_text(text, parent).endswith(":")
 
 
-def _is_name(name: str, lexicon: Lexicon) -> bool:
-    """A cut item name that can name a condition: a condition word or two words, no verb, no comparator, not a
-    population word, a clause or a limit ("At least 100 days post transplant")."""
+def _is_name(name: str, lexicon: Lexicon, whole_item: bool = False, clause: bool = False) -> bool:
+    """A cut item name that can name a condition: a condition word or two words (any word when it is the whole
+    item: "- Hemorrhoids;", "- Pre-eclampsia"), no verb (unless it is the clause a subject item states: "patients
+    whose ..."), no comparator, not a population word, a clause or a limit ("At least 100 days post transplant")."""
     tokens = words(name)
     lowered = name.lower()
     return (
         bool(tokens)
         and len(name) >= 4
-        and (len(tokens) >= 2 or is_condition_like(name, lexicon))
+        and (len(tokens) >= 2 or whole_item or is_condition_like(name, lexicon))
         and not re.search(r"[<>≤≥=]", name)
         and not any(lowered.startswith(p + " ") for p in lexicon.criteria_openers)
-        and not any(w in lexicon.verb_stops for w in tokens)
+        and (clause or not any(w in lexicon.verb_stops for w in tokens))
         and not (len(tokens) == 1 and tokens[0] in lexicon.population_words)
         and tokens[0] not in lexicon.mention_stops  # "with weight loss", "following surgery": a clause's tail, not a name
         and not is_sentence_start(name)
@@ -298,10 +357,10 @@ def apply_roles(mentions: list[Mention], nodes: list[Node], roles: dict[int, str
     condition_lines = {line for line, role in roles.items() if role in CONDITION_ROLES}
     lead_ins = {index[line].lead_in for line in condition_lines if index[line].lead_in is not None} - condition_lines
     lead_ins = {line for line in lead_ins if node_text(text, index[line]).endswith(":")}  # "Condition - text" items lead their doses
-    heads_on = {}
+    heads_on: dict[int, list[Mention]] = {}
+    prose_on: dict[int, list[Mention]] = {}
     for m in mentions:
-        if m.kind not in PROSE_KINDS:
-            heads_on.setdefault(m.line, []).append(m)
+        (prose_on if m.kind in PROSE_KINDS else heads_on).setdefault(m.line, []).append(m)
     criteria_lines = {line for line, role in roles.items() if role == "criterion"}
     kept = [
         m for m in mentions
@@ -310,11 +369,14 @@ def apply_roles(mentions: list[Mention], nodes: list[Node], roles: dict[int, str
     ]  # a criteria line the lexicon reads as a condition name stays: the model errs more than a named condition
     for line in sorted(condition_lines):
         node, vote = index[line], CONDITION_ROLES[roles[line]]
+        lead_in = node_text(text, index.get(node.lead_in)).lower()
+        lead_negative = any(p in lead_in for p in lexicon.list_intro_negative)
+        if lead_negative:
+            vote = -1.0  # "when the following contraindications are present:": the lead-in decides its items, whatever the role
         if line in heads_on:
             for m in heads_on[line]:
-                m.list_vote = m.list_vote or vote  # a vote the rules read off the list stays
-            if node.is_item:
-                kept += _refined_heads(heads_on[line], node, text, lexicon)
+                m.list_vote = vote if vote < 0 and lead_negative else (m.list_vote or vote)  # a vote the rules read off the list stays
+            kept += _refined_heads(heads_on[line], prose_on.get(line, []), node, text, lexicon)
             continue
         if not _may_name_condition(node, index, heads_on, text):
             continue
@@ -328,46 +390,71 @@ def apply_roles(mentions: list[Mention], nodes: list[Node], roles: dict[int, str
 
 def _item_conditions(content: str, lexicon: Lexicon) -> list[tuple[str, list[str]]]:
     """The item's names that may become mentions: the first when it can name a condition (`_is_name`), a further
-    coordinated part only when the lexicon reads it as a condition ("ventricular arrhythmias", not "driving, or
-    meeting vocational needs": items of criteria lists join requirements too)."""
+    coordinated part when the lexicon reads it as a condition or most parts are conditions ("Bladder cancer,
+    neurogenic bladder, bladder calculus"), not in a joined requirement ("driving, or meeting vocational needs")."""
     names = item_names(content, lexicon)
-    return [(n, a) for i, (n, a) in enumerate(names) if _is_name(n, lexicon) and (i == 0 or is_condition_like(n, lexicon))]
+    bare = _INNER_PAREN_RE.sub("", content)  # "Screening (in the absence of signs, symptoms, or disease)" is a one-word item
+    whole = len(names) == 1 and fold(names[0][0]) == fold(clean_name(bare, alternatives=False)[0])
+    clause = _subject_clause(content, lexicon)[1]
+    named = [_is_name(n, lexicon, whole, clause) for n, _ in names]
+    conditions = [ok and is_condition_like(n, lexicon) for ok, (n, _) in zip(named, names)]
+    # a further part of an item that opens with a clause ("when records fail to document X and Y") must be a condition
+    most = bool(named) and named[0] and 2 * sum(conditions) > len(names)
+    head_word = words(names[0][0])[-1:] if names else []
+    # a part with the first one's head word was read with the shared words ("Pregnant women", "lactating women")
+    return [na for i, na in enumerate(names) if named[i] and (i == 0 or conditions[i] or most or words(na[0])[-1:] == head_word)]
 
 
 def _item_mention(name: str, aliases: list[str], node: Node, text: str) -> Mention:
     """A mention of `name` on an item's line, placed where the line writes it (else at the item's start)."""
     at = text.find(name, node.start, node.end)
     start = at if at >= 0 else node.start
-    return Mention(name, start, start + len(name), node.index, "item", node.section_kind, None, list(aliases))
+    kind = "item" if node.is_item else "heading"
+    return Mention(name, start, start + len(name), node.index, kind, node.section_kind, None, list(aliases))
 
 
-def _refined_heads(heads: list[Mention], node: Node, text: str, lexicon: Lexicon) -> list[Mention]:
+def _within(shorter: str, longer: str) -> bool:
+    """Whether a folded name is a word-aligned part of another."""
+    return f" {shorter} " in f" {longer} "
+
+
+def _refined_heads(heads: list[Mention], prose: list[Mention], node: Node, text: str, lexicon: Lexicon) -> list[Mention]:
     """The item's names where the rules' heads on its line cut one short or join several (guideline 12.2): a head
     inside a longer item name takes that name ("Cataract causing symptomatic" -> "... impairment of visual
     function"), a head holding several names takes the first (the joined form becomes its alias), and the other
-    names become mentions of their own, sharing the head's vote and scope. Returns the new mentions."""
+    names become mentions of their own, sharing the head's vote and scope; a prose mention of the line that names
+    one of them describes that one, not the head. A heading's joined head is split, never lengthened. Returns the
+    new mentions."""
     names = _item_conditions(node_text(text, node), lexicon)
-    if not names:
-        return []
+    if not names or (not node.is_item and len(names) < 2):
+        return []  # a heading's head is only split ("Colon and Rectal Cancer"), never lengthened
+    keys = [fold(name) for name, _ in names]
     used: set[int] = set()
     added = []
-    for name, aliases in names:
-        key = fold(name)
-        owner = next((i for i, h in enumerate(heads) if i not in used and fold(h.name) in key), None)
-        if owner is None:
-            owner = next((i for i, h in enumerate(heads) if i not in used and len(names) > 1 and key in fold(h.name)), None)
+    for key, (name, aliases) in zip(keys, names):
+        owner = next((i for i, h in enumerate(heads) if i not in used and _within(fold(h.name), key)), None)
+        if owner is None and len(names) > 1:
+            owner = next((i for i, h in enumerate(heads) if i not in used and _within(key, fold(h.name))), None)
+        if owner is None and key == keys[0] and len(names) > 1:  # "Colon and Rectal Cancer": the head is the joined form
+            joined = [fold(a) for a in aliases]
+            owner = next((i for i, h in enumerate(heads) if i not in used and any(_within(fold(h.name), j) for j in joined)), None)
         if owner is not None:
             head = heads[owner]
             used.add(owner)
             if fold(head.name) != key:
-                if key in fold(head.name):  # the head joins several names: it keeps the first
+                if _within(key, fold(head.name)):  # the head joins several names: it keeps the first, the joined form as alias
                     head.aliases = [*head.aliases, head.name]
                 head.name = name
-                head.aliases = [*head.aliases, *(a for a in aliases if a not in head.aliases)]
+            others = set(keys) - {key}  # an "or" alternative the rules kept as an alias is now a mention of its own
+            head.aliases = [a for a in dict.fromkeys([*head.aliases, *aliases]) if fold(a) not in others]
             continue
-        if any(key in fold(h.name) or fold(h.name) in key for h in heads):
+        if any(_within(key, fold(h.name)) or _within(fold(h.name), key) for h in heads):
             continue  # already named by a head the item's names do not map to one to one
         mention = _item_mention(name, aliases, node, text)
         mention.list_vote, mention.scope, mention.bare = heads[0].list_vote, heads[0].scope, heads[0].bare
         added.append(mention)
+    for m in prose:
+        part = next((a for a in added if _within(fold(m.name), fold(a.name))), None)
+        if part is not None and m.same_as in heads:
+            m.same_as = part
     return added

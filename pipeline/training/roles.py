@@ -18,7 +18,7 @@ from sklearn.linear_model import LogisticRegression
 
 from pipeline.extract.coverage_model import write_model_json
 from pipeline.extract.lexicon import Lexicon, load_lexicon
-from pipeline.extract.roles import CONDITION_ROLES, ROLES, RoleModel, classified_nodes, hash_features, item_name, node_features
+from pipeline.extract.roles import CONDITION_ROLES, ROLES, RoleModel, classified_nodes, hash_features, item_names, node_features
 from pipeline.extract.structure import split_lines
 from pipeline.extract.tree import Node, build_tree, node_text
 from pipeline.paths import METRICS_DIR, ROLE_MODEL
@@ -54,7 +54,7 @@ def _is_gold_criterion(content: str, gold: dict) -> bool:
 def label_node(node: Node, nodes: dict[int, Node], text: str, gold: dict, lexicon: Lexicon) -> str | None:
     """The role of a node by the gold, or None when the gold leaves it open (an optional indication).
 
-    1. its name (item_name) or its opening words name a gold indication -> "exclusion" when that indication
+    1. one of its names (item_names) or its opening words name a gold indication -> "exclusion" when that indication
        is not_covered, else "member" when the item is nested under another item, else "indication";
     2. it names an optional indication -> None (not a training example);
     3. in an evidence section -> "background";
@@ -64,8 +64,7 @@ def label_node(node: Node, nodes: dict[int, Node], text: str, gold: dict, lexico
     7. anything else -> "other".
     """
     content = node_text(text, node)
-    name, aliases = item_name(content, lexicon)
-    forms = [name, *aliases]
+    forms = [form for name, aliases in item_names(content, lexicon) for form in (name, *aliases)]
     for entry in gold["indications"]:
         if _matches(forms, entry):
             if entry["coverage"] == "not_covered":
