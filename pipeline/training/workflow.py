@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 import spacy
 from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import GroupKFold
 
 from pipeline.extract.extractor import extractor_version
 from pipeline.extract.coverage_model import CLASSES, CoverageModel, GroupEvidence, featurize, numeric_scale, save_model
@@ -31,6 +32,16 @@ from pipeline.training.roles import train_roles
 from pipeline.training.ner import CONFIG_PATH, PIPELINE_DIR, assemble, train_ner, write_docbin
 
 C_GRID = (0.1, 0.3, 1.0, 3.0, 10.0)
+CV_FOLDS = 5  # train documents per fold: ~1/5 of them held out, enough candidates per fold to score
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """One candidate indication group of a training document: its evidence and its annotated coverage (or none)."""
+
+    doc: str
+    evidence: GroupEvidence
+    label: str
 
 
 @dataclass(frozen=True)
@@ -77,20 +88,20 @@ def label_candidates(collected: list, gold_spans: list[tuple[int, int, str]]) ->
     return examples
 
 
-def candidates_for(doc_ids: list[str], records: list[dict], nlp, role_model=None) -> list[tuple[GroupEvidence, str]]:
+def candidates_for(doc_ids: list[str], records: list[dict], nlp, role_model=None) -> list[Candidate]:
     """Labelled candidate indications of the given documents, as the assembled pipeline (and the list-item
-    role model, when given) proposes them."""
+    role model, when given) proposes them, each with its document (the cross-validation groups)."""
     by_doc: dict[str, list[dict]] = {}
     for record in records:
         by_doc.setdefault(record["doc"], []).append(record)
-    examples = []
+    examples: list[Candidate] = []
     for doc_id in doc_ids:
         if doc_id not in by_doc:
             continue
         document = read_document(latest_file(doc_id), root=RAW_DOCS)
         collected: list = []
         extract_from_spacy(document, nlp(document.text), coverage_model=None, collected=collected, role_model=role_model)
-        examples += label_candidates(collected, annotated_indications(by_doc[doc_id], document))
+        examples += [Candidate(doc_id, evidence, label) for evidence, label in label_candidates(collected, annotated_indications(by_doc[doc_id], document))]
     return examples
 
 
@@ -104,33 +115,55 @@ def _log_loss(model, X, labels: list[str]) -> float:
     return float(-np.mean(np.log(np.maximum(p, 1e-6))))
 
 
-def choose_c(dev_accuracy: dict[float, float], dev_size: int) -> float:
-    """The weakest penalty (largest C) whose dev accuracy is within one standard error of the best one."""
-    best = max(dev_accuracy.values())
-    standard_error = float(np.sqrt(best * (1 - best) / dev_size)) if dev_size else 0.0
-    return max(c for c, accuracy in dev_accuracy.items() if accuracy >= best - standard_error - 1e-12)
+def choose_c(accuracy_by_c: dict[float, float], size: int) -> float:
+    """The weakest penalty (largest C) whose accuracy (over `size` candidates) is within one standard error of the best one."""
+    best = max(accuracy_by_c.values())
+    standard_error = float(np.sqrt(best * (1 - best) / size)) if size else 0.0
+    return max(c for c, accuracy in accuracy_by_c.items() if accuracy >= best - standard_error - 1e-12)
 
 
-def fit_coverage(train: list[tuple[GroupEvidence, str]], dev: list[tuple[GroupEvidence, str]]) -> tuple[CoverageModel, dict]:
-    """Fit the logistic regression, choosing C by dev accuracy, near-ties (one standard error) broken toward the larger C (train+dev
-    refit with the chosen C)."""
-    scale = numeric_scale([e for e, _ in train + dev])
-    X_train, y_train = featurize([e for e, _ in train], scale), [y for _, y in train]
-    X_dev, y_dev = featurize([e for e, _ in dev], scale), [y for _, y in dev]
-    scores, losses = {}, {}
+def _logistic(c: float) -> LogisticRegression:
+    """The coverage classifier's estimator at penalty C (one definition for the search and the final fit)."""
+    return LogisticRegression(C=c, max_iter=2000, class_weight="balanced", random_state=0)
+
+
+def document_folds(docs: list[str], folds: int = CV_FOLDS) -> list[tuple[np.ndarray, np.ndarray]]:
+    """(fit rows, held-out rows) of each fold, every document's rows on one side only (deterministic)."""
+    splitter = GroupKFold(n_splits=min(folds, len(set(docs))))
+    return list(splitter.split(np.zeros(len(docs)), groups=docs))
+
+
+def cross_validated(train: list[Candidate], scale: np.ndarray, folds: int = CV_FOLDS) -> tuple[dict[float, float], dict[float, float]]:
+    """Out-of-fold accuracy and log-loss of every C in C_GRID, folds grouped by document.
+
+    A document's candidates share its wording and its MAC's habits; splitting them across folds would
+    score the classifier on text it has half seen, so every fold holds out whole documents.
+    """
+    X, y = featurize([c.evidence for c in train], scale), np.array([c.label for c in train])
+    splits = document_folds([c.doc for c in train], folds)
+    accuracy, losses = {}, {}
     for c in C_GRID:
-        model = LogisticRegression(C=c, max_iter=2000, class_weight="balanced", random_state=0)
-        model.fit(X_train, y_train)
-        scores[c] = float(np.mean(model.predict(X_dev) == np.array(y_dev))) if y_dev else 0.0
-        losses[c] = _log_loss(model, X_dev, y_dev)
-    # The dev set is small and accuracies tie (C=0.1 and C=10 once did; on the gold-span corpus the
-    # grid spans one standard error of its ~250 candidates). Ties, counted as differences the dev set
-    # cannot resolve, go to the weaker penalty: with balanced class weights and near-empty classes
-    # ("unclear": 1-3 training examples), a strong penalty leaves the weighted intercepts to decide, and
-    # covered indications read "unclear" or "not_covered". Dev log-loss is reported alongside, for the record.
-    best_c = choose_c(scores, len(y_dev))
-    final = LogisticRegression(C=best_c, max_iter=2000, class_weight="balanced", random_state=0)
-    final.fit(featurize([e for e, _ in train + dev], scale), y_train + y_dev)
+        predicted = np.empty(len(y), dtype=object)
+        loss = 0.0
+        for fit_rows, held_rows in splits:
+            model = _logistic(c).fit(X[fit_rows], y[fit_rows])
+            predicted[held_rows] = model.predict(X[held_rows])
+            loss += _log_loss(model, X[held_rows], list(y[held_rows])) * len(held_rows)
+        accuracy[c] = float(np.mean(predicted == y))
+        losses[c] = round(loss / len(y), 4)
+    return accuracy, losses
+
+
+def fit_coverage(train: list[Candidate], dev: list[Candidate]) -> tuple[CoverageModel, dict]:
+    """Fit the logistic regression on train only, C chosen by document-grouped cross-validation on train
+    (near-ties, one standard error, broken toward the larger C); dev is only scored, so its figure is honest."""
+    scale = numeric_scale([c.evidence for c in train])
+    cv_accuracy, cv_losses = cross_validated(train, scale)
+    # Accuracies tie within one standard error across the grid. Ties go to the weaker penalty: with
+    # balanced class weights and near-empty classes ("unclear": a handful of training examples), a strong
+    # penalty leaves the weighted intercepts to decide, and covered indications read "unclear" or "not_covered".
+    best_c = choose_c(cv_accuracy, len(train))
+    final = _logistic(best_c).fit(featurize([c.evidence for c in train], scale), [c.label for c in train])
     classes = tuple(final.classes_)
     coef = np.zeros((len(CLASSES), final.coef_.shape[1]))
     intercept = np.full(len(CLASSES), -30.0)  # a class never seen in training is never predicted
@@ -139,13 +172,17 @@ def fit_coverage(train: list[tuple[GroupEvidence, str]], dev: list[tuple[GroupEv
         intercept[CLASSES.index(label)] = final.intercept_[i] if len(classes) > 2 else (final.intercept_[0] if i == 1 else -final.intercept_[0])
     from scipy import sparse
 
-    fitted = CoverageModel(CLASSES, sparse.csr_matrix(coef), intercept, scale, {"C": best_c, "dev_accuracy_by_C": scores})
+    fitted = CoverageModel(CLASSES, sparse.csr_matrix(coef), intercept, scale, {"C": best_c, "cv_accuracy_by_C": cv_accuracy})
+    X_dev, y_dev = featurize([c.evidence for c in dev], scale), [c.label for c in dev]
     report = {
         "C": best_c,
-        "dev_accuracy_by_C": scores,
-        "dev_log_loss_by_C": {c: round(loss, 4) for c, loss in losses.items()},
-        "train_examples": Counter(y for _, y in train),
-        "dev_examples": Counter(y for _, y in dev),
+        "cv_folds": len(document_folds([c.doc for c in train])),
+        "cv_accuracy_by_C": cv_accuracy,
+        "cv_log_loss_by_C": cv_losses,
+        "dev_accuracy": round(float(np.mean(final.predict(X_dev) == np.array(y_dev))), 4) if dev else None,
+        "dev_log_loss": round(_log_loss(final, X_dev, y_dev), 4) if dev else None,
+        "train_examples": Counter(c.label for c in train),
+        "dev_examples": Counter(c.label for c in dev),
     }
     return fitted, report
 
