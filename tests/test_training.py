@@ -98,9 +98,10 @@ def test_tiny_training_runs_end_to_end(tmp_path):
         (annotations / split).mkdir(parents=True)
         for doc in docs:
             shutil.copy(source / split / f"{doc}.jsonl", annotations / split / f"{doc}.jsonl")
-    paths = Paths(annotations=annotations, pipeline=tmp_path / "pipeline", coverage_model=tmp_path / "coverage.json", metrics=tmp_path / "metrics")
+    paths = Paths(annotations=annotations, pipeline=tmp_path / "pipeline", fold_ners=tmp_path / "folds", coverage_model=tmp_path / "coverage.json", metrics=tmp_path / "metrics")
     summary = train_all(paths, ner_overrides={"training.max_steps": 20, "training.eval_frequency": 10}, log=lambda *_: None)
     assert (tmp_path / "pipeline" / "ner").is_dir()
+    assert all((tmp_path / "folds" / str(fold) / "ner").is_dir() for fold in (0, 1))  # the classifier's out-of-fold NERs
     assert CoverageModel.from_json(json.loads((tmp_path / "coverage.json").read_text())).classes
     for name in ("rules", "ner_rules", "coverage", "summary"):
         assert (tmp_path / "metrics" / f"{name}.json").exists()
@@ -155,3 +156,13 @@ def test_coverage_cross_validation_holds_out_whole_documents():
     assert sorted(held_out) == list(range(len(docs)))  # every candidate scored exactly once
     for fit_rows, held_rows in folds:
         assert not {docs[i] for i in fit_rows} & {docs[i] for i in held_rows}
+
+
+def test_crossfit_folds_deal_each_train_document_to_exactly_one_fold():
+    from pipeline.training.workflow import crossfit_folds
+
+    docs = ["L33312", "A56781", "L34005", "L33312", "IVIG-OFFLABEL"]
+    folds = crossfit_folds(docs, folds=2)
+    assert folds == crossfit_folds(list(reversed(docs)), folds=2)  # the order records come in does not matter
+    assert set().union(*folds) == set(docs) and not folds[0] & folds[1]
+    assert folds == [{"A56781", "L33312"}, {"IVIG-OFFLABEL", "L34005"}]

@@ -8,6 +8,7 @@ Test documents (models/splits.json) are never used to train or tune anything; th
 from __future__ import annotations
 
 import json
+import shutil
 import tempfile
 from collections import Counter
 from dataclasses import dataclass
@@ -25,7 +26,7 @@ from pipeline.extract.nlp import build_nlp
 from pipeline.ingest import read_document
 from pipeline.datamodel import Document, Extraction
 from pipeline.extract.roles import load_role_model
-from pipeline.paths import COVERAGE_MODEL, METRICS_DIR, RAW_DOCS, ROLE_MODEL
+from pipeline.paths import COVERAGE_MODEL, METRICS_DIR, NER_DIR, RAW_DOCS, ROLE_MODEL
 from pipeline.quality.evaluation import evaluate, gold_documents, latest_file, load_splits
 from pipeline.training.corpus import ANNOTATIONS_DIR, load_split
 from pipeline.training.roles import train_roles
@@ -33,6 +34,12 @@ from pipeline.training.ner import CONFIG_PATH, PIPELINE_DIR, assemble, train_ner
 
 C_GRID = (0.1, 0.3, 1.0, 3.0, 10.0)
 CV_FOLDS = 5  # train documents per fold: ~1/5 of them held out, enough candidates per fold to score
+# The NER learns the train documents nearly by heart, so on them its candidates are almost all real
+# indications; a classifier fit on those learns to trust every NER span and keeps the fragments it
+# proposes on unseen text. The classifier's training candidates therefore come from fold NERs, each
+# trained on the other half of the train documents (out-of-fold, as in stacking). Two folds: each
+# fold NER costs half a full training.
+CROSSFIT_FOLDS = 2
 
 
 @dataclass(frozen=True)
@@ -51,6 +58,7 @@ class Paths:
     annotations: Path = ANNOTATIONS_DIR
     config: Path = CONFIG_PATH
     pipeline: Path = PIPELINE_DIR
+    fold_ners: Path = NER_DIR / "folds"
     coverage_model: Path = COVERAGE_MODEL
     role_model: Path = ROLE_MODEL
     metrics: Path = METRICS_DIR
@@ -276,23 +284,52 @@ def calibration(extract_fn, doc_ids: list[str]) -> dict:
 # ---------------------------------------------------------------- the workflow
 
 
-def _train_and_assemble(paths: Paths, records: dict, ner_overrides: dict | None, log) -> None:
-    """Steps 1-3: DocBins of the train/dev annotations, NER training, assembly into paths.pipeline."""
+def crossfit_folds(doc_ids: list[str], folds: int = CROSSFIT_FOLDS) -> list[set[str]]:
+    """The annotated train documents dealt into `folds` held-out sets, in sorted order (deterministic)."""
+    ordered = sorted(set(doc_ids))
+    return [{doc for i, doc in enumerate(ordered) if i % folds == fold} for fold in range(folds)]
+
+
+def _train_ner_model(train_records: list[dict], dev_records: list[dict], out: Path, paths: Paths, ner_overrides: dict | None, log) -> None:
+    """DocBins of the records, NER training (early stop on dev), the best tok2vec+ner copied to `out`."""
     with tempfile.TemporaryDirectory(prefix="lcd-train-") as tmp:
         tmp_dir = Path(tmp)
-        log("1/5 corpus")
-        corpus = {split: write_docbin(records[split], tmp_dir / f"{split}.spacy") for split in ("train", "dev")}
-        log(f"    train {corpus['train']}, dev {corpus['dev']}")
-        log("2/5 train NER")
+        stats = [write_docbin(records, tmp_dir / f"{name}.spacy") for name, records in (("train", train_records), ("dev", dev_records))]
+        log(f"    train {stats[0]}, dev {stats[1]}")
         best = train_ner(tmp_dir / "train.spacy", tmp_dir / "dev.spacy", tmp_dir / "ner", paths.config, ner_overrides)
+        if out.exists():
+            shutil.rmtree(out)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copytree(best, out)
+
+
+def _train_and_assemble(paths: Paths, records: dict, ner_overrides: dict | None, log) -> None:
+    """Steps 1-3: the fold NERs (for the classifier's candidates), the full NER, assembly into paths.pipeline."""
+    for fold, held in enumerate(crossfit_folds([r["doc"] for r in records["train"]])):
+        log(f"1/5 fold NER {fold + 1}/{CROSSFIT_FOLDS} ({len(held)} train documents held out)")
+        _train_ner_model([r for r in records["train"] if r["doc"] not in held], records["dev"], paths.fold_ners / str(fold), paths, ner_overrides, log)
+    log("2/5 NER on every train document")
+    with tempfile.TemporaryDirectory(prefix="lcd-train-") as tmp:
+        _train_ner_model(records["train"], records["dev"], Path(tmp) / "ner", paths, ner_overrides, log)
         log("3/5 assemble")
-        assemble(best, paths.pipeline)
+        assemble(Path(tmp) / "ner", paths.pipeline)
+
+
+def out_of_fold_candidates(doc_ids: list[str], records: list[dict], paths: Paths, role_model) -> list[Candidate]:
+    """Labelled candidates of the train documents, each document's from the fold NER that did not see it
+    (assembled with today's rules, so a rule change needs no NER retraining)."""
+    candidates: list[Candidate] = []
+    for fold, held in enumerate(crossfit_folds([r["doc"] for r in records])):
+        with tempfile.TemporaryDirectory(prefix="lcd-fold-") as tmp:
+            nlp = spacy.load(assemble(paths.fold_ners / str(fold), Path(tmp) / "pipeline"))
+            candidates += candidates_for([d for d in doc_ids if d in held], records, nlp, role_model)
+    return candidates
 
 
 def train_all(paths: Paths = Paths(), ner_overrides: dict | None = None, log=print, reuse_pipeline: bool = False) -> dict:
     """Run the whole workflow and write the metrics; returns the summary.
 
-    `reuse_pipeline` keeps the assembled NER pipeline at paths.pipeline and retrains only the classifier.
+    `reuse_pipeline` keeps the assembled NER pipeline at paths.pipeline and the fold NERs, and refits only the classifiers.
     """
     splits = load_splits()
     records = {split: load_split(split, paths.annotations) for split in ("train", "dev", "test")}
@@ -304,7 +341,7 @@ def train_all(paths: Paths = Paths(), ner_overrides: dict | None = None, log=pri
     log("4/5 list-item roles, coverage classifier")
     train_roles(paths.role_model, paths.metrics)
     role_model = load_role_model(paths.role_model)
-    train_examples = candidates_for(splits["train"], records["train"], trained_nlp, role_model)
+    train_examples = out_of_fold_candidates(splits["train"], records["train"], paths, role_model)
     dev_examples = candidates_for(splits["dev"], records["dev"], trained_nlp, role_model)
     model, coverage_report = fit_coverage(train_examples, dev_examples)
     save_model(model, paths.coverage_model)
