@@ -53,6 +53,7 @@ class Lexicon:
     name_prefixes: tuple[str, ...]  # "to rule out", "the beneficiary has": the purpose or subject before an item's condition
     list_intro_positive: tuple[str, ...]
     list_intro_negative: tuple[str, ...]
+    list_intro_exception: tuple[str, ...]  # "Abortions are not covered except:": the items are the exceptions
     phases: dict[str, tuple[str, ...]]
     frequency_patterns: tuple[str, ...]
     outcome_context: tuple[str, ...]
@@ -137,6 +138,7 @@ def load_lexicon() -> Lexicon:
         name_prefixes=tuple(sorted(_strings(phr, "name_prefixes", "phrases.json"), key=len, reverse=True)),
         list_intro_positive=_strings(phr, "list_intro_positive", "phrases.json"),
         list_intro_negative=_strings(phr, "list_intro_negative", "phrases.json"),
+        list_intro_exception=_strings(phr, "list_intro_exception", "phrases.json"),
         phases={k: _strings(phases, k, "phrases.json:phases") for k in phases},
         frequency_patterns=_strings(phr, "frequency_patterns", "phrases.json"),
         outcome_context=_strings(phr, "outcome_context", "phrases.json"),
