@@ -166,3 +166,13 @@ def test_crossfit_folds_deal_each_train_document_to_exactly_one_fold():
     assert folds == crossfit_folds(list(reversed(docs)), folds=2)  # the order records come in does not matter
     assert set().union(*folds) == set(docs) and not folds[0] & folds[1]
     assert folds == [{"A56781", "L33312"}, {"IVIG-OFFLABEL", "L34005"}]
+
+
+def test_trained_model_config_forgets_the_temp_corpus_paths(tmp_path):
+    from pipeline.training.workflow import forget_corpus_paths
+
+    config = tmp_path / "config.cfg"
+    config.write_text('[paths]\ntrain = "/tmp/lcd-train-x1/train.spacy"\ndev = "/tmp/lcd-train-x1/dev.spacy"\n\n[training]\nseed = 7\n')
+    forget_corpus_paths(config)
+    text = config.read_text()
+    assert "/tmp/" not in text and "train = null" in text and "seed = 7" in text

@@ -301,6 +301,16 @@ def _train_ner_model(train_records: list[dict], dev_records: list[dict], out: Pa
             shutil.rmtree(out)
         out.parent.mkdir(parents=True, exist_ok=True)
         shutil.copytree(best, out)
+    forget_corpus_paths(out / "config.cfg")
+
+
+def forget_corpus_paths(config_path: Path) -> None:
+    """Null the temp DocBin paths a trained model's config records, so a rerun writes the same bytes."""
+    from thinc.api import Config
+
+    config = Config().from_disk(config_path, interpolate=False)
+    config["paths"].update(train=None, dev=None)
+    config.to_disk(config_path)
 
 
 def _train_and_assemble(paths: Paths, records: dict, ner_overrides: dict | None, log) -> None:
