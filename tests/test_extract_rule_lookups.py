@@ -64,3 +64,12 @@ def test_abbreviation_of_a_long_form_is_the_first_defined():
         }
     )
     assert by_key == {"chronic inflammatory demyelinating polyneuropathy": "CIDP", "multifocal motor neuropathy": "MMN"}
+
+
+def test_list_introduction_ending_in_except_gives_its_items_the_opposite_coverage(lexicon):
+    from pipeline.extract.indications import list_intro_vote
+
+    assert list_intro_vote("Abortions are not covered Medicare procedures except:", lexicon, cue_vote=-1.0) > 0
+    assert list_intro_vote("The service is covered for all beneficiaries with the following exceptions:", lexicon, cue_vote=1.0) < 0
+    assert list_intro_vote("Abortions are not covered Medicare procedures:", lexicon, cue_vote=-1.0) < 0
+    assert list_intro_vote("Exceptions are not covered in the following situations:", lexicon, cue_vote=-1.0) < 0

@@ -98,10 +98,11 @@ def test_tiny_training_runs_end_to_end(tmp_path):
         (annotations / split).mkdir(parents=True)
         for doc in docs:
             shutil.copy(source / split / f"{doc}.jsonl", annotations / split / f"{doc}.jsonl")
-    paths = Paths(annotations=annotations, pipeline=tmp_path / "pipeline", coverage_model=tmp_path / "coverage.json",
+    paths = Paths(annotations=annotations, pipeline=tmp_path / "pipeline", fold_ners=tmp_path / "folds", coverage_model=tmp_path / "coverage.json",
                   metrics=tmp_path / "metrics", role_model=tmp_path / "roles.json")  # never the committed role model
     summary = train_all(paths, ner_overrides={"training.max_steps": 20, "training.eval_frequency": 10}, log=lambda *_: None)
     assert (tmp_path / "pipeline" / "ner").is_dir()
+    assert all((tmp_path / "folds" / str(fold) / "ner").is_dir() for fold in (0, 1))  # the classifier's out-of-fold NERs
     assert CoverageModel.from_json(json.loads((tmp_path / "coverage.json").read_text())).classes
     for name in ("rules", "ner_rules", "coverage", "summary"):
         assert (tmp_path / "metrics" / f"{name}.json").exists()
@@ -114,3 +115,65 @@ def test_coverage_c_within_one_standard_error_of_the_best_goes_to_the_weaker_pen
     assert choose_c({0.1: 0.44, 0.3: 0.463, 1.0: 0.434, 10.0: 0.439}, 244) == 10.0
     assert choose_c({0.1: 0.44, 0.3: 0.463, 1.0: 0.434, 10.0: 0.40}, 244) == 1.0
     assert choose_c({0.1: 0.60, 0.3: 0.50, 10.0: 0.50}, 244) == 0.1
+
+
+def _candidate(doc: str, text: str, label: str, vote: float):
+    from pipeline.training.workflow import Candidate
+
+    return Candidate(doc, GroupEvidence(vote=vote, positive=max(vote, 0.0), mentions=1, policy_mentions=1, kinds={"item"}, text=text), label)
+
+
+def _tiny_coverage_train():
+    rows = []
+    for n in range(6):
+        rows += [
+            _candidate(f"L{n}", "IVIG is covered for chronic inflammatory demyelinating polyneuropathy", "covered", 2.0),
+            _candidate(f"L{n}", "IVIG is not covered for chronic fatigue syndrome", "not_covered", -2.0),
+            _candidate(f"L{n}", "the following criteria must be documented", "none", 0.0),
+        ]
+    return rows
+
+
+def test_coverage_classifier_fit_does_not_depend_on_the_dev_documents():
+    from pipeline.training.workflow import fit_coverage
+
+    train = _tiny_coverage_train()
+    agreeing = [_candidate("D1", "IVIG is covered for multifocal motor neuropathy", "covered", 2.0)]
+    contrary = [_candidate("D2", "IVIG is covered for multifocal motor neuropathy", "not_covered", 2.0)] * 5
+    model_a, report_a = fit_coverage(train, agreeing)
+    model_b, report_b = fit_coverage(train, contrary)
+    assert report_a["C"] == report_b["C"] and report_a["cv_accuracy_by_C"] == report_b["cv_accuracy_by_C"]
+    assert (model_a.coef != model_b.coef).nnz == 0 and list(model_a.intercept) == list(model_b.intercept)
+    assert report_a["dev_accuracy"] == 1.0 and report_b["dev_accuracy"] == 0.0
+
+
+def test_coverage_cross_validation_holds_out_whole_documents():
+    from pipeline.training.workflow import document_folds
+
+    docs = ["L1"] * 3 + ["L2"] * 2 + ["L3"] * 4 + ["L4"] + ["L5"] * 2 + ["L6"] * 2
+    folds = document_folds(docs, folds=5)
+    assert len(folds) == 5
+    held_out = [i for _, held in folds for i in held]
+    assert sorted(held_out) == list(range(len(docs)))  # every candidate scored exactly once
+    for fit_rows, held_rows in folds:
+        assert not {docs[i] for i in fit_rows} & {docs[i] for i in held_rows}
+
+
+def test_crossfit_folds_deal_each_train_document_to_exactly_one_fold():
+    from pipeline.training.workflow import crossfit_folds
+
+    docs = ["L33312", "A56781", "L34005", "L33312", "IVIG-OFFLABEL"]
+    folds = crossfit_folds(docs, folds=2)
+    assert folds == crossfit_folds(list(reversed(docs)), folds=2)  # the order records come in does not matter
+    assert set().union(*folds) == set(docs) and not folds[0] & folds[1]
+    assert folds == [{"A56781", "L33312"}, {"IVIG-OFFLABEL", "L34005"}]
+
+
+def test_trained_model_config_forgets_the_temp_corpus_paths(tmp_path):
+    from pipeline.training.workflow import forget_corpus_paths
+
+    config = tmp_path / "config.cfg"
+    config.write_text('[paths]\ntrain = "/tmp/lcd-train-x1/train.spacy"\ndev = "/tmp/lcd-train-x1/dev.spacy"\n\n[training]\nseed = 7\n')
+    forget_corpus_paths(config)
+    text = config.read_text()
+    assert "/tmp/" not in text and "train = null" in text and "seed = 7" in text

@@ -19,8 +19,9 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--compare", action="store_true", help="score the rules alone and the full pipeline, side by side in one table")
     p.set_defaults(func=cmd_evaluate)
 
-    p = sub.add_parser("train", help="retrain the models and write their metrics", description="Retrain from models/: corpus (models/annotations) -> spaCy NER (models/ner/config.cfg) -> assembled pipeline (models/lcd_pipeline) -> coverage classifier (models/coverage/model.json) -> metrics on the held-out test documents (models/metrics/).\n\nExample: lcd train", formatter_class=RAW)
+    p = sub.add_parser("train", help="retrain the models and write their metrics", description="Retrain from models/: corpus (models/annotations) -> spaCy NER (models/ner/config.cfg) -> assembled pipeline (models/lcd_pipeline) -> coverage classifier (models/coverage/model.json) -> metrics on the held-out test documents (models/metrics/). --coverage-only keeps the NER and refits the classifiers (about 2 minutes).\n\nExample: lcd train\n         lcd train --coverage-only", formatter_class=RAW)
     p.add_argument("--max-steps", type=int, default=None, help="override the NER step budget (for quick trials)")
+    p.add_argument("--coverage-only", action="store_true", help="keep the committed NER pipeline; refit the list-item roles and the coverage classifier (after rule changes) and rewrite the metrics")
     p.set_defaults(func=cmd_train)
 
 
@@ -66,7 +67,9 @@ def cmd_train(args: argparse.Namespace) -> int:
     """Retrain the NER and the coverage classifier from models/annotations and write models/metrics/."""
     from pipeline.training.workflow import train_all
 
-    summary = train_all(ner_overrides={"training.max_steps": args.max_steps} if args.max_steps else None)
+    if args.coverage_only and args.max_steps:
+        raise CliError("--coverage-only keeps the NER; drop --max-steps")
+    summary = train_all(ner_overrides={"training.max_steps": args.max_steps} if args.max_steps else None, reuse_pipeline=args.coverage_only)
     print(json.dumps(summary, indent=2, sort_keys=True))
     # The new weights change the extractor_version's fingerprint: reextract finds every version stale.
     print("lcd train: run `lcd reextract` to re-extract the warehouse with the new models", file=sys.stderr)

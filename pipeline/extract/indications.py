@@ -392,10 +392,16 @@ def list_intro_vote(text: str, lexicon: Lexicon, cue_vote: float, opens_sublist:
     if not (lowered.endswith(":") or opens_sublist):
         return None
     if any(p in lowered for p in lexicon.list_intro_negative) or cue_vote < 0:
-        return -LIST_INTRO_WEIGHT
-    if any(p in lowered for p in lexicon.list_intro_positive) or cue_vote > 0:
-        return LIST_INTRO_WEIGHT
-    return 0.0
+        vote = -LIST_INTRO_WEIGHT
+    elif any(p in lowered for p in lexicon.list_intro_positive) or cue_vote > 0:
+        vote = LIST_INTRO_WEIGHT
+    else:
+        return 0.0
+    # "Abortions are not covered except:" - the line states the rule, its items the exceptions to it
+    ending = lowered.rstrip(": ")
+    if any(ending == p or ending.endswith(" " + p) for p in lexicon.list_intro_exception):
+        return -vote
+    return vote
 
 
 @dataclass

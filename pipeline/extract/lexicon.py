@@ -57,6 +57,7 @@ class Lexicon:
     qualifier_openers: tuple[str, ...]  # "without", "in the absence of": an "or" after them joins the qualifier, not conditions
     list_intro_positive: tuple[str, ...]
     list_intro_negative: tuple[str, ...]
+    list_intro_exception: tuple[str, ...]  # "Abortions are not covered except:": the items are the exceptions
     phases: dict[str, tuple[str, ...]]
     frequency_patterns: tuple[str, ...]
     outcome_context: tuple[str, ...]
@@ -156,6 +157,7 @@ def load_lexicon() -> Lexicon:
         qualifier_openers=_strings(phr, "qualifier_openers", "phrases.json"),
         list_intro_positive=_strings(phr, "list_intro_positive", "phrases.json"),
         list_intro_negative=_strings(phr, "list_intro_negative", "phrases.json"),
+        list_intro_exception=_strings(phr, "list_intro_exception", "phrases.json"),
         phases={k: _strings(phases, k, "phrases.json:phases") for k in phases},
         frequency_patterns=_strings(phr, "frequency_patterns", "phrases.json"),
         outcome_context=_strings(phr, "outcome_context", "phrases.json"),

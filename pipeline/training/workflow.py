@@ -8,6 +8,7 @@ Test documents (models/splits.json) are never used to train or tune anything; th
 from __future__ import annotations
 
 import json
+import shutil
 import tempfile
 from collections import Counter
 from dataclasses import dataclass
@@ -16,6 +17,7 @@ from pathlib import Path
 import numpy as np
 import spacy
 from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import GroupKFold
 
 from pipeline.extract.extractor import extractor_version
 from pipeline.extract.coverage_model import CLASSES, CoverageModel, GroupEvidence, featurize, numeric_scale, save_model
@@ -24,13 +26,29 @@ from pipeline.extract.nlp import build_nlp
 from pipeline.ingest import read_document
 from pipeline.datamodel import Document, Extraction
 from pipeline.extract.roles import load_role_model
-from pipeline.paths import COVERAGE_MODEL, METRICS_DIR, RAW_DOCS, ROLE_MODEL
+from pipeline.paths import COVERAGE_MODEL, METRICS_DIR, NER_DIR, RAW_DOCS, ROLE_MODEL
 from pipeline.quality.evaluation import evaluate, gold_documents, latest_file, load_splits
 from pipeline.training.corpus import ANNOTATIONS_DIR, load_split
 from pipeline.training.roles import train_roles
 from pipeline.training.ner import CONFIG_PATH, PIPELINE_DIR, assemble, train_ner, write_docbin
 
 C_GRID = (0.1, 0.3, 1.0, 3.0, 10.0)
+CV_FOLDS = 5  # train documents per fold: ~1/5 of them held out, enough candidates per fold to score
+# The NER learns the train documents nearly by heart, so on them its candidates are almost all real
+# indications; a classifier fit on those learns to trust every NER span and keeps the fragments it
+# proposes on unseen text. The classifier's training candidates therefore come from fold NERs, each
+# trained on the other half of the train documents (out-of-fold, as in stacking). Two folds: each
+# fold NER costs half a full training.
+CROSSFIT_FOLDS = 2
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """One candidate indication group of a training document: its evidence and its annotated coverage (or none)."""
+
+    doc: str
+    evidence: GroupEvidence
+    label: str
 
 
 @dataclass(frozen=True)
@@ -40,6 +58,7 @@ class Paths:
     annotations: Path = ANNOTATIONS_DIR
     config: Path = CONFIG_PATH
     pipeline: Path = PIPELINE_DIR
+    fold_ners: Path = NER_DIR / "folds"
     coverage_model: Path = COVERAGE_MODEL
     role_model: Path = ROLE_MODEL
     metrics: Path = METRICS_DIR
@@ -77,20 +96,20 @@ def label_candidates(collected: list, gold_spans: list[tuple[int, int, str]]) ->
     return examples
 
 
-def candidates_for(doc_ids: list[str], records: list[dict], nlp, role_model=None) -> list[tuple[GroupEvidence, str]]:
+def candidates_for(doc_ids: list[str], records: list[dict], nlp, role_model=None) -> list[Candidate]:
     """Labelled candidate indications of the given documents, as the assembled pipeline (and the list-item
-    role model, when given) proposes them."""
+    role model, when given) proposes them, each with its document (the cross-validation groups)."""
     by_doc: dict[str, list[dict]] = {}
     for record in records:
         by_doc.setdefault(record["doc"], []).append(record)
-    examples = []
+    examples: list[Candidate] = []
     for doc_id in doc_ids:
         if doc_id not in by_doc:
             continue
         document = read_document(latest_file(doc_id), root=RAW_DOCS)
         collected: list = []
         extract_from_spacy(document, nlp(document.text), coverage_model=None, collected=collected, role_model=role_model)
-        examples += label_candidates(collected, annotated_indications(by_doc[doc_id], document))
+        examples += [Candidate(doc_id, evidence, label) for evidence, label in label_candidates(collected, annotated_indications(by_doc[doc_id], document))]
     return examples
 
 
@@ -104,33 +123,55 @@ def _log_loss(model, X, labels: list[str]) -> float:
     return float(-np.mean(np.log(np.maximum(p, 1e-6))))
 
 
-def choose_c(dev_accuracy: dict[float, float], dev_size: int) -> float:
-    """The weakest penalty (largest C) whose dev accuracy is within one standard error of the best one."""
-    best = max(dev_accuracy.values())
-    standard_error = float(np.sqrt(best * (1 - best) / dev_size)) if dev_size else 0.0
-    return max(c for c, accuracy in dev_accuracy.items() if accuracy >= best - standard_error - 1e-12)
+def choose_c(accuracy_by_c: dict[float, float], size: int) -> float:
+    """The weakest penalty (largest C) whose accuracy (over `size` candidates) is within one standard error of the best one."""
+    best = max(accuracy_by_c.values())
+    standard_error = float(np.sqrt(best * (1 - best) / size)) if size else 0.0
+    return max(c for c, accuracy in accuracy_by_c.items() if accuracy >= best - standard_error - 1e-12)
 
 
-def fit_coverage(train: list[tuple[GroupEvidence, str]], dev: list[tuple[GroupEvidence, str]]) -> tuple[CoverageModel, dict]:
-    """Fit the logistic regression, choosing C by dev accuracy, near-ties (one standard error) broken toward the larger C (train+dev
-    refit with the chosen C)."""
-    scale = numeric_scale([e for e, _ in train + dev])
-    X_train, y_train = featurize([e for e, _ in train], scale), [y for _, y in train]
-    X_dev, y_dev = featurize([e for e, _ in dev], scale), [y for _, y in dev]
-    scores, losses = {}, {}
+def _logistic(c: float) -> LogisticRegression:
+    """The coverage classifier's estimator at penalty C (one definition for the search and the final fit)."""
+    return LogisticRegression(C=c, max_iter=2000, class_weight="balanced", random_state=0)
+
+
+def document_folds(docs: list[str], folds: int = CV_FOLDS) -> list[tuple[np.ndarray, np.ndarray]]:
+    """(fit rows, held-out rows) of each fold, every document's rows on one side only (deterministic)."""
+    splitter = GroupKFold(n_splits=min(folds, len(set(docs))))
+    return list(splitter.split(np.zeros(len(docs)), groups=docs))
+
+
+def cross_validated(train: list[Candidate], scale: np.ndarray, folds: int = CV_FOLDS) -> tuple[dict[float, float], dict[float, float]]:
+    """Out-of-fold accuracy and log-loss of every C in C_GRID, folds grouped by document.
+
+    A document's candidates share its wording and its MAC's habits; splitting them across folds would
+    score the classifier on text it has half seen, so every fold holds out whole documents.
+    """
+    X, y = featurize([c.evidence for c in train], scale), np.array([c.label for c in train])
+    splits = document_folds([c.doc for c in train], folds)
+    accuracy, losses = {}, {}
     for c in C_GRID:
-        model = LogisticRegression(C=c, max_iter=2000, class_weight="balanced", random_state=0)
-        model.fit(X_train, y_train)
-        scores[c] = float(np.mean(model.predict(X_dev) == np.array(y_dev))) if y_dev else 0.0
-        losses[c] = _log_loss(model, X_dev, y_dev)
-    # The dev set is small and accuracies tie (C=0.1 and C=10 once did; on the gold-span corpus the
-    # grid spans one standard error of its ~250 candidates). Ties, counted as differences the dev set
-    # cannot resolve, go to the weaker penalty: with balanced class weights and near-empty classes
-    # ("unclear": 1-3 training examples), a strong penalty leaves the weighted intercepts to decide, and
-    # covered indications read "unclear" or "not_covered". Dev log-loss is reported alongside, for the record.
-    best_c = choose_c(scores, len(y_dev))
-    final = LogisticRegression(C=best_c, max_iter=2000, class_weight="balanced", random_state=0)
-    final.fit(featurize([e for e, _ in train + dev], scale), y_train + y_dev)
+        predicted = np.empty(len(y), dtype=object)
+        loss = 0.0
+        for fit_rows, held_rows in splits:
+            model = _logistic(c).fit(X[fit_rows], y[fit_rows])
+            predicted[held_rows] = model.predict(X[held_rows])
+            loss += _log_loss(model, X[held_rows], list(y[held_rows])) * len(held_rows)
+        accuracy[c] = float(np.mean(predicted == y))
+        losses[c] = round(loss / len(y), 4)
+    return accuracy, losses
+
+
+def fit_coverage(train: list[Candidate], dev: list[Candidate]) -> tuple[CoverageModel, dict]:
+    """Fit the logistic regression on train only, C chosen by document-grouped cross-validation on train
+    (near-ties, one standard error, broken toward the larger C); dev is only scored, so its figure is honest."""
+    scale = numeric_scale([c.evidence for c in train])
+    cv_accuracy, cv_losses = cross_validated(train, scale)
+    # Accuracies tie within one standard error across the grid. Ties go to the weaker penalty: with
+    # balanced class weights and near-empty classes ("unclear": a handful of training examples), a strong
+    # penalty leaves the weighted intercepts to decide, and covered indications read "unclear" or "not_covered".
+    best_c = choose_c(cv_accuracy, len(train))
+    final = _logistic(best_c).fit(featurize([c.evidence for c in train], scale), [c.label for c in train])
     classes = tuple(final.classes_)
     coef = np.zeros((len(CLASSES), final.coef_.shape[1]))
     intercept = np.full(len(CLASSES), -30.0)  # a class never seen in training is never predicted
@@ -139,13 +180,17 @@ def fit_coverage(train: list[tuple[GroupEvidence, str]], dev: list[tuple[GroupEv
         intercept[CLASSES.index(label)] = final.intercept_[i] if len(classes) > 2 else (final.intercept_[0] if i == 1 else -final.intercept_[0])
     from scipy import sparse
 
-    fitted = CoverageModel(CLASSES, sparse.csr_matrix(coef), intercept, scale, {"C": best_c, "dev_accuracy_by_C": scores})
+    fitted = CoverageModel(CLASSES, sparse.csr_matrix(coef), intercept, scale, {"C": best_c, "cv_accuracy_by_C": cv_accuracy})
+    X_dev, y_dev = featurize([c.evidence for c in dev], scale), [c.label for c in dev]
     report = {
         "C": best_c,
-        "dev_accuracy_by_C": scores,
-        "dev_log_loss_by_C": {c: round(loss, 4) for c, loss in losses.items()},
-        "train_examples": Counter(y for _, y in train),
-        "dev_examples": Counter(y for _, y in dev),
+        "cv_folds": len(document_folds([c.doc for c in train])),
+        "cv_accuracy_by_C": cv_accuracy,
+        "cv_log_loss_by_C": cv_losses,
+        "dev_accuracy": round(float(np.mean(final.predict(X_dev) == np.array(y_dev))), 4) if dev else None,
+        "dev_log_loss": round(_log_loss(final, X_dev, y_dev), 4) if dev else None,
+        "train_examples": Counter(c.label for c in train),
+        "dev_examples": Counter(c.label for c in dev),
     }
     return fitted, report
 
@@ -239,23 +284,62 @@ def calibration(extract_fn, doc_ids: list[str]) -> dict:
 # ---------------------------------------------------------------- the workflow
 
 
-def _train_and_assemble(paths: Paths, records: dict, ner_overrides: dict | None, log) -> None:
-    """Steps 1-3: DocBins of the train/dev annotations, NER training, assembly into paths.pipeline."""
+def crossfit_folds(doc_ids: list[str], folds: int = CROSSFIT_FOLDS) -> list[set[str]]:
+    """The annotated train documents dealt into `folds` held-out sets, in sorted order (deterministic)."""
+    ordered = sorted(set(doc_ids))
+    return [{doc for i, doc in enumerate(ordered) if i % folds == fold} for fold in range(folds)]
+
+
+def _train_ner_model(train_records: list[dict], dev_records: list[dict], out: Path, paths: Paths, ner_overrides: dict | None, log) -> None:
+    """DocBins of the records, NER training (early stop on dev), the best tok2vec+ner copied to `out`."""
     with tempfile.TemporaryDirectory(prefix="lcd-train-") as tmp:
         tmp_dir = Path(tmp)
-        log("1/5 corpus")
-        corpus = {split: write_docbin(records[split], tmp_dir / f"{split}.spacy") for split in ("train", "dev")}
-        log(f"    train {corpus['train']}, dev {corpus['dev']}")
-        log("2/5 train NER")
+        stats = [write_docbin(records, tmp_dir / f"{name}.spacy") for name, records in (("train", train_records), ("dev", dev_records))]
+        log(f"    train {stats[0]}, dev {stats[1]}")
         best = train_ner(tmp_dir / "train.spacy", tmp_dir / "dev.spacy", tmp_dir / "ner", paths.config, ner_overrides)
+        if out.exists():
+            shutil.rmtree(out)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copytree(best, out)
+    forget_corpus_paths(out / "config.cfg")
+
+
+def forget_corpus_paths(config_path: Path) -> None:
+    """Null the temp DocBin paths a trained model's config records, so a rerun writes the same bytes."""
+    from thinc.api import Config
+
+    config = Config().from_disk(config_path, interpolate=False)
+    config["paths"].update(train=None, dev=None)
+    config.to_disk(config_path)
+
+
+def _train_and_assemble(paths: Paths, records: dict, ner_overrides: dict | None, log) -> None:
+    """Steps 1-3: the fold NERs (for the classifier's candidates), the full NER, assembly into paths.pipeline."""
+    for fold, held in enumerate(crossfit_folds([r["doc"] for r in records["train"]])):
+        log(f"1/5 fold NER {fold + 1}/{CROSSFIT_FOLDS} ({len(held)} train documents held out)")
+        _train_ner_model([r for r in records["train"] if r["doc"] not in held], records["dev"], paths.fold_ners / str(fold), paths, ner_overrides, log)
+    log("2/5 NER on every train document")
+    with tempfile.TemporaryDirectory(prefix="lcd-train-") as tmp:
+        _train_ner_model(records["train"], records["dev"], Path(tmp) / "ner", paths, ner_overrides, log)
         log("3/5 assemble")
-        assemble(best, paths.pipeline)
+        assemble(Path(tmp) / "ner", paths.pipeline)
+
+
+def out_of_fold_candidates(doc_ids: list[str], records: list[dict], paths: Paths, role_model) -> list[Candidate]:
+    """Labelled candidates of the train documents, each document's from the fold NER that did not see it
+    (assembled with today's rules, so a rule change needs no NER retraining)."""
+    candidates: list[Candidate] = []
+    for fold, held in enumerate(crossfit_folds([r["doc"] for r in records])):
+        with tempfile.TemporaryDirectory(prefix="lcd-fold-") as tmp:
+            nlp = spacy.load(assemble(paths.fold_ners / str(fold), Path(tmp) / "pipeline"))
+            candidates += candidates_for([d for d in doc_ids if d in held], records, nlp, role_model)
+    return candidates
 
 
 def train_all(paths: Paths = Paths(), ner_overrides: dict | None = None, log=print, reuse_pipeline: bool = False) -> dict:
     """Run the whole workflow and write the metrics; returns the summary.
 
-    `reuse_pipeline` keeps the assembled NER pipeline at paths.pipeline and retrains only the classifier.
+    `reuse_pipeline` keeps the assembled NER pipeline at paths.pipeline and the fold NERs, and refits only the classifiers.
     """
     splits = load_splits()
     records = {split: load_split(split, paths.annotations) for split in ("train", "dev", "test")}
@@ -267,7 +351,7 @@ def train_all(paths: Paths = Paths(), ner_overrides: dict | None = None, log=pri
     log("4/5 list-item roles, coverage classifier")
     train_roles(paths.role_model, paths.metrics)
     role_model = load_role_model(paths.role_model)
-    train_examples = candidates_for(splits["train"], records["train"], trained_nlp, role_model)
+    train_examples = out_of_fold_candidates(splits["train"], records["train"], paths, role_model)
     dev_examples = candidates_for(splits["dev"], records["dev"], trained_nlp, role_model)
     model, coverage_report = fit_coverage(train_examples, dev_examples)
     save_model(model, paths.coverage_model)
