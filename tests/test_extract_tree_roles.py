@@ -221,3 +221,9 @@ def test_l39391_apply_roles_keeps_both_parts_that_share_a_head_word():
     text = "Indications:\nTesting is indicated for individuals with the following conditions:\n- Pregnant and lactating women\n"
     mentions = apply_roles([], _tree(text), {2: "indication"}, text, load_lexicon())
     assert [(m.name, m.list_vote) for m in mentions] == [("Pregnant women", 1.0), ("lactating women", 1.0)]
+
+
+def test_item_naming_a_scoring_instrument_names_no_condition():
+    assert item_names("Hip Disability and Osteoarthritis Outcome Score (HOOS)", load_lexicon()) == []
+    assert item_names("Kellgren-Lawrence Grading Scale", load_lexicon()) == []
+    assert [n for n, _ in item_names("Failure of outpatient psychiatric treatment", load_lexicon())] == ["Failure of outpatient psychiatric treatment"]

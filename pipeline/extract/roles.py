@@ -174,6 +174,9 @@ def item_names(content: str, lexicon: Lexicon) -> list[tuple[str, list[str]]]:
     inner = [m.group(1).strip() for m in _INNER_PAREN_RE.finditer(head)
              if not m.group(1).strip().isupper() and is_condition_like(m.group(1), lexicon)]
     head = _INNER_PAREN_RE.sub(lambda m: m.group(0) if m.group(1).strip().isupper() else "", head)
+    bare = words(re.sub(r"\([^()]*\)", " ", head))
+    if bare and bare[-1] in lexicon.instrument_words:
+        return []  # "Hip Disability and Osteoarthritis Outcome Score (HOOS)": an instrument, not the conditions it scores
     parts = coordinated_parts(head, lexicon)
     out = []
     for i, part in enumerate(parts):
