@@ -8,7 +8,7 @@ import pytest
 
 from pipeline.datamodel import Document, DocumentMeta, Section
 from pipeline.extract.coverage_model import GroupEvidence
-from pipeline.extract.extractor import _before_verb, _decide, _ruled_out, extract, unsupported_proposal
+from pipeline.extract.extractor import _before_verb, _decide, _in_instrument_name, _ruled_out, extract, unsupported_proposal
 from pipeline.extract.indications import clean_name, is_condition_like, not_a_name
 from pipeline.extract.lexicon import load_lexicon
 
@@ -131,3 +131,21 @@ def test_continuation_and_lead_in_items_under_a_covered_list_are_no_indications(
     )
     names = [i.name for i in extract(_document(text), coverage_model=coverage_model).indications]
     assert names == ["Hypertrophic cardiomyopathy"]
+
+
+def test_a_condition_inside_a_scoring_instruments_name_is_no_proposal(lexicon):
+    text = "- Knee Injury and Osteoarthritis Outcome Score (KOOS)\n- Osteoarthritis with joint destruction\n"
+    assert _in_instrument_name(text, text.index(" Outcome"), lexicon)
+    assert not _in_instrument_name(text, text.index(" with joint"), lexicon)
+
+
+def test_negative_cue_in_an_items_own_sentence_denies_it_unless_a_limit_follows_the_cue():
+    # the IVIG LCD's item with its "is indicated" turned into "is not indicated": the age limit is the population's
+    denied = ("- Hematopoietic stem cell transplantation (HSCT) - IVIG is not indicated to prevent the risk of acute graft-versus-host "
+              "disease, associated interstitial pneumonia (infectious or idiopathic) and infections after HSCT in patients 20 years "
+              "of age or older during the first 100 days after transplantation.\n")
+    limited = ("- Hematopoietic stem cell transplantation (HSCT) - IVIG is indicated to prevent infections after HSCT. "
+               "It is not indicated in HSCT patients younger than 20 years of age.\n")
+    coverage = lambda text: {i.name: i.coverage for i in extract(_document(text)).indications}  # noqa: E731
+    assert coverage(denied)["Hematopoietic stem cell transplantation"] == "not_covered"
+    assert coverage(limited)["Hematopoietic stem cell transplantation"] == "covered"

@@ -184,7 +184,7 @@ def ner_mentions(spacy_doc, mentions: list[Mention], ctx: "_Context") -> list[Me
         line = ctx.lines[sentence.line]
         if line.section_kind == "other":
             continue
-        if _ruled_out(ctx.doc.text, ent.start_char):
+        if _ruled_out(ctx.doc.text, ent.start_char) or _in_instrument_name(ctx.doc.text, ent.end_char, ctx.lexicon):
             continue
         span = _before_verb(ent.text, ctx.lexicon)
         name, abbreviation, aliases = clean_name(span)
@@ -208,6 +208,16 @@ def _ruled_out(text: str, start: int) -> bool:
     return bool(_NEGATED_BEFORE_RE.search(text, max(0, start - 30), start))
 
 
+_PHRASE_TAIL_RE = re.compile(r"[^\n,;:.()\[\]]{0,60}")
+
+
+def _in_instrument_name(text: str, end: int, lexicon: Lexicon) -> bool:
+    """The span is part of a scoring instrument's name ("Knee Injury and Osteoarthritis Outcome Score"):
+    the phrase it stands in ends in an instrument word, so it names the scale, not a condition."""
+    tail = words(_PHRASE_TAIL_RE.match(text, end).group())
+    return bool(tail) and tail[-1] in lexicon.instrument_words
+
+
 def _before_verb(span: str, lexicon: Lexicon) -> str:
     """An entity span cut before its first verb: the NER sometimes runs on into the clause
     ("Home sleep testing is not covered for persons"), and a condition name has no finite verb."""
@@ -223,7 +233,13 @@ _SUBORDINATE_RE = re.compile(r"\b(?:for whom|in whom|who|whose|when|if|unless|af
 _CONDITIONAL_RE = re.compile(r"(?:^|[,;(]\s*|\b)(?:if|unless|when|where|in whom|for whom)\b[^,;.]*$", re.I)
 
 
-def _sentence_vote(ctx: _Context, sentence: Sentence, quantities_in: bool) -> float:
+# "not indicated in patients younger than 20 years": a negative cue whose limit follows within this many
+# characters restricts a covered indication rather than denying it (its vote counts half)
+LIMIT_AFTER_NEGATIVE = 80
+
+
+def _sentence_vote(ctx: _Context, sentence: Sentence, quantity_in=None) -> float:
+    """The summed cue weights of a sentence; `quantity_in(start, end)` tells whether a quantity lies in a span."""
     vote = 0.0
     seen_positive_at = None
     i = bisect.bisect_left(ctx.cue_starts, sentence.start)
@@ -240,7 +256,10 @@ def _sentence_vote(ctx: _Context, sentence: Sentence, quantities_in: bool) -> fl
         if weight > 0 and seen_positive_at is None:
             seen_positive_at = end
         vote += weight
-    if vote < 0 and quantities_in:
+    limits = quantity_in is not None and any(
+        weight < 0 and quantity_in(end, min(end + LIMIT_AFTER_NEGATIVE, sentence.end)) for _, end, weight in cues
+    )
+    if vote < 0 and limits:
         vote /= 2  # "not indicated in patients younger than 20": a limit on a covered indication, not non-coverage
     return vote
 
@@ -266,7 +285,7 @@ def group_evidence(ctx: _Context, group: IndicationGroup, has_quantity) -> Group
             if sentence.start not in seen:
                 seen.add(sentence.start)
                 kind = ctx.lines[sentence.line].section_kind
-                sentence_vote = _sentence_vote(ctx, sentence, has_quantity(sentence))
+                sentence_vote = _sentence_vote(ctx, sentence, has_quantity)
                 weight = SECTION_WEIGHT.get(kind, 0.25)
                 evidence.vote += weight * sentence_vote
                 evidence.positive += weight * max(sentence_vote, 0.0)
@@ -278,7 +297,7 @@ def group_evidence(ctx: _Context, group: IndicationGroup, has_quantity) -> Group
         own = ctx.sentence_at(mention.start)
         exception = _EXCEPTION_RE.search(ctx.doc.text, max(0, mention.start - 30), mention.start)
         if own is not None and mention.section_kind == "policy" and not exception:
-            own_vote = _sentence_vote(ctx, own, has_quantity(own))
+            own_vote = _sentence_vote(ctx, own, has_quantity)
             if own_vote <= -EXPLICIT_NEGATIVE:
                 evidence.stated_not_covered = True
     best = group.best
@@ -373,7 +392,7 @@ def _indications(
     collected: list | None = None,
 ):
     q_starts = sorted(q.start for q in quantities)
-    has_quantity = lambda s: bisect.bisect_left(q_starts, s.start) < len(q_starts) and q_starts[bisect.bisect_left(q_starts, s.start)] < s.end  # noqa: E731
+    has_quantity = lambda start, end: bisect.bisect_left(q_starts, start) < len(q_starts) and q_starts[bisect.bisect_left(q_starts, start)] < end  # noqa: E731
     ordered = sorted(groups, key=lambda g: g.best.start)
     evidence = [group_evidence(ctx, group, has_quantity) for group in ordered]
     if collected is not None:
@@ -514,7 +533,7 @@ def _read_thresholds(ctx: _Context, readings: list[tuple[Quantity, str]], scopes
         sentence_text = ctx.text_of(sentence)
         if line.section_name in _NO_FACT_SECTIONS or F.in_outcome_context(text, q, sentence.start, line.section_kind) or F.in_background(sentence_text, ctx.lexicon):
             continue
-        negative = _sentence_vote(ctx, sentence, False) < 0 or ctx.line_votes.get(sentence.line, 0.0) < 0
+        negative = _sentence_vote(ctx, sentence) < 0 or ctx.line_votes.get(sentence.line, 0.0) < 0
         out.append(
             Threshold(
                 indication_id=_fact_indication(ctx, q.start, scopes, sentence, nodes),
@@ -599,7 +618,7 @@ def _numeric_facts(ctx: _Context, quantities: list[Quantity], scopes, categories
                 )
             )
             continue
-        if q.comparator is None and q.unit in F.SERVICE_COUNT_UNITS and _sentence_vote(ctx, sentence, False) > 0:
+        if q.comparator is None and q.unit in F.SERVICE_COUNT_UNITS and _sentence_vote(ctx, sentence) > 0:
             q = replace(q, comparator="<=")  # "An additional 8 sessions will be covered": at most 8
         interval = F.interval_of(text, q)
         if interval is not None and (dose_end is not None and sentence.start <= dose_end <= q.start or F.is_dosing_interval(text, q, sentence.start, ctx.lexicon)):
@@ -612,7 +631,7 @@ def _numeric_facts(ctx: _Context, quantities: list[Quantity], scopes, categories
             continue
         measure = F.interval_measure(text, q, sentence.start) if interval is not None else F.measure_for(text, q, sentence.start, ctx.lexicon)
         unit = F.threshold_unit(text, q, measure, ctx.lexicon)
-        negative = _sentence_vote(ctx, sentence, False) < 0 or ctx.line_votes.get(sentence.line, 0.0) < 0
+        negative = _sentence_vote(ctx, sentence) < 0 or ctx.line_votes.get(sentence.line, 0.0) < 0
         if F.is_prohibition(text, q, sentence.start) and q.comparator in F.FLIPPED:
             # "must not dispense more than a 3-month quantity": state the allowed side, "<= 3 months"
             q, negative = replace(q, comparator=F.FLIPPED[q.comparator]), False

@@ -8,6 +8,7 @@ revision; tests/test_diff_harness.py asserts them over the whole shipped corpus.
 from __future__ import annotations
 
 import argparse
+import json
 import random
 import re
 import sys
@@ -25,6 +26,7 @@ from pipeline.quality.revisions import EDITORIAL, SUBSTANTIVE, Revision, Source,
 
 DEFAULT_SEED = 20261203
 EDITORIAL_PER_DOCUMENT = 3
+KNOWN_MISSES = Path(__file__).parent / "data" / "diff_known_misses.json"
 
 
 @dataclass(frozen=True)
@@ -89,6 +91,10 @@ class HarnessResult:
         t = self.totals()
         return t["false"] == 0 and t["found"] == t["substantive"] and t["extra"] * 10 <= t["substantive"] and t["errors"] == 0
 
+    def missed(self) -> set[tuple[str, str, str]]:
+        """(LCD, revision kind, detail) of every substantive revision not reported with its expected type."""
+        return {(o.lcd_id, o.revision.kind, o.revision.detail) for o in self.outcomes if o.revision.expected and not o.found}
+
     def format(self) -> str:
         """The counts as a table, with the totals the targets are stated in."""
         lines = [f"documents: {self.documents}", f"{'revision':<22} {'count':>6} {'found':>6} {'false/extra':>12} {'errors':>7}"]
@@ -103,6 +109,19 @@ class HarnessResult:
             f"{'met' if self.meets_targets() else 'NOT met'}"
         )
         return "\n".join(lines)
+
+
+def known_misses(path: Path = KNOWN_MISSES) -> dict[tuple[str, str, str], str]:
+    """(LCD, revision kind, detail) -> reason of the misses the change report is known to have (data file)."""
+    data = json.loads(path.read_text(encoding="utf-8"))
+    out = {}
+    for i, entry in enumerate(data.get("misses", [])):
+        if not all(isinstance(entry.get(k), str) and entry[k] for k in ("lcd_id", "kind", "detail", "reason")):
+            raise ValueError(f"{path}: misses[{i}] needs non-empty lcd_id, kind, detail and reason")
+        if entry["kind"] not in SUBSTANTIVE:
+            raise ValueError(f"{path}: misses[{i}] kind {entry['kind']!r} is not a substantive revision kind")
+        out[(entry["lcd_id"], entry["kind"], entry["detail"])] = entry["reason"]
+    return out
 
 
 def shipped_documents(root: Path = RAW_DOCS) -> list[Path]:
@@ -217,6 +236,9 @@ def main(argv: Iterable[str] | None = None) -> int:
     paths = args.paths or shipped_documents()
     result = run(paths, seed=args.seed, editorial_count=args.editorial)
     print(result.format())
+    known = known_misses()
+    for key in sorted(result.missed()):
+        print(f"missed: {' '.join(key)}" + (f"  (known: {KNOWN_MISSES.name})" if key in known else "  (NEW)"))
     if args.show:
         for outcome in result.outcomes:
             missed = outcome.revision.expected is not None and not outcome.found
