@@ -108,13 +108,14 @@ def test_rule_mentions_are_never_unsupported_proposals():
     assert not unsupported_proposal(item)
 
 
-def test_policy_trigger_mention_without_cue_needs_a_surer_classifier_to_drop():
-    # L39913 "- 7. In the presence of unstable coronary symptoms" under a contraindication list: no cue of its own
-    doubtful = {"covered": 0.05, "not_covered": 0.3, "unclear": 0.05, "none": 0.6}
+def test_candidate_the_rules_alone_would_not_report_stays_only_below_half_none():
+    # "IVIG is used in the treatment of primary immunodeficiency diseases featuring low ...": a trigger, no cue
+    doubtful = {"covered": 0.31, "not_covered": 0.14, "unclear": 0.09, "none": 0.46}
+    unsure = {"covered": 0.24, "not_covered": 0.11, "unclear": 0.09, "none": 0.56}
     trigger = GroupEvidence(kinds={"trigger"}, rules_keep=False, best_section="policy")
-    assert _decide(trigger, doubtful)[0] == "not_covered"
-    assert _decide(GroupEvidence(kinds={"trigger"}, rules_keep=False, best_section="evidence"), doubtful)[0] == "none"
-    assert _decide(GroupEvidence(kinds={"ner"}, rules_keep=False, best_section="policy"), doubtful)[0] == "none"
+    assert _decide(trigger, doubtful)[0] == "covered"
+    assert _decide(trigger, unsure)[0] == "none"
+    assert _decide(GroupEvidence(kinds={"item"}, rules_keep=True, best_section="policy"), unsure)[0] == "covered"
 
 
 def test_not_a_name_candidate_is_dropped_whatever_the_classifier_says():
