@@ -25,7 +25,7 @@ from pipeline.paths import METRICS_DIR, ROLE_MODEL
 from pipeline.quality.evaluation import gold_documents, load_splits
 from pipeline.quality.scoring import name_similarity
 
-C_GRID = (0.1, 0.3, 1.0, 3.0, 10.0)
+C_GRID = (0.1, 0.3, 1.0, 3.0, 10.0)  # the penalties both classifiers search (roles here, coverage in workflow)
 CRITERION_OVERLAP = 0.5  # share of an item's content words found in one gold criterion
 
 

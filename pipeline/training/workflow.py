@@ -29,10 +29,9 @@ from pipeline.extract.roles import load_role_model
 from pipeline.paths import COVERAGE_MODEL, METRICS_DIR, NER_DIR, RAW_DOCS, ROLE_MODEL
 from pipeline.quality.evaluation import evaluate, gold_documents, latest_file, load_splits
 from pipeline.training.corpus import ANNOTATIONS_DIR, load_split
-from pipeline.training.roles import train_roles
+from pipeline.training.roles import C_GRID, train_roles
 from pipeline.training.ner import CONFIG_PATH, PIPELINE_DIR, assemble, train_ner, write_docbin
 
-C_GRID = (0.1, 0.3, 1.0, 3.0, 10.0)
 CV_FOLDS = 5  # train documents per fold: ~1/5 of them held out, enough candidates per fold to score
 # The NER learns the train documents nearly by heart, so on them its candidates are almost all real
 # indications; a classifier fit on those learns to trust every NER span and keeps the fragments it
