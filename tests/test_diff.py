@@ -172,8 +172,10 @@ def test_unclear_mention_does_not_override_a_definite_coverage():
 
 def test_conflicting_mentions_report_both_coverages():
     before = _snap()
-    conflicting = replace(before.indications[0], coverage="not_covered", char_start=999)
-    after = replace(before, indications=(*before.indications, conflicting))
+    said = f"{before.indications[0].name} is not covered when it recurs."
+    conflicting = replace(before.indications[0], coverage="not_covered", char_start=999, sentence=said)
+    (name, text), *rest = before.policy_text
+    after = replace(before, indications=(*before.indications, conflicting), policy_text=((name, f"{text}\n{said}"), *rest))
     changes = diff_snapshots(before, after)
     assert [(c.change_type, c.before, c.after) for c in changes] == [
         ("coverage_changed", "covered", "covered, not_covered")

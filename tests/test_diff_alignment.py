@@ -300,3 +300,13 @@ def test_criterion_dropped_under_one_indication_but_kept_under_another_is_remove
 
 def test_number_written_against_its_unit_is_a_number_not_a_spelling():
     assert sentence_edit("oliguria (<400ml/day) urine", "oliguria (<500ml/day) urine") == {"number"}
+
+
+def test_coverage_read_differently_from_reordered_items_is_no_change_but_a_flipped_lead_in_is():
+    lead = "The following are not covered:"
+    old_text = f"{lead}\n- Dyskinesia\n- Tremor"
+    before = _snap("1", [_ind("Dyskinesia", coverage="not_covered")], text=old_text)
+    swapped = _snap("2", [_ind("Dyskinesia", coverage="covered")], text=f"{lead}\n- Tremor\n- Dyskinesia")
+    assert diff_snapshots(before, swapped) == []
+    flipped = _snap("2", [_ind("Dyskinesia", coverage="covered")], text="The following are covered:\n- Dyskinesia\n- Tremor")
+    assert "coverage_changed" in [c.change_type for c in diff_snapshots(before, flipped)]

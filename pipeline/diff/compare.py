@@ -90,7 +90,7 @@ def diff_snapshots(before: PolicySnapshot, after: PolicySnapshot) -> list[Policy
     old, new = merge_indications(before.indications), merge_indications(after.indications)
     pairs = align_indications(old, new)
     restated = restated_indications(old, new, pairs, before.policy_text, after.policy_text)
-    changes = list(diff_indications(old, new, pairs, restated))
+    changes = list(diff_indications(old, new, pairs, restated, (before.policy_text, after.policy_text)))
     parent_of = {("old", c.indication): i for i, c in enumerate(changes) if c.change_type == "indication_removed"}
     parent_of |= {("new", c.indication): i for i, c in enumerate(changes) if c.change_type == "indication_added"}
     old_group, new_group = _groups(old, new, pairs)
@@ -254,6 +254,35 @@ def _still_stated(change: PolicyChange, old_lines: list[tuple[str, str]], new_li
     return stated > 0 and stated >= times(here)
 
 
+def _context(sentence: str | None, sections: Sequence[tuple[str, str]]) -> tuple[str, str] | None:
+    """(the line, the line introducing its list) of the first policy line writing a sentence, folded;
+    None when no line does. What decides a listed indication's coverage: its own words and its lead-in."""
+    folded = fold(sentence)
+    if not folded:
+        return None
+    lead_in = ""
+    for _, text in sections:
+        for line in text.splitlines():
+            if not line.strip():
+                continue
+            here = fold(unmarked(line.strip()))
+            if folded in here:
+                return here, lead_in
+            if not line.lstrip().startswith("- "):
+                lead_in = here
+    return None
+
+
+def _same_context(b: MergedIndication, a: MergedIndication, old_text: Sequence[tuple[str, str]], new_text: Sequence[tuple[str, str]]) -> bool:
+    """Whether an indication's lines and their list lead-ins read the same on both sides (items reordered,
+    text elsewhere edited): a coverage read differently from the same words is the classifier weighing
+    them in another order. A changed word there, or anywhere else with negation, is still reported
+    (here, or as text_changed)."""
+    before = {_context(s, old_text) for s in b.sentences}
+    after = {_context(s, new_text) for s in a.sentences}
+    return None not in before and before == after
+
+
 def _reread(change: PolicyChange) -> bool:
     """Whether a dose or threshold change comes from sentences that say the same words, numbers and
     signs on both sides (the extractor took another value from unchanged text)."""
@@ -281,9 +310,11 @@ def diff_indications(
     new: dict[str, MergedIndication],
     pairs: dict[str, str],
     restated: Restated = Restated(),
+    texts: tuple[Sequence[tuple[str, str]], Sequence[tuple[str, str]]] = ((), ()),
 ) -> Iterator[PolicyChange]:
     """Indications added, removed, or whose coverage changed, in name order; an indication the other
-    version still states is no change, or a coverage change when its sentence turned round."""
+    version still states is no change, or a coverage change when its sentence turned round; a coverage
+    read differently from lines and lead-ins that say the same (`texts`: both versions' policy text) is none."""
     matched = set(pairs.values())
     flipped = {(side, key): line for side, key, line in restated.flipped}
     events = [(key, old[key], new[pairs[key]]) for key in pairs]
@@ -293,12 +324,16 @@ def diff_indications(
         ind = (old if side == "old" else new)[key]
         other = replace(ind, coverage=_OPPOSITE[ind.coverage], sentence=line)
         events.append((key, ind, other) if side == "old" else (key, other, ind))
+    def aligned(key: str, b: MergedIndication | None, a: MergedIndication | None) -> bool:
+        # an aligned pair as extracted (a turned-round restatement is built, its sentences not its own)
+        return key in pairs and b is old[key] and a is new[pairs[key]]
+
     for _key, b, a in sorted(events, key=lambda e: e[0]):
         if b is None:
             yield PolicyChange("indication_added", a.name, None, a.coverage, None, a.sentence, a.normalized_name, a.section_name)
         elif a is None:
             yield PolicyChange("indication_removed", b.name, b.coverage, None, b.sentence, None, b.normalized_name, b.section_name)
-        elif b.coverage != a.coverage:
+        elif b.coverage != a.coverage and not (aligned(_key, b, a) and _same_context(b, a, *texts)):
             yield PolicyChange("coverage_changed", a.name, b.coverage, a.coverage, b.sentence, a.sentence, a.normalized_name, a.section_name)
 
 

@@ -26,7 +26,7 @@ from pipeline.quality.revisions import EDITORIAL, SUBSTANTIVE, Revision, Source,
 
 DEFAULT_SEED = 20261203
 EDITORIAL_PER_DOCUMENT = 3
-KNOWN_MISSES = Path(__file__).parent / "data" / "diff_known_misses.json"
+KNOWN_FAILURES = Path(__file__).parent / "data" / "diff_known_failures.json"
 
 
 @dataclass(frozen=True)
@@ -91,9 +91,11 @@ class HarnessResult:
         t = self.totals()
         return t["false"] == 0 and t["found"] == t["substantive"] and t["extra"] * 10 <= t["substantive"] and t["errors"] == 0
 
-    def missed(self) -> set[tuple[str, str, str]]:
-        """(LCD, revision kind, detail) of every substantive revision not reported with its expected type."""
-        return {(o.lcd_id, o.revision.kind, o.revision.detail) for o in self.outcomes if o.revision.expected and not o.found}
+    def failed(self) -> set[tuple[str, str, str]]:
+        """(LCD, revision kind, detail) of every revision the report gets wrong: a substantive one not
+        reported with its expected type, an editorial one that yields a change."""
+        return {(o.lcd_id, o.revision.kind, o.revision.detail) for o in self.outcomes
+                if (o.revision.expected and not o.found) or (not o.revision.expected and o.extra)}
 
     def format(self) -> str:
         """The counts as a table, with the totals the targets are stated in."""
@@ -111,15 +113,15 @@ class HarnessResult:
         return "\n".join(lines)
 
 
-def known_misses(path: Path = KNOWN_MISSES) -> dict[tuple[str, str, str], str]:
-    """(LCD, revision kind, detail) -> reason of the misses the change report is known to have (data file)."""
+def known_failures(path: Path = KNOWN_FAILURES) -> dict[tuple[str, str, str], str]:
+    """(LCD, revision kind, detail) -> reason of the revisions the change report is known to get wrong (data file)."""
     data = json.loads(path.read_text(encoding="utf-8"))
     out = {}
-    for i, entry in enumerate(data.get("misses", [])):
+    for i, entry in enumerate(data.get("failures", [])):
         if not all(isinstance(entry.get(k), str) and entry[k] for k in ("lcd_id", "kind", "detail", "reason")):
-            raise ValueError(f"{path}: misses[{i}] needs non-empty lcd_id, kind, detail and reason")
-        if entry["kind"] not in SUBSTANTIVE:
-            raise ValueError(f"{path}: misses[{i}] kind {entry['kind']!r} is not a substantive revision kind")
+            raise ValueError(f"{path}: failures[{i}] needs non-empty lcd_id, kind, detail and reason")
+        if entry["kind"] not in (*EDITORIAL, *SUBSTANTIVE):
+            raise ValueError(f"{path}: failures[{i}] kind {entry['kind']!r} is not a revision kind")
         out[(entry["lcd_id"], entry["kind"], entry["detail"])] = entry["reason"]
     return out
 
@@ -236,9 +238,9 @@ def main(argv: Iterable[str] | None = None) -> int:
     paths = args.paths or shipped_documents()
     result = run(paths, seed=args.seed, editorial_count=args.editorial)
     print(result.format())
-    known = known_misses()
-    for key in sorted(result.missed()):
-        print(f"missed: {' '.join(key)}" + (f"  (known: {KNOWN_MISSES.name})" if key in known else "  (NEW)"))
+    known = known_failures()
+    for key in sorted(result.failed()):
+        print(f"wrong: {' '.join(key)}" + (f"  (known: {KNOWN_FAILURES.name})" if key in known else "  (NEW)"))
     if args.show:
         for outcome in result.outcomes:
             missed = outcome.revision.expected is not None and not outcome.found
