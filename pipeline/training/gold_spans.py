@@ -32,6 +32,7 @@ from typing import Any, Mapping
 from pipeline.datamodel import Document
 from pipeline.extract.nlp import build_nlp
 from pipeline.extract.numbers import Quantity, find_quantities, parse_number
+from pipeline.extract.numbers.categories import CATEGORIES
 from pipeline.ingest import read_document
 from pipeline.paths import ANNOTATIONS_DIR, GOLD_DIR, RAW_DOCS
 from pipeline.quality.evaluation import latest_file, load_splits
@@ -46,7 +47,6 @@ _WORD_RE = re.compile(r"[^\W_]+(?:['’‘`´][^\W_]+)*")
 _OPEN_PAREN_RE = re.compile(r"\s*\(\s*")
 _CLOSE_PAREN_RE = re.compile(r"\s*[),;]")
 _COMPOUND_AFTER_RE = re.compile(r"-[^\W_]")
-_ROMAN_RE = re.compile(r"(X{0,3}(?:IX|IV|V?I{0,3}))[A-Ca-c]?")
 # A value as written: digits, a number word, "a single", or a capital numeral (letters after it are a sub-grade).
 _VALUE_TOKEN_RE = re.compile(r"(?i:a single)|\d+(?:[.,]\d+)*|[A-Za-z]+")
 
@@ -198,14 +198,10 @@ def quantity_span(quantities: list[Quantity], quote_start: int, quote_end: int, 
 
 
 def roman_value(token: str) -> int | None:
-    """A stage/class numeral in capitals ("III", "IV", "IIIB" -> 3): the number reader leaves these to the
-    measure, but the gold counts them (12.5)."""
-    match = _ROMAN_RE.fullmatch(token)
-    if not match or not match.group(1):
-        return None
-    values = {"I": 1, "V": 5, "X": 10}
-    digits = [values[c] for c in match.group(1)]
-    return sum(-d if i + 1 < len(digits) and d < digits[i + 1] else d for i, d in enumerate(digits))
+    """A stage/class numeral in capitals ("III", "IV", "IIIB" -> 3), read with the category reader's numeral
+    table: the number reader leaves these to the measure, but the gold counts them (12.5)."""
+    numeral = token[:-1] if token[-1:] in "ABCabc" and token[:-1] in CATEGORIES.roman else token
+    return CATEGORIES.roman.get(numeral)
 
 
 def _token_value(token: str) -> float | None:
