@@ -310,3 +310,18 @@ def test_coverage_read_differently_from_reordered_items_is_no_change_but_a_flipp
     assert diff_snapshots(before, swapped) == []
     flipped = _snap("2", [_ind("Dyskinesia", coverage="covered")], text="The following are covered:\n- Dyskinesia\n- Tremor")
     assert "coverage_changed" in [c.change_type for c in diff_snapshots(before, flipped)]
+
+
+def test_items_swapped_with_the_line_after_one_of_them_are_no_change_but_an_item_moved_past_a_heading_is():
+    # text after a <br> in an item is a plain line of its own: it moves with its item, it is not a lead-in
+    lead = "The following are not covered:"
+    old_text = f"{lead}\n- Tremor\nwhen it is medication-refractory\n- Dyskinesia"
+    before = _snap("1", [_ind("Dyskinesia", coverage="not_covered")], text=old_text)
+    swapped = _snap("2", [_ind("Dyskinesia", coverage="covered")], text=f"{lead}\n- Dyskinesia\n- Tremor\nwhen it is medication-refractory")
+    assert diff_snapshots(before, swapped) == []
+    # an item moved below a heading written without a colon changes the blocks: its coverage change stands
+    listed = "The following are covered:\n- Tremor\n- Dyskinesia\nNot covered\n- Epilepsy"
+    moved = "The following are covered:\n- Tremor\nNot covered\n- Dyskinesia\n- Epilepsy"
+    covered = _snap("1", [_ind("Dyskinesia")], text=listed)
+    denied = _snap("2", [_ind("Dyskinesia", coverage="not_covered")], text=moved)
+    assert [c.change_type for c in diff_snapshots(covered, denied)] == ["coverage_changed"]

@@ -150,3 +150,12 @@ def test_negative_cue_in_an_items_own_sentence_denies_it_unless_a_limit_follows_
     coverage = lambda text: {i.name: i.coverage for i in extract(_document(text)).indications}  # noqa: E731
     assert coverage(denied)["Hematopoietic stem cell transplantation"] == "not_covered"
     assert coverage(limited)["Hematopoietic stem cell transplantation"] == "covered"
+
+
+def test_negative_cue_before_a_bare_frequency_denies_and_before_a_written_cap_limits():
+    # "not covered once per lifetime" says no; "not covered more than once per lifetime" caps a covered test
+    lead = "Whether patients are under treatment for glaucoma or are newly diagnosed, pachymetry will "
+    coverage = lambda text: {i.name: i.coverage for i in extract(_document(text)).indications}  # noqa: E731
+    assert coverage(lead + "not be covered once per lifetime.\n")["glaucoma"] == "not_covered"
+    assert coverage(lead + "be covered once per lifetime.\n")["glaucoma"] == "covered"
+    assert coverage(lead + "be covered for glaucoma. Pachymetry will not be covered more than once per lifetime.\n")["glaucoma"] == "covered"

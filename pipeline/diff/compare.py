@@ -254,33 +254,77 @@ def _still_stated(change: PolicyChange, old_lines: list[tuple[str, str]], new_li
     return stated > 0 and stated >= times(here)
 
 
-def _context(sentence: str | None, sections: Sequence[tuple[str, str]]) -> tuple[str, str] | None:
-    """(the line, the line introducing its list) of the first policy line writing a sentence, folded;
-    None when no line does. What decides a listed indication's coverage: its own words and its lead-in."""
+# a line this long written inside a sentence is part of it (a sentence read across a heading and its item)
+_PART_OF_SENTENCE = 16
+
+
+@dataclass(frozen=True)
+class _Line:
+    """A policy line, folded, with what introduces it: `lead_in`, the last plain line before it; `list_lead_in`,
+    the last plain line that does not follow an item (a plain line after an item may continue it)."""
+
+    text: str
+    lead_in: str
+    list_lead_in: str
+
+
+def _policy_lines(sections: Sequence[tuple[str, str]]) -> tuple[list[_Line], Counter]:
+    """The policy lines, and the policy text as a multiset of blocks: an item with the plain lines after it
+    (up to the next item or a line ending in ':'), or a plain line of its own. Blocks the same on both sides
+    mean whole items were reordered."""
+    lines: list[_Line] = []
+    blocks: list[list[str]] = []
+    lead_in = list_lead_in = ""
+    in_item = False
+    for _, text in sections:
+        for raw in text.splitlines():
+            if not raw.strip():
+                continue
+            here = fold(unmarked(raw.strip()))
+            lines.append(_Line(here, lead_in, list_lead_in))
+            item = raw.lstrip().startswith("- ")
+            follows_item = in_item and not raw.rstrip().endswith(":")
+            if item or not follows_item:
+                blocks.append([])
+            blocks[-1].append(here)
+            if not item:
+                lead_in = here
+                if not follows_item:
+                    list_lead_in = here
+            in_item = item or follows_item
+    return lines, Counter(tuple(b) for b in blocks)
+
+
+def _context(sentence: str | None, lines: Sequence[_Line], by_list: bool = False) -> tuple[str, str] | None:
+    """(the line, the line introducing its list) of the first policy line writing a sentence; for a sentence
+    read across lines, the policy lines inside it and the first one's lead-in; None when no line does.
+    What decides a listed indication's coverage: its own words and its lead-in (`by_list`: the list's)."""
     folded = fold(sentence)
     if not folded:
         return None
-    lead_in = ""
-    for _, text in sections:
-        for line in text.splitlines():
-            if not line.strip():
-                continue
-            here = fold(unmarked(line.strip()))
-            if folded in here:
-                return here, lead_in
-            if not line.lstrip().startswith("- "):
-                lead_in = here
-    return None
+    parts = [line for line in lines if len(line.text) >= _PART_OF_SENTENCE and line.text in folded]
+    for line in lines:
+        if folded in line.text:
+            parts = [line]
+            break
+    if not parts:
+        return None
+    return " | ".join(line.text for line in parts), parts[0].list_lead_in if by_list else parts[0].lead_in
 
 
 def _same_context(b: MergedIndication, a: MergedIndication, old_text: Sequence[tuple[str, str]], new_text: Sequence[tuple[str, str]]) -> bool:
     """Whether an indication's lines and their list lead-ins read the same on both sides (items reordered,
     text elsewhere edited): a coverage read differently from the same words is the classifier weighing
     them in another order. A changed word there, or anywhere else with negation, is still reported
-    (here, or as text_changed)."""
-    before = {_context(s, old_text) for s in b.sentences}
-    after = {_context(s, new_text) for s in a.sentences}
-    return None not in before and before == after
+    (here, or as text_changed). When only whole items moved, a plain line that moved with its item (text
+    after a <br>) does not count as the next item's lead-in."""
+    (old_lines, old_blocks), (new_lines, new_blocks) = _policy_lines(old_text), _policy_lines(new_text)
+    for by_list in (False, True) if old_blocks == new_blocks else (False,):
+        before = {_context(s, old_lines, by_list) for s in b.sentences}
+        after = {_context(s, new_lines, by_list) for s in a.sentences}
+        if None not in before and before == after:
+            return True
+    return False
 
 
 def _reread(change: PolicyChange) -> bool:

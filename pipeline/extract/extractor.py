@@ -233,8 +233,8 @@ _SUBORDINATE_RE = re.compile(r"\b(?:for whom|in whom|who|whose|when|if|unless|af
 _CONDITIONAL_RE = re.compile(r"(?:^|[,;(]\s*|\b)(?:if|unless|when|where|in whom|for whom)\b[^,;.]*$", re.I)
 
 
-# "not indicated in patients younger than 20 years": a negative cue whose limit follows within this many
-# characters restricts a covered indication rather than denying it (its vote counts half)
+# "not indicated in patients younger than 20 years": a negative cue whose limit (a quantity with its
+# comparator) follows within this many characters restricts a covered indication rather than denying it (its vote counts half)
 LIMIT_AFTER_NEGATIVE = 80
 
 
@@ -386,7 +386,9 @@ def _indications(
     coverage_model: CoverageModel | None,
     collected: list | None = None,
 ):
-    q_starts = sorted(q.start for q in quantities)
+    # only a limit with its comparator written restricts: "not covered more than once per lifetime" is a cap,
+    # "not covered once per lifetime" a denial
+    q_starts = sorted(q.start for q in quantities if q.comparator is not None)
     has_quantity = lambda start, end: bisect.bisect_left(q_starts, start) < len(q_starts) and q_starts[bisect.bisect_left(q_starts, start)] < end  # noqa: E731
     ordered = sorted(groups, key=lambda g: g.best.start)
     evidence = [group_evidence(ctx, group, has_quantity) for group in ordered]
