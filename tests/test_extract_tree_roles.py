@@ -227,3 +227,12 @@ def test_item_naming_a_scoring_instrument_names_no_condition():
     assert item_names("Hip Disability and Osteoarthritis Outcome Score (HOOS)", load_lexicon()) == []
     assert item_names("Kellgren-Lawrence Grading Scale", load_lexicon()) == []
     assert [n for n, _ in item_names("Failure of outpatient psychiatric treatment", load_lexicon())] == ["Failure of outpatient psychiatric treatment"]
+
+
+def test_l34648_a_background_list_whose_lead_in_decides_nothing_gives_its_items_no_vote():
+    text = ("Background:\nOther secondary causes of osteoporosis include the following:\n- Hypogonadism\n- Vitamin D deficiency\n"
+            "The following conditions are covered:\n- Hypocalcemia\n")
+    document = Document(text, (Section("background", "Background:", "evidence", 0, len(text)),), DocumentMeta(), "x.txt", "0", "txt", "X", "1")
+    nodes = build_tree(text, split_lines(document))
+    mentions = apply_roles([], nodes, {2: "indication", 3: "indication", 5: "indication"}, text, load_lexicon())
+    assert [(m.name, m.list_vote) for m in mentions] == [("Hypogonadism", 0.0), ("Vitamin D deficiency", 0.0), ("Hypocalcemia", 1.0)]

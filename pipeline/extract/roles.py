@@ -376,6 +376,8 @@ def apply_roles(mentions: list[Mention], nodes: list[Node], roles: dict[int, str
         lead_negative = any(p in lead_in for p in lexicon.list_intro_negative)
         if lead_negative:
             vote = -1.0  # "when the following contraindications are present:": the lead-in decides its items, whatever the role
+        elif node.section_kind != "policy" and not _decides(lead_in, lexicon):
+            vote = 0.0  # a background list ("risk factors include:", "secondary causes include the following:") decides nothing
         if line in heads_on:
             for m in heads_on[line]:
                 m.list_vote = vote if vote < 0 and lead_negative else (m.list_vote or vote)  # a vote the rules read off the list stays
@@ -389,6 +391,12 @@ def apply_roles(mentions: list[Mention], nodes: list[Node], roles: dict[int, str
             mention.list_vote, mention.scope = vote, scope
             kept.append(mention)
     return kept
+
+
+def _decides(lead_in: str, lexicon: Lexicon) -> bool:
+    """Whether a list's lower-cased lead-in says something about coverage (a list-intro phrase or a coverage cue)."""
+    phrases = (*lexicon.list_intro_positive, *lexicon.list_intro_negative, *lexicon.list_intro_exception)
+    return any(p in lead_in for p in phrases) or any(cue.phrase in lead_in for cue in lexicon.cues)
 
 
 def _item_conditions(content: str, lexicon: Lexicon) -> list[tuple[str, list[str]]]:
