@@ -622,3 +622,9 @@ def test_format_report_prints_the_icd10_figure_of_the_split():
               "train_dev_expectations": {"passed": 0, "total": 0, "by_kind": {}}}
     line = next(l for l in format_report(result).splitlines() if l.startswith("ICD-10"))
     assert line.startswith("ICD-10 right of matched indications with a code: 0.50 (2/4: 1 exact, 1 inside")
+
+
+def test_international_units_and_units_are_one_unit_but_counts_are_not_drug_units():
+    from pipeline.quality.scoring import unit_key
+    assert unit_key("IU") == unit_key("units") == unit_key("Units")
+    assert unit_key("visits") == unit_key("count") != unit_key("units")

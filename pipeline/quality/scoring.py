@@ -197,6 +197,8 @@ def unit_key(unit: Any) -> str | None:
     u = re.sub(r"\s+", "", str(unit)).lower()
     if not u:
         return None
+    if u in ("iu", "unit"):
+        return "units"  # guideline section 5: units and international units are both `units`
     return COUNT if u in COUNT_UNITS else u
 
 
