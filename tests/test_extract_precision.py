@@ -159,3 +159,14 @@ def test_negative_cue_before_a_bare_frequency_denies_and_before_a_written_cap_li
     assert coverage(lead + "not be covered once per lifetime.\n")["glaucoma"] == "not_covered"
     assert coverage(lead + "be covered once per lifetime.\n")["glaucoma"] == "covered"
     assert coverage(lead + "be covered for glaucoma. Pachymetry will not be covered more than once per lifetime.\n")["glaucoma"] == "covered"
+
+
+def test_full_stop_after_a_bracket_ends_the_sentence():
+    # L34648 "(multiple myeloma and some types of lymphomas). Bisphosphonates ... are indicated for": the cue of the
+    # next sentence must not vote on the conditions of the descriptive one
+    from pipeline.extract.nlp import build_nlp
+
+    doc = build_nlp()("Most cases occur in patients with lymphomas (multiple myeloma). Bisphosphonates are indicated for hypercalcemia. See J. Smith.")
+    assert [s.text for s in doc.sents] == [
+        "Most cases occur in patients with lymphomas (multiple myeloma).", "Bisphosphonates are indicated for hypercalcemia.", "See J. Smith.",
+    ]

@@ -66,7 +66,7 @@ def _starts_sentence(texts: list[str], spaces: list[str], i: int) -> bool:
     if prev not in {".", "?", "!"} or not spaces[i - 1]:
         return False
     before = texts[i - 2].lower().rstrip(".") if i >= 2 else ""
-    if before in _ABBREVIATIONS or len(before) == 1:
+    if before in _ABBREVIATIONS or (len(before) == 1 and before.isalnum()):  # an initial or a list number, not ")."
         return False
     first = text[0]
     return first.isupper() or first.isdigit() or first in "\"“‘([•-"
