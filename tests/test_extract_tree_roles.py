@@ -230,9 +230,21 @@ def test_item_naming_a_scoring_instrument_names_no_condition():
 
 
 def test_l34648_a_background_list_whose_lead_in_decides_nothing_gives_its_items_no_vote():
-    text = ("Background:\nOther secondary causes of osteoporosis include the following:\n- Hypogonadism\n- Vitamin D deficiency\n"
+    text = ("Background:\nBisphosphonates have been studied in the following:\n- Hypogonadism\n- Vitamin D deficiency\n"
             "The following conditions are covered:\n- Hypocalcemia\n")
+    assert [(m.name, m.list_vote) for m in _background_roles(text)] == [("Hypogonadism", 0.0), ("Vitamin D deficiency", 0.0), ("Hypocalcemia", 1.0)]
+
+
+def _background_roles(text: str) -> list[Mention]:
     document = Document(text, (Section("background", "Background:", "evidence", 0, len(text)),), DocumentMeta(), "x.txt", "0", "txt", "X", "1")
     nodes = build_tree(text, split_lines(document))
-    mentions = apply_roles([], nodes, {2: "indication", 3: "indication", 5: "indication"}, text, load_lexicon())
-    assert [(m.name, m.list_vote) for m in mentions] == [("Hypogonadism", 0.0), ("Vitamin D deficiency", 0.0), ("Hypocalcemia", 1.0)]
+    return apply_roles([], nodes, {2: "indication", 3: "indication", 5: "indication"}, text, load_lexicon())
+
+
+def test_l34648_items_of_a_background_list_of_causes_are_no_indications():
+    # guideline section 1: risk-factor lists and background are no indications; the lead-in says what the items are
+    text = ("Background:\nOther secondary causes of osteoporosis include the following:\n- Hypogonadism\n- Vitamin D deficiency\n"
+            "The following conditions are covered:\n- Hypocalcemia\n")
+    assert [(m.name, m.list_vote) for m in _background_roles(text)] == [("Hypocalcemia", 1.0)]
+    risk = "Background:\nThe major risk factors are:\n- Advanced age\n- Rheumatoid arthritis\nThe following conditions are covered:\n- Hypocalcemia\n"
+    assert [m.name for m in _background_roles(risk)] == ["Hypocalcemia"]

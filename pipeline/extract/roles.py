@@ -365,12 +365,16 @@ def apply_roles(mentions: list[Mention], nodes: list[Node], roles: dict[int, str
     for m in mentions:
         (prose_on if m.kind in PROSE_KINDS else heads_on).setdefault(m.line, []).append(m)
     criteria_lines = {line for line, role in roles.items() if role == "criterion"}
+    # "Other secondary causes of osteoporosis include the following:" in the background: its items are causes, not indications
+    listed = {line for line, node in index.items() if node.is_item and node.lead_in is not None}
+    background_lines = {line for line in listed if lists_no_indications(index[line], node_text(text, index.get(index[line].lead_in)), lexicon)}
     kept = [
         m for m in mentions
-        if m.kind in PROSE_KINDS
-        or not (m.line in lead_ins or (m.line in criteria_lines and not (is_condition_like(m.name, lexicon) and _is_name(m.name, lexicon))))
+        if (m.kind in PROSE_KINDS or m.line not in background_lines)
+        and (m.kind in PROSE_KINDS
+             or not (m.line in lead_ins or (m.line in criteria_lines and not (is_condition_like(m.name, lexicon) and _is_name(m.name, lexicon)))))
     ]  # a criteria line the lexicon reads as a condition name stays: the model errs more than a named condition
-    for line in sorted(condition_lines):
+    for line in sorted(condition_lines - background_lines):
         node, vote = index[line], CONDITION_ROLES[roles[line]]
         lead_in = node_text(text, index.get(node.lead_in)).lower()
         lead_negative = any(p in lead_in for p in lexicon.list_intro_negative)
@@ -391,6 +395,19 @@ def apply_roles(mentions: list[Mention], nodes: list[Node], roles: dict[int, str
             mention.list_vote, mention.scope = vote, scope
             kept.append(mention)
     return kept
+
+
+def lists_no_indications(node: Node, lead_in: str, lexicon: Lexicon) -> bool:
+    """An item of a background list whose lead-in names what its items are as no indications ("Risk factors
+    include:", "Other secondary causes of X include the following:", "Examples of symptoms are:") and says nothing
+    about coverage: the items are causes, risk factors or examples of a statement, not conditions the policy decides."""
+    lowered = lead_in.lower()
+    return (
+        node.section_kind != "policy"  # in the policy text such a list is read by the role model (its criteria, or indications)
+        and lowered.rstrip().endswith(":")
+        and bool(set(words(lowered)) & lexicon.not_families)
+        and not _decides(lowered, lexicon)
+    )
 
 
 def _decides(lead_in: str, lexicon: Lexicon) -> bool:
