@@ -170,3 +170,18 @@ def test_full_stop_after_a_bracket_ends_the_sentence():
     assert [s.text for s in doc.sents] == [
         "Most cases occur in patients with lymphomas (multiple myeloma).", "Bisphosphonates are indicated for hypercalcemia.", "See J. Smith.",
     ]
+
+
+def test_conditions_named_only_in_a_descriptive_sentence_are_no_indications():
+    # L34648: epidemiology in the policy text, the decision in the next sentence
+    text = ("Most cases of hypercalcemia occur in patients who have breast cancer, renal-cell carcinoma, and certain hematologic "
+            "malignancies (multiple myeloma). Bisphosphonates are indicated for hypercalcemia of malignancy.\n")
+    names = [i.name.lower() for i in extract(_document(text)).indications]
+    assert "hypercalcemia of malignancy" in names
+    assert not {"breast cancer", "renal-cell carcinoma", "hematologic malignancies"} & set(names)
+
+
+def test_described_only_needs_a_background_sentence_and_no_deciding_cue():
+    assert _decide(GroupEvidence(kinds={"trigger"}, background=True, rules_keep=False), COVERED)[0] == "none"
+    assert _decide(GroupEvidence(kinds={"trigger"}, background=True, rules_keep=True), COVERED)[0] == "covered"
+    assert _decide(GroupEvidence(kinds={"trigger"}, background=False, rules_keep=False), COVERED)[0] == "covered"

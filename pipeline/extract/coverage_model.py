@@ -48,6 +48,7 @@ class GroupEvidence:
     not_a_name: bool = False  # worded as a list lead-in, a reference back or a sentence's continuation (not a feature)
     names_service: bool = False  # the name ends in a service, drug or device word ("testing", "medication"; not a feature)
     rules_keep: bool = True  # whether the rules alone would report it
+    background: bool = False  # named only in prose of descriptive sentences ("Most cases occur in patients who have X"; not a feature)
     stated_not_covered: bool = False  # a sentence naming it says "not covered" (and nothing positive)
     text: str = ""  # the words of its sentences (name included)
 

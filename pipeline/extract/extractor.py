@@ -300,6 +300,11 @@ def group_evidence(ctx: _Context, group: IndicationGroup, has_quantity) -> Group
             own_vote = _sentence_vote(ctx, own, has_quantity)
             if own_vote <= -EXPLICIT_NEGATIVE:
                 evidence.stated_not_covered = True
+    # epidemiology, mechanism, "occurs in patients who have X": a sentence that describes states no indication
+    evidence.background = all(
+        m.kind in PROSE_KINDS and (own := ctx.sentence_at(m.start)) is not None and F.in_background(ctx.text_of(own), ctx.lexicon)
+        for m in group.mentions
+    )
     best = group.best
     evidence.mentions = len(group.mentions)
     evidence.policy_mentions = sum(m.section_kind == "policy" for m in group.mentions)
@@ -354,6 +359,12 @@ def unsupported_proposal(evidence: GroupEvidence) -> bool:
     return evidence.best_section != "policy" or not evidence.names_condition
 
 
+def described_only(evidence: GroupEvidence) -> bool:
+    """A candidate named only in descriptive sentences (prevalence, mechanism, "most cases occur in patients who
+    have A, B and C": a background cue and no rule word) that no cue or list decides: background, not an indication."""
+    return evidence.background and not evidence.rules_keep
+
+
 def _decide(evidence: GroupEvidence, probs: dict[str, float]) -> tuple[str, float]:
     """Coverage and confidence from the classifier's probabilities.
 
@@ -366,7 +377,7 @@ def _decide(evidence: GroupEvidence, probs: dict[str, float]) -> tuple[str, floa
     Confidence is the probability of the chosen label among the three coverage labels.
     """
     drop_at = DROP_RULE_INDICATION_AT if evidence.rules_keep else DROP_NON_RULE_AT
-    if probs.get("none", 0.0) >= drop_at or evidence.not_a_name or unsupported_proposal(evidence):
+    if probs.get("none", 0.0) >= drop_at or evidence.not_a_name or unsupported_proposal(evidence) or described_only(evidence):
         return "none", probs["none"]
     if evidence.stated_not_covered:
         # "X is not covered" / "not reasonable and necessary for X" in the policy text decides, whatever the
