@@ -9,7 +9,7 @@ import pytest
 from pipeline.datamodel import Document, DocumentMeta, Section
 from pipeline.extract.coverage_model import GroupEvidence
 from pipeline.extract.extractor import _before_verb, _decide, _in_instrument_name, _ruled_out, extract, unsupported_proposal
-from pipeline.extract.indications import clean_name, is_condition_like, not_a_name
+from pipeline.extract.indications import clean_name, is_condition_like, names_a_measure, not_a_name
 from pipeline.extract.lexicon import load_lexicon
 
 COVERED = {"covered": 0.9, "not_covered": 0.05, "unclear": 0.03, "none": 0.02}
@@ -185,3 +185,38 @@ def test_described_only_needs_a_background_sentence_and_no_deciding_cue():
     assert _decide(GroupEvidence(kinds={"trigger"}, background=True, rules_keep=False), COVERED)[0] == "none"
     assert _decide(GroupEvidence(kinds={"trigger"}, background=True, rules_keep=True), COVERED)[0] == "covered"
     assert _decide(GroupEvidence(kinds={"trigger"}, background=False, rules_keep=False), COVERED)[0] == "covered"
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "Tumor size <= 2.5 cm",  # L37779: a criterion of the indication, its limit written in the name
+        "International Prostate Symptom Score",  # L38682 "i. International Prostate Symptom Score (IPSS) ≥12"
+        "function scales for assessment",
+        "Disease severity",  # L33457 "imaging is appropriate in the assessment of: - Disease severity"
+        "Pain duration of",
+        "dL",
+        "Two",
+    ],
+)
+def test_names_of_measures_limits_and_quantities_are_no_condition_names(lexicon, name):
+    assert names_a_measure(name, lexicon) and not_a_name(name, lexicon)
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "High grade stenosis (>70%)",  # the limit in brackets qualifies a named condition
+        "chronic back pain of long-standing duration",  # L38213 gold: the duration qualifies the pain
+        "Longstanding duration of a squamous cell carcinoma",  # L33436 gold
+        "Type 2 diabetes",
+        "T4 tumor",
+    ],
+)
+def test_conditions_qualified_by_a_measure_keep_their_name(lexicon, name):
+    assert not names_a_measure(name, lexicon)
+
+
+def test_a_lower_case_name_opening_with_including_continues_a_sentence(lexicon):
+    assert not_a_name("including pain", lexicon)
+    assert not not_a_name("Including pain", lexicon)  # capitalised: an item of its own

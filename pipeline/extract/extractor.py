@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import bisect
 import hashlib
-import itertools
 import re
 from functools import lru_cache
 from dataclasses import dataclass, replace
@@ -26,6 +25,7 @@ from pipeline.extract.indications import (
     words,
     find_mentions,
     group_mentions,
+    head_word,
     normalize_name,
 )
 from pipeline.extract.lexicon import Lexicon, load_lexicon
@@ -264,10 +264,6 @@ def _sentence_vote(ctx: _Context, sentence: Sentence, quantity_in=None) -> float
     return vote
 
 
-# A name's head is its last word before one of these: "allergy to any medication" is an allergy, not a drug.
-_HEAD_ENDS = frozenset({"of", "to", "for", "with", "in", "on", "from", "after", "during", "due"})
-
-
 def group_evidence(ctx: _Context, group: IndicationGroup, has_quantity) -> GroupEvidence:
     """Collect the rules' evidence about one candidate indication (its vote and what it was made of)."""
     evidence = GroupEvidence()
@@ -318,8 +314,7 @@ def group_evidence(ctx: _Context, group: IndicationGroup, has_quantity) -> Group
     # "end stage or advanced renal disease" is named "end stage", its head kept in the alias
     evidence.names_condition = any(is_condition_like(n, ctx.lexicon) for n in (best.name, *best.aliases))
     evidence.not_a_name = not_a_name(best.name, ctx.lexicon)
-    head_words = list(itertools.takewhile(lambda w: w not in _HEAD_ENDS, name_words))
-    evidence.names_service = bool(head_words) and head_words[-1] in ctx.lexicon.not_conditions
+    evidence.names_service = head_word(best.name) in ctx.lexicon.not_conditions
     evidence.rules_keep = not (
         all(m.kind in PROSE_KINDS for m in group.mentions)
         and not any(ctx.cue_vote(m.scope[0], m.scope[1]) or m.list_vote for m in group.mentions)

@@ -17,6 +17,7 @@ than evidence sections); conflicting votes give `unclear`.
 
 from __future__ import annotations
 
+import itertools
 import math
 import re
 import unicodedata
@@ -25,6 +26,8 @@ from dataclasses import dataclass, field
 
 from pipeline.text import fold
 from pipeline.extract.lexicon import Lexicon, phrase_patterns
+from pipeline.extract.numbers.lexicons import WORDS as NUMBER_WORDS
+from pipeline.extract.units import match_unit
 from pipeline.extract.structure import Line, Sentence
 from pipeline.extract.tree import looks_like_heading
 
@@ -115,8 +118,9 @@ def is_condition_like(name: str, lexicon: Lexicon) -> bool:
 
 def not_a_name(name: str, lexicon: Lexicon) -> bool:
     """A candidate worded as something other than a condition name: the lead-in of a list ("Located in the
-    following areas"), a reference back ("these syndromes", "the patient's condition"), or the lower-case
-    continuation of the sentence above it ("with NYHA I, II", "as an alternative when ...")."""
+    following areas"), a reference back ("these syndromes", "the patient's condition"), the lower-case
+    continuation of the sentence above it ("with NYHA I, II", "as an alternative when ..."), or a measure
+    (`names_a_measure`: "Tumor size <= 2.5 cm", "International Prostate Symptom Score", "dL")."""
     lowered = " " + " ".join(name.lower().replace("’", "'").split()) + " "
     if any(f" {phrase} " in lowered for phrase in lexicon.name_lead_ins):
         return True
@@ -124,7 +128,50 @@ def not_a_name(name: str, lexicon: Lexicon) -> bool:
     if any(f" {ref} {head} " in lowered for ref in lexicon.name_references for head in GENERIC_HEADS):
         return True
     tokens = words(name)
-    return bool(tokens) and name[:1].islower() and tokens[0] in lexicon.name_continuations
+    if bool(tokens) and name[:1].islower() and tokens[0] in lexicon.name_continuations:
+        return True
+    return names_a_measure(name, lexicon)
+
+
+# A name's head is its last word before one of these: "allergy to any medication" is an allergy, not a drug.
+HEAD_ENDS = frozenset({"of", "to", "for", "with", "in", "on", "from", "after", "during", "due"})
+_LIMIT_RE = re.compile(r"[<>≤≥]=?\s*-?\d")
+_PARENTHESES_RE = re.compile(r"\([^()]*\)")
+
+
+def head_word(name: str) -> str | None:
+    """The head of a name: its last word before a preposition ("allergy to any medication" -> "allergy")."""
+    head = [w for w in itertools.takewhile(lambda w: w not in HEAD_ENDS, words(name))]
+    return head[-1] if head else None
+
+
+def names_a_measure(name: str, lexicon: Lexicon) -> bool:
+    """A candidate that names a measure, a limit or a bare quantity, not a condition: a limit written in it
+    outside brackets ("Tumor size <= 2.5 cm"; "High grade stenosis (>70%)" keeps its condition), a head word that
+    names a scale or a quantity ("International Prostate Symptom Score", "Disease severity", "Pain duration of"),
+    or only numbers and units ("dL", "Two")."""
+    if _LIMIT_RE.search(_PARENTHESES_RE.sub(" ", name)):
+        return True
+    head = head_word(name)
+    if head in lexicon.instrument_words:
+        return True
+    # a quantity's word heads the name and ends it ("Pain duration of"): "Longstanding duration of a squamous cell
+    # carcinoma" and "chronic back pain of long-standing duration" name conditions
+    tokens = words(name)
+    while tokens and tokens[-1] in HEAD_ENDS:
+        tokens.pop()
+    if head in lexicon.measure_heads and tokens and tokens[-1] == head:
+        return True
+    tokens = name.split()
+    return bool(tokens) and all(_is_quantity_word(t.strip(",.;:()")) for t in tokens)
+
+
+def _is_quantity_word(token: str) -> bool:
+    """A number (digits or a number word) or a unit written alone."""
+    if not token or re.fullmatch(r"[\d.,/%-]+", token) or token.lower() in NUMBER_WORDS.cardinals or token.lower() in NUMBER_WORDS.tens:
+        return True
+    unit = match_unit(token, 0)
+    return unit is not None and unit.start == 0 and unit.end == len(token)
 
 
 def normalize_name(name: str, abbreviations: dict[str, str]) -> str:

@@ -71,6 +71,7 @@ class Lexicon:
     name_lead_ins: tuple[str, ...]  # "the following": a candidate naming them introduces a list, it is no name
     name_references: tuple[str, ...]  # "these", "the patient's": before a generic head, a reference back
     name_continuations: frozenset[str]  # "with", "as": a lower-case name opening with one continues a sentence
+    measure_heads: frozenset[str]  # "severity", "duration": with instrument_words, the head of a measure's name
 
 
 def _read(name: str) -> dict:
@@ -172,6 +173,7 @@ def load_lexicon() -> Lexicon:
         name_lead_ins=_strings(not_names, "lead_ins", "conditions.json:not_a_name"),
         name_references=_strings(not_names, "references", "conditions.json:not_a_name"),
         name_continuations=frozenset(_strings(not_names, "continuations", "conditions.json:not_a_name")),
+        measure_heads=frozenset(_strings(not_names, "measure_heads", "conditions.json:not_a_name")),
     )
 
 
