@@ -220,3 +220,16 @@ def test_conditions_qualified_by_a_measure_keep_their_name(lexicon, name):
 def test_a_lower_case_name_opening_with_including_continues_a_sentence(lexicon):
     assert not_a_name("including pain", lexicon)
     assert not not_a_name("Including pain", lexicon)  # capitalised: an item of its own
+
+
+def test_a_heading_for_the_rest_of_a_class_names_no_condition():
+    # L35073 "Other Cancers:" heads a paragraph on more cancers; it names none of them
+    assert clean_name("Other Cancers:")[0] == ""
+    assert clean_name("Malignancies that involve the vertebral column")[0] != ""
+    assert clean_name("Other cancers of the head and neck")[0] != ""
+
+
+def test_a_generic_head_with_a_reference_modifier_names_no_condition():
+    assert clean_name("identified condition")[0] == ""
+    assert clean_name("conditions known")[0] == ""  # L34328 "patients with conditions known to be responsive"
+    assert clean_name("Known coronary artery disease")[0] == "coronary artery disease"

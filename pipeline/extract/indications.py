@@ -58,6 +58,8 @@ GENERIC_HEADS = frozenset(
     {"disease", "diseases", "condition", "conditions", "disorder", "disorders", "illness", "illnesses", "syndrome", "syndromes",
      "symptoms", "symptom", "injury", "injuries", "failure", "intolerance", "or", "and", "of"}
 )
+# "Other Cancers:" heads the rest of a group of conditions and names none ("Malignancies that involve ..." names one)
+_OTHER_CLASS_RE = re.compile(r"^(?:all\s+)?other\s+(?:cancers|tumou?rs|malignancies|neoplasms|indications|uses)$", re.I)
 
 
 @dataclass
@@ -195,7 +197,8 @@ _BACK_REFERENCE_RE = re.compile(
     ) + r")$",
     re.I,
 )
-_GENERIC_MODIFIERS = frozenset({"medical", "other", "certain", "underlying", "serious", "various", "clinical", "specific", "such", "related", "similar", "existing", "new"})
+_GENERIC_MODIFIERS = frozenset({"medical", "other", "certain", "underlying", "serious", "various", "clinical", "specific", "such", "related", "similar", "existing", "new",
+                                "identified", "known", "listed", "aforementioned"})  # "identified condition": a reference back
 
 
 def clean_name(raw: str, alternatives: bool = True) -> tuple[str, str | None, list[str]]:
@@ -218,6 +221,8 @@ def clean_name(raw: str, alternatives: bool = True) -> tuple[str, str | None, li
     # "A or B" names two conditions only when A is a name on its own ("dilated or restrictive cardiomyopathy" is one)
     if alternatives and len(parts) > 1 and (len(parts[0].split()) >= 2 or parts[0][:1].isupper() or re.search(r"\s*/\s+", text)):
         text, aliases = parts[0].strip(), [p.strip() for p in parts[1:] if p.strip()]
+    if _OTHER_CLASS_RE.match(text):
+        return "", abbreviation, aliases
     text = _POPULATION_PREFIX_RE.sub("", text)
     text = _LEADING_NOISE_RE.sub("", text)
     text = _ACTION_PREFIX_RE.sub("", text)
