@@ -9,7 +9,7 @@ import pytest
 from pipeline.datamodel import Document, DocumentMeta, Section
 from pipeline.extract.coverage_model import GroupEvidence
 from pipeline.extract.extractor import _before_verb, _decide, _in_instrument_name, _ruled_out, extract, unsupported_proposal
-from pipeline.extract.indications import clean_name, is_condition_like, names_a_measure, not_a_name
+from pipeline.extract.indications import clean_name, head_word, is_condition_like, names_a_measure, not_a_name
 from pipeline.extract.lexicon import load_lexicon
 
 COVERED = {"covered": 0.9, "not_covered": 0.05, "unclear": 0.03, "none": 0.02}
@@ -233,3 +233,10 @@ def test_a_generic_head_with_a_reference_modifier_names_no_condition():
     assert clean_name("identified condition")[0] == ""
     assert clean_name("conditions known")[0] == ""  # L34328 "patients with conditions known to be responsive"
     assert clean_name("Known coronary artery disease")[0] == "coronary artery disease"
+
+
+@pytest.mark.parametrize("name", ["chemotherapy agents", "Sleep disorder clinics", "osteoporosis education"])
+def test_agents_facilities_and_education_are_named_as_services(lexicon, name):
+    # L37205 "This LCD addresses the coverage for chemotherapy agents": the NER's proposal names what is paid for
+    assert head_word(name) in lexicon.not_conditions
+    assert head_word("Allergy to bone cement or opacification agents") == "allergy"  # the allergy heads the name
