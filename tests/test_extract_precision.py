@@ -191,6 +191,7 @@ def test_described_only_needs_a_background_sentence_and_no_deciding_cue():
     "name",
     [
         "Tumor size <= 2.5 cm",  # L37779: a criterion of the indication, its limit written in the name
+        "At least 75% reduction of pain",
         "International Prostate Symptom Score",  # L38682 "i. International Prostate Symptom Score (IPSS) ≥12"
         "function scales for assessment",
         "Disease severity",  # L33457 "imaging is appropriate in the assessment of: - Disease severity"

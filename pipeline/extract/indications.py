@@ -149,11 +149,15 @@ def head_word(name: str) -> str | None:
 
 def names_a_measure(name: str, lexicon: Lexicon) -> bool:
     """A candidate that names a measure, a limit or a bare quantity, not a condition: a limit written in it
-    outside brackets ("Tumor size <= 2.5 cm"; "High grade stenosis (>70%)" keeps its condition), a head word that
+    outside brackets ("Tumor size <= 2.5 cm"; "High grade stenosis (>70%)" keeps its condition) or opening it
+    ("At least 75% reduction of pain"), a head word that
     names a scale or a quantity ("International Prostate Symptom Score", "Disease severity", "Pain duration of"),
     or only numbers and units ("dL", "Two")."""
     if _LIMIT_RE.search(_PARENTHESES_RE.sub(" ", name)):
         return True
+    lowered = " ".join(name.lower().split())
+    if any(lowered.startswith(opener + " ") for opener in lexicon.criteria_openers):
+        return True  # "At least 75% reduction of pain": a criterion opens with its limit
     head = head_word(name)
     if head in lexicon.instrument_words:
         return True
