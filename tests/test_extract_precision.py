@@ -241,3 +241,11 @@ def test_agents_facilities_and_education_are_named_as_services(lexicon, name):
     # L37205 "This LCD addresses the coverage for chemotherapy agents": the NER's proposal names what is paid for
     assert head_word(name) in lexicon.not_conditions
     assert head_word("Allergy to bone cement or opacification agents") == "allergy"  # the allergy heads the name
+
+
+def test_a_series_phrase_ends_before_a_finite_verb(lexicon):
+    # L35121 "For coronary artery imaging, the resulting images show a high correlation with stenotic lesions"
+    from pipeline.extract.indications import trigger_mentions
+
+    text = "For coronary artery imaging, the resulting images show a high correlation with stenotic lesions noted on catheterization."
+    assert not any(" show " in f" {phrase} " for phrase, _, _ in trigger_mentions(text, 0, lexicon))
