@@ -236,7 +236,7 @@ def test_a_generic_head_with_a_reference_modifier_names_no_condition():
     assert clean_name("Known coronary artery disease")[0] == "coronary artery disease"
 
 
-@pytest.mark.parametrize("name", ["chemotherapy agents", "Sleep disorder clinics", "osteoporosis education"])
+@pytest.mark.parametrize("name", ["chemotherapy agents", "Sleep disorder clinics", "osteoporosis education", "FDA-approved device manufacturer"])
 def test_agents_facilities_and_education_are_named_as_services(lexicon, name):
     # L37205 "This LCD addresses the coverage for chemotherapy agents": the NER's proposal names what is paid for
     assert head_word(name) in lexicon.not_conditions
