@@ -249,3 +249,13 @@ def test_a_series_phrase_ends_before_a_finite_verb(lexicon):
 
     text = "For coronary artery imaging, the resulting images show a high correlation with stenotic lesions noted on catheterization."
     assert not any(" show " in f" {phrase} " for phrase, _, _ in trigger_mentions(text, 0, lexicon))
+
+
+def test_a_prose_phrase_ends_where_a_participle_after_a_generic_head_opens_a_clause(lexicon):
+    # IVIG "primary immunodeficiency diseases featuring low or dysfunctional antibody levels"
+    from pipeline.extract.indications import trigger_mentions
+
+    text = "IVIG is used in the treatment of primary immunodeficiency diseases featuring low antibody levels."
+    assert [phrase for phrase, _, _ in trigger_mentions(text, 0, lexicon)] == ["primary immunodeficiency diseases"]
+    kept = "Covered for patients with end stage renal disease requiring dialysis."  # the condition stays whole
+    assert [phrase for phrase, _, _ in trigger_mentions(kept, 0, lexicon)][0].endswith("end stage renal disease")

@@ -397,6 +397,8 @@ def trigger_mentions(text: str, offset: int, lexicon: Lexicon) -> list[tuple[str
 
 
 _CONNECTOR_RE = re.compile(r"(?:associated with|related to|due to|secondary to|caused by|induced by|of)\s", re.I)
+# a participle or adjective after a generic head opens the clause that says which conditions are meant
+_POSTMODIFIER_RE = re.compile(r"(?:ing|ed|able|ible)$|^(?:known|shown|seen)$")
 
 
 def _phrase_until_stop(text: str, lexicon: Lexicon) -> str:
@@ -404,6 +406,7 @@ def _phrase_until_stop(text: str, lexicon: Lexicon) -> str:
     out_end = 0
     seen_head = False
     skip_until = -1
+    previous = ""
     for tok in re.finditer(r"[^\s,;:.()\[\]]+(?:\.(?=\w))?[^\s,;:.()\[\]]*|[,;:.()\[\]]", text):
         word = tok.group()
         lower = word.lower()
@@ -426,8 +429,11 @@ def _phrase_until_stop(text: str, lexicon: Lexicon) -> str:
                 break
         if lower == "with" and seen_head:
             break
+        if previous in GENERIC_HEADS and _POSTMODIFIER_RE.search(lower):
+            break  # "conditions amenable to laser photocoagulation", "diseases featuring low ...": the clause says which
         if lower in lexicon.condition_heads or lower.endswith(lexicon.condition_suffixes):
             seen_head = True
+        previous = lower
         out_end = tok.end()
     phrase = text[:out_end].strip()
     phrase = re.sub(r"^(?:with|of|and|or|to)\s+", "", phrase, flags=re.I)
