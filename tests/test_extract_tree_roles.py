@@ -236,3 +236,8 @@ def test_l34648_a_background_list_whose_lead_in_decides_nothing_gives_its_items_
     nodes = build_tree(text, split_lines(document))
     mentions = apply_roles([], nodes, {2: "indication", 3: "indication", 5: "indication"}, text, load_lexicon())
     assert [(m.name, m.list_vote) for m in mentions] == [("Hypogonadism", 0.0), ("Vitamin D deficiency", 0.0), ("Hypocalcemia", 1.0)]
+
+
+def test_l33612_a_symptom_noun_joined_to_a_modified_state_is_a_condition_of_its_own():
+    # "Unconsciousness or obtunded state": -ness nouns name a condition, they do not modify "state"
+    assert [name for name, _ in item_names("Unconsciousness or obtunded state", load_lexicon())] == ["Unconsciousness", "obtunded state"]
