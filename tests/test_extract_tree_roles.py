@@ -241,3 +241,8 @@ def test_l34648_a_background_list_whose_lead_in_decides_nothing_gives_its_items_
 def test_l33612_a_symptom_noun_joined_to_a_modified_state_is_a_condition_of_its_own():
     # "Unconsciousness or obtunded state": -ness nouns name a condition, they do not modify "state"
     assert [name for name, _ in item_names("Unconsciousness or obtunded state", load_lexicon())] == ["Unconsciousness", "obtunded state"]
+
+
+def test_l38213_a_bare_modifier_joined_by_and_or_shares_the_rest_of_the_phrase():
+    names = [name for name, _ in item_names("Stable and/or unstable burst fractures", load_lexicon())]
+    assert names == ["Stable burst fractures", "unstable burst fractures"]

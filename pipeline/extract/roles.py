@@ -105,7 +105,7 @@ def _shares_rest(word: str, joiner: str, part: str, lexicon: Lexicon) -> bool:
     """Whether a bare modifier joined by "or"/"and" to a phrase of two or more words without a preposition shares
     that phrase's rest ("Pregnant and lactating women"), not a condition word of its own ("Pain or swelling")."""
     tokens = words(part)
-    return (len(words(word)) == 1 and joiner.strip().lower() in ("or", "and") and not is_condition_like(word, lexicon)
+    return (len(words(word)) == 1 and joiner.strip().lower() in ("or", "and", "and/or") and not is_condition_like(word, lexicon)
             and len(tokens) >= 2 and not any(t in _PREPOSITIONS for t in tokens))
 
 
