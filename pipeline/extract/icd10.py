@@ -691,7 +691,8 @@ class Linker:
             coverage,
             float(len(_content_words(query)) == 1),
             float(penalty > 0),
-            float(is_condition_like(name, load_lexicon())),
+            # on the rewritten name: "haemophilia" is a condition word once spelled "hemophilia"
+            float(is_condition_like(self.synonyms.rewrite(normalize_text(name)), load_lexicon())),
         )
         confidence = round(confidence_of(features, self.config), 4)
         stored = (code,) if confidence >= self.config.min_confidence else ()
