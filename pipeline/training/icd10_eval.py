@@ -4,12 +4,14 @@ models/icd10/gold.json and the indications (names, aliases, icd10cm) of the trai
 `evaluate_linker(gold_path) -> dict` is what `lcd train` calls: per split of the gold list, top-1 accuracy
 of the nearest code, and for the codes `link_codes` actually stores (corpus lexicon, else nearest code at
 `min_confidence`): coverage, accuracy when a code is given, and how often names that should get no code
-get none. `calibrate` writes the corpus lexicon (models/icd10/corpus.json) from the train + dev gold
-files, fits the confidence model and its cut on train + dev examples, and measures the lexicon's
-precision leave-one-document-out; test documents are never read.
+get none. `leave_one_out` is the honest figure for new policies: the extractor's indications matched to
+train + dev gold indications (names as the pipeline predicts them), each document coded with the lexicon,
+confidence model and cut fitted without it. `calibrate` writes the corpus lexicon (models/icd10/corpus.json)
+from the train + dev gold files and fits the confidence model and its cut on train + dev gold names plus the
+extracted names the lexicon would not answer leave-one-document-out; test documents are never read.
 
 Example:
-    python -m pipeline.training.icd10_eval              # print train/dev metrics, write models/icd10/metrics.json
+    python -m pipeline.training.icd10_eval              # train/dev metrics + leave-one-out -> models/icd10/metrics.json
     python -m pipeline.training.icd10_eval --calibrate  # first rebuild corpus.json and refit linker.json
 """
 
