@@ -322,7 +322,9 @@ def matched_indications(rules_only: bool = False, splits: tuple[str, ...] = TUNE
     with _policy_codes_only():
         for split in splits:
             for doc, document, gold in gold_documents(assignment[split]):
-                extraction = extract(document, nlp=nlp, coverage_model=None) if rules_only else extract(document, nlp=nlp)
+                # the rules alone: no coverage classifier either, as `lcd evaluate --compare` runs them
+                extraction = (extract(document, nlp=nlp, coverage_model=None) if rules_only
+                              else extract(document, nlp=nlp))
                 detail = score_extraction(extraction, document.text, gold)
                 by_name = {}
                 for indication in extraction.indications:
@@ -367,7 +369,8 @@ def novel_matched(matched: list[Matched], file_pairs: list[GoldPair], max_abbrev
     corpora = {d: build_corpus([p for p in file_pairs if d not in p.documents], max_abbreviation_length) for d in docs}
     return [
         m for m in matched
-        if not m.explicit and corpus_lookup(corpora[m.pair.documents[0]], m.pair.name, m.pair.aliases, max_abbreviation_length) is None
+        if not m.explicit
+        and corpus_lookup(corpora[m.pair.documents[0]], m.pair.name, m.pair.aliases, max_abbreviation_length) is None
     ]
 
 
@@ -395,18 +398,20 @@ def leave_one_out(matched: list[Matched], linker: Linker, gold_path: Path = GOLD
     file_pairs = gold_file_pairs()
     pool = confidence_pool(linker, matched, gold_path)
     to_link = [m for m in matched if not m.explicit]
-    nearest = dict(zip(map(id, to_link), linker.decide_many([(m.pair.name, m.pair.aliases) for m in to_link], use_corpus=False)))
+    decisions = linker.decide_many([(m.pair.name, m.pair.aliases) for m in to_link], use_corpus=False)
+    nearest = dict(zip(map(id, to_link), decisions))  # the nearest code does not depend on the fold
+    max_length = linker.config.max_abbreviation_length
     records = []  # (matched, stored codes, source, confidence)
     by_doc: dict[str, list[Matched]] = defaultdict(list)
     for m in matched:
         by_doc[m.pair.documents[0]].append(m)
     for doc, own in sorted(by_doc.items()):
-        corpus = build_corpus([p for p in file_pairs if doc not in p.documents], linker.config.max_abbreviation_length)
+        corpus = build_corpus([p for p in file_pairs if doc not in p.documents], max_length)
         config = fold_config(linker.config, [(e.features, e.right) for e in pool if doc not in e.documents], wrong_cost)
         for m in own:
             if m.explicit:
                 records.append((m, m.explicit, "policy", 1.0))
-            elif (entry := corpus_lookup(corpus, m.pair.name, m.pair.aliases, linker.config.max_abbreviation_length)) is not None:
+            elif (entry := corpus_lookup(corpus, m.pair.name, m.pair.aliases, max_length)) is not None:
                 records.append((m, entry.codes, "corpus", config.corpus_confidence))
             else:
                 d = nearest[id(m)]
@@ -515,7 +520,8 @@ def _summary(metrics: dict, splits: tuple[str, ...] = TUNE_SPLITS) -> str:
 
 def _loo_line(label: str, m: dict) -> str:
     sources = "  ".join(f"{s} {v['right']}/{v['with_code']}" for s, v in m["by_source"].items())
-    return (f"{label:>22}: right of coded {m['right']}/{m['with_code']} {m['right_of_coded']}  coverage {m['coverage']} "
+    return (f"{label:>22}: right of coded {m['right']}/{m['with_code']} {m['right_of_coded']}  "
+            f"coverage {m['coverage']} "
             f"({m['matched_with_gold_code']} matched with a gold code)  {sources}")
 
 
