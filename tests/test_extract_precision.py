@@ -159,3 +159,11 @@ def test_negative_cue_before_a_bare_frequency_denies_and_before_a_written_cap_li
     assert coverage(lead + "not be covered once per lifetime.\n")["glaucoma"] == "not_covered"
     assert coverage(lead + "be covered once per lifetime.\n")["glaucoma"] == "covered"
     assert coverage(lead + "be covered for glaucoma. Pachymetry will not be covered more than once per lifetime.\n")["glaucoma"] == "covered"
+
+
+def test_l33575_members_of_a_series_in_one_item_are_conditions_of_their_own_not_aliases():
+    text = ("Limitations:\n- Sclerotherapy or endovenous ablation therapy are generally not covered for patients with severe distal "
+            "arterial occlusive disease; obliteration of deep venous system; an allergy to the sclerosant; or a hypercoaguable state.\n")
+    found = {i.name.lower(): i for i in extract(_document(text)).indications}
+    assert {"obliteration of deep venous system", "allergy to the sclerosant", "hypercoaguable state"} <= set(found)
+    assert not found["allergy to the sclerosant"].aliases

@@ -194,9 +194,17 @@ def ner_mentions(spacy_doc, mentions: list[Mention], ctx: "_Context") -> list[Me
         mention.scope = (sentence.start, sentence.end)
         mention.list_vote = ctx.line_votes.get(line.index, 0.0) if line.is_item else 0.0
         same_line = [m for m in mentions if m.line == line.index and m.kind not in PROSE_KINDS]
-        mention.same_as = same_line[-1] if same_line else None
+        in_series = any(_SERIES_GAP_RE.fullmatch(ctx.doc.text, *sorted((m.end, mention.start) if m.end <= mention.start else (mention.end, m.start)))
+                        for m in [*same_line, *out] if m.line == line.index)
+        # an item's other span names its condition again, unless it is a member of a series with one of the
+        # item's names ("... for patients with X; Y; an allergy to Z; or W"): then it is a condition of its own
+        mention.same_as = same_line[-1] if same_line and not in_series else None
         out.append(mention)
     return out
+
+
+# what separates two members of a series: a comma or semicolon, "and"/"or", an article
+_SERIES_GAP_RE = re.compile(r"\s*(?:[,;]\s*(?:(?:and|or|and/or)\s+)?|(?:and|or|and/or)\s+)(?:(?:an?|the)\s+)?", re.I)
 
 
 _NEGATED_BEFORE_RE = re.compile(r"\b(?:no|without|absence of|lack of|free of)\s+(?:other\s+|further\s+|known\s+)?$", re.I)
