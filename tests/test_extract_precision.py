@@ -162,8 +162,9 @@ def test_negative_cue_before_a_bare_frequency_denies_and_before_a_written_cap_li
 
 
 def test_l33575_members_of_a_series_in_one_item_are_conditions_of_their_own_not_aliases():
-    text = ("Limitations:\n- Sclerotherapy or endovenous ablation therapy are generally not covered for patients with severe distal "
-            "arterial occlusive disease; obliteration of deep venous system; an allergy to the sclerosant; or a hypercoaguable state.\n")
+    text = ("Limitations:\n- Sclerotherapy, ligation and/or stripping of varicose veins, or endovenous ablation therapy are generally not "
+            "covered for patients with severe distal arterial occlusive disease; obliteration of deep venous system; an allergy to the "
+            "sclerosant; or a hypercoaguable state.\n")
     found = {i.name.lower(): i for i in extract(_document(text)).indications}
     assert {"obliteration of deep venous system", "allergy to the sclerosant", "hypercoaguable state"} <= set(found)
     assert not found["allergy to the sclerosant"].aliases
