@@ -43,6 +43,13 @@ GENRE = [
     ("The patient has completed a 6-week course of physical therapy.", (">=", 6, None, "weeks")),
     ("The patient has a 6-month history of pain.", (">=", 6, None, "months")),
     ("Pain must have been present for at least three months.", (">=", 3, None, "months")),
+    ("Therapy has been tried for six (6) weeks without relief.", (">=", 6, None, "weeks")),
+    ("The patient has pain that has persisted for 3 months.", (">=", 3, None, "months")),
+    ("The patient has had a six-week trial of conservative management.", (">=", 6, None, "weeks")),
+    # ordinal days (models/ANNOTATION.md 9): the re-evaluation window of DME LCDs
+    ("Re-evaluation must occur no sooner than the 31st day but no later than the 91st day after initiating therapy.",
+     ("between", 31, 91, "days")),
+    ("If the re-evaluation does not occur until after the 91st day, coverage resumes at the re-evaluation.", (">", 91, None, "days")),
     ("Cardiac event detection is a 30-day service.", ("=", 30, None, "days")),
     # intervals (12.6): every N, no more often than every N
     ("Follow-up imaging is covered every 6 months.", ("=", 6, None, "months")),
@@ -74,6 +81,8 @@ NOT_A_LIMIT = [
     "Coverage resumes after the first 30-day course of conservative treatment.",
     "The recorder may be discontinued once the arrhythmia has been documented.",
     "The risk is three times the risk of the general population.",
+    "IVIG is given for 5 days.",
+    "The guideline is in its 5th edition.",
 ]
 
 
@@ -140,3 +149,13 @@ def test_window_lexicon_rejects_an_upper_case_word(tmp_path: Path):
     path.write_text(json.dumps(data), encoding="utf-8")
     with pytest.raises(LexiconError, match="length_nouns"):
         F.load_windows(path)
+
+
+def test_ordinal_day_reads_as_that_many_days_and_other_ordinals_as_nothing():
+    assert [(q.comparator, q.low, q.unit) for q in find_quantities("no sooner than the 60th day")] == [(">=", 60.0, "days")]
+    assert find_quantities("the 5th edition of the manual") == []
+
+
+def test_two_bounds_each_with_its_unit_join_into_one_range():
+    assert [(q.comparator, q.low, q.high, q.unit) for q in find_quantities("at least 5 mg and at most 9 mg")] == [("between", 5.0, 9.0, "mg")]
+

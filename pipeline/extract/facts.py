@@ -455,6 +455,7 @@ _RELATIVE_COMPARATORS = (
 _MORE_OFTEN_RE = re.compile(r"(?:\b(?P<neg>no|not)\s+)?\bmore\s+(?:often|frequently)\s+than\s+$", re.I)
 # "a repeat test after 12 weeks of supplementation", "after a 12-week period" (12.6): more than that period.
 _AFTER_PERIOD_RE = re.compile(r"\bafter\s+(?:a\s+|an\s+)?$", re.I)
+_AFTER_ORDINAL_RE = re.compile(r"\bafter\s+the\s+$", re.I)
 
 WINDOWS_PATH = DATA_DIR / "windows.json"
 
@@ -465,6 +466,7 @@ class WindowLexicon:
 
     length_noun_re: re.Pattern[str]  # matched after a time: "trial of", "supervised course"
     service_period_re: re.Pattern[str]  # matched after a time: "service", "packaged service"
+    duration_re: re.Pattern[str]  # searched before a time: "persisted for", "tried for a period of"
     elapsed_re: re.Pattern[str]  # matched after a time: "have passed"
     event_re: re.Pattern[str]  # matched after a time: "after", "following"
     before_point_re: re.Pattern[str]  # searched before a time: "prior to"
@@ -481,7 +483,7 @@ def _words_alt(words: list[str]) -> str:
 def load_windows(path: Path = WINDOWS_PATH) -> WindowLexicon:
     """Validate and compile the window lexicon; a malformed file raises LexiconError naming the entry."""
     data = read_lexicon(path)
-    keys = ("length_nouns", "service_period_nouns", "elapsed_verbs", "event_words", "before_point_words", "point_words",
+    keys = ("length_nouns", "service_period_nouns", "duration_verbs", "elapsed_verbs", "event_words", "before_point_words", "point_words",
             "scope_words", "article_periods", "frequency_adverbs", "once_verbs", "once_verb_followers")
     words = {key: string_list(data.get(key), path, key) for key in keys}
     for key in keys:
@@ -493,6 +495,7 @@ def load_windows(path: Path = WINDOWS_PATH) -> WindowLexicon:
     return WindowLexicon(
         length_noun_re=re.compile(rf"{between}[ \t]+(?:{alt['length_nouns']})(?![A-Za-z])", re.I),
         service_period_re=re.compile(rf"{between}[ \t]+(?:{alt['service_period_nouns']})(?![A-Za-z])", re.I),
+        duration_re=re.compile(rf"(?<![A-Za-z])(?:{alt['duration_verbs']})(?:[ \t]+for)?(?:[ \t]+a[ \t]+(?:period|duration)[ \t]+of)?[ \t]+$", re.I),
         elapsed_re=re.compile(rf"[ \t]+(?:have|has)[ \t]+(?:{alt['elapsed_verbs']})(?![A-Za-z])", re.I),
         event_re=re.compile(rf"[ \t]+(?:{alt['event_words']})(?![A-Za-z])", re.I),
         before_point_re=re.compile(rf"(?<![A-Za-z])(?:{alt['before_point_words']})[ \t]+$", re.I),
@@ -524,7 +527,7 @@ def _period_adjective(text: str, q: Quantity) -> bool:
 
 def window_comparator(text: str, q: Quantity) -> str | None:
     """The comparator of a bare time that its own phrasing states (models/ANNOTATION.md 4, 12.6): "a 3-month trial
-    of" (>=), "a 30-day service" (=), "6 months have passed" (>=), "prior to 6 months after" (<), "in one year after
+    of" (>=), "a 30-day service" (=), "6 months have passed" (>=), "persisted for 3 months" (>=), "prior to 6 months after" (<), "in one year after
     surgery" (=); None for any other time."""
     if q.unit not in _TIME_UNITS or q.comparator is not None:
         return None
@@ -534,7 +537,7 @@ def window_comparator(text: str, q: Quantity) -> str | None:
         return ">="
     if hyphenated and WINDOWS.service_period_re.match(text, q.end):
         return "="
-    if WINDOWS.elapsed_re.match(text, q.end):
+    if WINDOWS.elapsed_re.match(text, q.end) or WINDOWS.duration_re.search(text, max(0, q.start - 40), q.start):
         return ">="
     if WINDOWS.event_re.match(text, q.end):
         if WINDOWS.before_point_re.search(before):
@@ -583,8 +586,8 @@ def refine_comparator(text: str, q: Quantity, previous: Quantity | None) -> str 
     window = window_comparator(text, q)  # first: "after a six-week trial of" states the trial's length, >=
     if window is not None:
         return window
-    if q.unit in _TIME_UNITS and _AFTER_PERIOD_RE.search(before):
-        return ">"
+    if q.unit in _TIME_UNITS and (_AFTER_PERIOD_RE.search(before) or _AFTER_ORDINAL_RE.search(before) and text[q.number_end : q.number_end + 1].isalpha()):
+        return ">"  # "after a 12-week period"; "until after the 91st day"
     if previous is not None and previous.comparator not in (None, "between"):
         if re.fullmatch(r"\s*(?:,|or|and|,\s*or)\s*", text[previous.end : q.start]):
             return previous.comparator  # "a minimum of 12 degrees or 30%": one comparator for both values
