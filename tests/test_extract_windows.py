@@ -69,6 +69,10 @@ GENRE = [
     ("A maximum of 4 sessions will be covered.", ("<=", 4, None, "sessions")),
     ("Coverage is limited to up to 6 treatments per year.", ("<=", 6, None, "treatments/year")),
     ("Testing is limited to 1 per 12 months.", ("<=", 1, None, "count")),
+    # usual maximum quantity tables (models/ANNOTATION.md 9): a bare count per period
+    ("A7030 | Full face mask used with positive airway pressure device, each | 1 per 3 months", ("<=", 1, None, "count")),
+    ("A7038 | Filter, disposable, used with positive airway pressure device | 2 per 1 month", ("<=", 2, None, "count")),
+    ("Limit of 1 per calendar year.", ("<=", 1, None, "count")),
     ("The patient has had two or more hospitalizations in the preceding 12 months.", (">=", 2, None, "count")),
 ]
 
@@ -158,4 +162,11 @@ def test_ordinal_day_reads_as_that_many_days_and_other_ordinals_as_nothing():
 
 def test_two_bounds_each_with_its_unit_join_into_one_range():
     assert [(q.comparator, q.low, q.high, q.unit) for q in find_quantities("at least 5 mg and at most 9 mg")] == [("between", 5.0, 9.0, "mg")]
+
+
+def test_period_count_names_the_table_row_and_its_period():
+    ((q, measure),) = F.find_period_counts("A7030 | Full face mask, each | 1 per 3 months")
+    assert (q.comparator, q.low, q.unit, measure) == ("<=", 1.0, "count", "A7030 per 3 months")
+    assert F.find_period_counts("5 mg per 3 months and 30 events per hour") == []
+    assert F.find_period_counts("covered once per lifetime") == []
 

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from pipeline.extract.lexicon import Lexicon, phrase_patterns
 from pipeline.extract.numbers import Quantity, parse_number
+from pipeline.extract.numbers.lexicons import WORDS
 from pipeline.extract.units import DATA_DIR, UNITS, check, conventional_unit, form_pattern, read_lexicon, string_list
 
 DOSE_UNITS = frozenset({"g/kg", "mg/kg", "mcg/kg", "units/kg", "IU/kg", "mg", "g", "mcg", "units", "IU", "mg/m2", "g/kg/day", "mg/kg/day", "mg/day", "mcg/day", "IU/day", "units/day", "mL", "mg/week", "mg/month", "mg/kg/min", "mcg/kg/min"})
@@ -185,7 +186,7 @@ def find_caps(text: str) -> list[tuple[Quantity, str]]:
             start, end = m.start("num"), m.end("scope") if scope else m.start("np") + len(m.group("np").rstrip())
             seen.add(at)
             out.append((Quantity(start, end, 1.0, None, "<=", "count", "", m.start("num"), m.end("num")), measure.strip() or "count"))
-    out += [(q, measure) for q, measure in find_once_caps(text) if q.start not in seen]
+    out += [(q, measure) for q, measure in find_once_caps(text) + find_period_counts(text) if q.start not in seen]
     out.sort(key=lambda pair: pair[0].start)
     return out
 
@@ -473,6 +474,8 @@ class WindowLexicon:
     point_re: re.Pattern[str]  # searched before a time: "in", "at"
     frequency_scope_re: re.Pattern[str]  # matched after a count of times: "per year", "a week", "weekly"
     once_re: re.Pattern[str]  # "used once" followed by a follower word or a punctuation mark
+    per_period_re: re.Pattern[str]  # "2 per 1 month", "1 per 3 months", "1 per calendar year"
+    period_qualifiers: frozenset[str]  # "calendar", "rolling"
 
 
 def _words_alt(words: list[str]) -> str:
@@ -484,7 +487,7 @@ def load_windows(path: Path = WINDOWS_PATH) -> WindowLexicon:
     """Validate and compile the window lexicon; a malformed file raises LexiconError naming the entry."""
     data = read_lexicon(path)
     keys = ("length_nouns", "service_period_nouns", "duration_verbs", "elapsed_verbs", "event_words", "before_point_words", "point_words",
-            "scope_words", "article_periods", "frequency_adverbs", "once_verbs", "once_verb_followers")
+            "scope_words", "count_periods", "period_qualifiers", "article_periods", "frequency_adverbs", "once_verbs", "once_verb_followers")
     words = {key: string_list(data.get(key), path, key) for key in keys}
     for key in keys:
         for i, word in enumerate(words[key]):
@@ -503,6 +506,12 @@ def load_windows(path: Path = WINDOWS_PATH) -> WindowLexicon:
         frequency_scope_re=re.compile(
             rf"[ \t]+(?:(?:{alt['scope_words']})[ \t]+[A-Za-z]|an?[ \t]+(?:{alt['article_periods']})(?![A-Za-z])"
             rf"|(?:{alt['frequency_adverbs']})(?![A-Za-z]))",
+            re.I,
+        ),
+        period_qualifiers=frozenset(words["period_qualifiers"]),
+        per_period_re=re.compile(
+            rf"(?<![\w.,/\-])(?P<num>\d{{1,3}}|[A-Za-z]+)[ \t]+per[ \t]+(?:(?P<every>\d{{1,3}}|[A-Za-z]+)[ \t]+)?"
+            rf"(?:(?:{alt['period_qualifiers']})[ \t]+)?(?P<period>{alt['count_periods']})(?![A-Za-z])",
             re.I,
         ),
         once_re=re.compile(
@@ -553,6 +562,27 @@ def is_frequency_limit(text: str, q: Quantity) -> bool:
     if q.comparator is not None or not (q.unit == "times" or (q.unit or "").startswith("times/")):
         return False
     return "/" in q.unit or WINDOWS.frequency_scope_re.match(text, q.end) is not None
+
+
+def find_period_counts(text: str) -> list[tuple[Quantity, str]]:
+    """A bare count per period, as usual-maximum-quantity tables write it ("A7030 | Full face mask ... | 1 per 3
+    months" -> <= 1 count, models/ANNOTATION.md 9, 12.6), with the counted thing (a table row's first cell) and
+    its period as the measure."""
+    out = []
+    for m in WINDOWS.per_period_re.finditer(text):
+        if m.group("num").lower() in WORDS.multiplicatives:
+            continue  # "once per lifetime": a frequency, read with its comparator by the number parser
+        value = parse_number(m.group("num"))
+        every = m.group("every")
+        if value is None or value < 1 or value != int(value) or (every is not None and parse_number(every) is None and every.lower() not in WINDOWS.period_qualifiers):
+            continue  # "mg per 3 months", "events per hour": no count of its own
+        line_start = text.rfind("\n", 0, m.start()) + 1
+        line = text[line_start : m.start()]
+        thing = line.split(" | ")[0].strip(" -") if " | " in line else " ".join(_content_words_before(line)[-3:])
+        period = text[m.end("num") : m.end()].strip()
+        q = Quantity(m.start("num"), m.end(), float(value), None, "<=", "count", "", m.start("num"), m.end("num"))
+        out.append((q, f"{thing} {period}".strip()))
+    return out
 
 
 def find_once_caps(text: str) -> list[tuple[Quantity, str]]:
