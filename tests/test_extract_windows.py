@@ -35,6 +35,14 @@ GENRE = [
     ("Follow-up in one year after surgery for treatment of colorectal cancer.", ("=", 1, None, "years")),
     ("The exam is covered when 11 full months have passed following the month of the last exam.", (">=", 11, None, "months")),
     ("Reassessment is required after 3 months of therapy.", (">", 3, None, "months")),
+    # a look-back whose event must be absent: time since it > N (models/ANNOTATION.md 4, 12.6)
+    ("Elastography is covered when it has not been performed within the prior 12 months.", (">", 12, None, "months")),
+    ("The study is covered if it has not been performed within the past two years.", (">", 2, None, "years")),
+    ("Repeat testing is covered if no test has been done in the preceding 12 months.", (">", 12, None, "months")),
+    ("Testing is not performed more than once within a 12-month period nor within 12 months following a liver biopsy.",
+     ("<=", 1, None, "times")),
+    ("The patient must use the device an average of 4 hours per 24 hour period.", ("=", 4, None, "hours")),
+    ("Patients must be re-evaluated between the 31st and 91st day after initiating therapy.", ("between", 31, 91, "days")),
     # durations (4): for at least / a minimum of / consecutive / a N-month trial
     ("Symptoms must persist for at least 3 consecutive months.", (">=", 3, None, "months")),
     ("The patient must have failed conservative therapy for a minimum of 6 weeks.", (">=", 6, None, "weeks")),
@@ -169,4 +177,11 @@ def test_period_count_names_the_table_row_and_its_period():
     assert (q.comparator, q.low, q.unit, measure) == ("<=", 1.0, "count", "A7030 per 3 months")
     assert F.find_period_counts("5 mg per 3 months and 30 events per hour") == []
     assert F.find_period_counts("covered once per lifetime") == []
+
+
+
+
+def test_liver_biopsy_window_after_nor_is_time_since_more_than_the_window(thresholds_by_sentence):
+    sentence = "Testing is not performed more than once within a 12-month period nor within 12 months following a liver biopsy."
+    assert (">", 12.0, None, "months") in [t for t in thresholds_by_sentence[sentence] if t[1] == 12.0]
 

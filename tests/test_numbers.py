@@ -538,7 +538,8 @@ def test_per_day_is_part_of_a_simple_unit_l34648():
 
 
 def test_hours_per_day_l34823():
-    assert facts(only("The beneficiary will use TTFT for an average of 18 hours per day.")) == (18, None, None, "hours/day")
+    # "an average of N" reads "=" (models/ANNOTATION.md 4: "an average of 4 hours per 24 hour period" is >= or =)
+    assert facts(only("The beneficiary will use TTFT for an average of 18 hours per day.")) == (18, None, "=", "hours/day")
 
 
 def test_mg_d_is_mg_dl_after_igg_and_mg_day_otherwise():

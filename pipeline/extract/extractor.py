@@ -633,6 +633,8 @@ def _numeric_facts(ctx: _Context, quantities: list[Quantity], scopes, categories
         if F.is_prohibition(text, q, sentence.start) and q.comparator in F.FLIPPED:
             # "must not dispense more than a 3-month quantity": state the allowed side, "<= 3 months"
             q, negative = replace(q, comparator=F.FLIPPED[q.comparator]), False
+        elif F.is_negated_look_back(text, q, sentence.start):
+            q, negative = replace(q, comparator=">"), False  # "has not been performed within the past 2 years": > 2 years
         thresholds.append(
             Threshold(
                 indication_id=indication,

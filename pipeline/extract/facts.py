@@ -234,9 +234,32 @@ _PROHIBITION_RE = re.compile(
 )
 
 
+_LOOK_BACK_START_RE = re.compile(r"(?:within|in|during)\b", re.I)
+# "has not been performed", "not ... ", "no test has been done": the event must be absent from the window
+_NEGATED_BEFORE_RE = re.compile(
+    r"(?:\b(?:not|never|nor)\b(?:[ \t]+[A-Za-z\-]+){0,4}|\bno\b(?:[ \t]+[A-Za-z\-]+){1,3}[ \t]+(?:has|have|had|was|were)[ \t]+been(?:[ \t]+[A-Za-z\-]+){0,3})[ \t]*$",
+    re.I,
+)
+
+
+def is_negated_look_back(text: str, q: Quantity, sentence_start: int) -> bool:
+    """"has not been performed within the prior 12 months", "no test has been done in the preceding 12 months": a
+    look-back whose event must not have happened, i.e. time since the event > N (models/ANNOTATION.md 4, 12.6)."""
+    if q.unit not in _TIME_UNITS or q.comparator != "<=" or not _LOOK_BACK_START_RE.match(text, q.start):
+        return False
+    clause = re.split(r"[;:(]|,\s", text[max(sentence_start, q.start - 60) : q.start])[-1]
+    return _NEGATED_BEFORE_RE.search(clause) is not None
+
+
+# "Testing is not performed more than once": a "not" on the verb right before the limit negates the limit
+_NOT_VERB_BEFORE_RE = re.compile(r"\bnot[ \t]+(?:be[ \t]+|been[ \t]+)?[a-z]+(?:[ \t]+[a-z]+)?[ \t]+$", re.I)
+
+
 def is_prohibition(text: str, q: Quantity, sentence_start: int) -> bool:
-    """"a supplier must not dispense more than ...": the limit states what is not allowed."""
-    return bool(_PROHIBITION_RE.search(text[sentence_start : q.start]))
+    """"a supplier must not dispense more than ...", "is not performed more than once": the limit states what is
+    not allowed."""
+    before = text[sentence_start : q.start]
+    return bool(_PROHIBITION_RE.search(before) or _NOT_VERB_BEFORE_RE.search(before))
 
 
 _MEASURE_STOP = frozenset(
