@@ -3,6 +3,10 @@
 A quantity with a drug-amount unit and no comparator is a dose; a quantity with a comparator (or a
 range under a named measure) is a threshold, and so are how often a service recurs ("every 6 months",
 `interval_of`) and a count of one that caps a service without a comparator ("One stent per eye", `find_caps`).
+Time windows and frequency limits written without a comparator word are read from `data/windows.json`
+(`window_comparator`: "a 3-month trial of", "a 30-day service", "6 months have passed", "prior to 6 months after";
+`is_frequency_limit`: "once per year", "three times a week"; `find_once_caps`: "billed once";
+`find_period_counts`: "1 per 3 months"; `is_negated_look_back`: "has not been performed within the past 2 years").
 Numbers in study descriptions ("13 of 31 patients", "a median of 55 months (range 1 to 161 months)") and a
 drug's schedule ("every six weeks" after a dose, "over five days") are context, not limits, and are skipped.
 """
@@ -510,7 +514,7 @@ def load_windows(path: Path = WINDOWS_PATH) -> WindowLexicon:
     """Validate and compile the window lexicon; a malformed file raises LexiconError naming the entry."""
     data = read_lexicon(path)
     keys = ("length_nouns", "service_period_nouns", "duration_verbs", "elapsed_verbs", "event_words", "before_point_words", "point_words",
-            "scope_words", "count_periods", "period_qualifiers", "article_periods", "frequency_adverbs", "once_verbs", "once_verb_followers")
+            "scope_words", "window_openers", "count_periods", "period_qualifiers", "article_periods", "frequency_adverbs", "once_verbs", "once_verb_followers")
     words = {key: string_list(data.get(key), path, key) for key in keys}
     for key in keys:
         for i, word in enumerate(words[key]):
@@ -527,7 +531,7 @@ def load_windows(path: Path = WINDOWS_PATH) -> WindowLexicon:
         before_point_re=re.compile(rf"(?<![A-Za-z])(?:{alt['before_point_words']})[ \t]+$", re.I),
         point_re=re.compile(rf"(?<![A-Za-z])(?:{alt['point_words']})[ \t]+$", re.I),
         frequency_scope_re=re.compile(
-            rf"[ \t]+(?:(?:{alt['scope_words']})[ \t]+[A-Za-z]|an?[ \t]+(?:{alt['article_periods']})(?![A-Za-z])"
+            rf"[ \t]+(?:(?:{alt['scope_words']}|{alt['window_openers']})[ \t]+[A-Za-z0-9]|an?[ \t]+(?:{alt['article_periods']})(?![A-Za-z])"
             rf"|(?:{alt['frequency_adverbs']})(?![A-Za-z]))",
             re.I,
         ),
