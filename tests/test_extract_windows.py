@@ -93,6 +93,7 @@ NOT_A_LIMIT = [
     "Patients must have at least two of the following.",
     "The disease has an onset by 1 to 3 weeks and affects one case in a million people.",
     "IVIG is administered at 2 g/kg once per month.",
+    "Patients taking metformin twice daily are eligible.",
     "Coverage resumes after the first 30-day course of conservative treatment.",
     "The recorder may be discontinued once the arrhythmia has been documented.",
     "The risk is three times the risk of the general population.",

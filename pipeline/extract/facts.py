@@ -583,11 +583,16 @@ def window_comparator(text: str, q: Quantity) -> str | None:
     return None
 
 
+_TAKEN_RE = re.compile(r"\b(?:tak(?:e|es|en|ing)|orally|by\s+mouth)\b[^.;:]{0,30}$", re.I)
+
+
 def is_frequency_limit(text: str, q: Quantity) -> bool:
     """A count of times with no comparator, followed by its period or scope: "once per year", "three times a week",
     "twice weekly", "once per individual cyst" (models/ANNOTATION.md 12.6: at most that often)."""
     if q.comparator is not None or not (q.unit == "times" or (q.unit or "").startswith("times/")):
         return False
+    if _TAKEN_RE.search(text, max(0, q.start - 40), q.start):
+        return False  # "taking metformin twice daily": how a drug is taken, not how often a service is covered
     return "/" in q.unit or WINDOWS.frequency_scope_re.match(text, q.end) is not None
 
 
