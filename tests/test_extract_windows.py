@@ -28,6 +28,8 @@ GENRE = [
     ("The patient had an exacerbation in the preceding twelve months.", ("<=", 12, None, "months")),
     ("The patient had two exacerbations within the preceding 12 months.", ("<=", 12, None, "months")),
     ("The study must be repeated within 1 year.", ("<=", 1, None, "years")),
+    ("The patient had a fall over the past 6 months.", ("<=", 6, None, "months")),
+    ("The patient had two visits in the 12 months preceding the procedure.", ("<=", 12, None, "months")),
     # time since an event (12.6)
     ("A second injection is covered at least 14 days after the first injection.", (">=", 14, None, "days")),
     ("Repeat testing is covered no sooner than 90 days after the prior test.", (">=", 90, None, "days")),

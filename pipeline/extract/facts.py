@@ -474,6 +474,10 @@ _RELATIVE_COMPARATORS = (
     (re.compile(r"\bafter\s*$", re.I), re.compile(r"^\s+(?:have|has)\s+(?:elapsed|passed)", re.I), ">"),
     # "colitis of over 15 years duration": "over" a time is a spread, unless the time is how long something lasted
     (re.compile(r"\bover\s*$", re.I), re.compile(r"^\s+(?:in\s+|of\s+)?duration\b", re.I), ">"),
+    # look-backs the number parser leaves bare ("over" + a time is a spread there): "over the past 12 months",
+    # "in the 12 months preceding the visit", "over the 5 years immediately preceding" (12.6: at most that long ago)
+    (re.compile(r"\bover\s+the\s+(?:past|last|previous|prior|preceding)\s*$", re.I), None, "<="),
+    (re.compile(r"\b(?:in|during|over)\s+the\s*$", re.I), re.compile(r"^\s+(?:immediately\s+)?(?:preceding|prior\s+to|before)\b", re.I), "<="),
     # "no more frequently than every 6 months": an interval of at least that (models/ANNOTATION.md 4)
     (re.compile(r"\b(?:no|not)\s+more\s+(?:often|frequently)\s+than\s+(?:once\s+)?(?:every\s+)?$", re.I), None, ">="),
     (re.compile(r"\bmore\s+(?:often|frequently)\s+than\s+(?:once\s+)?(?:every\s+)?$", re.I), None, "<"),
