@@ -625,8 +625,11 @@ def _numeric_facts(ctx: _Context, quantities: list[Quantity], scopes, categories
             continue
         if q.comparator is None and q.unit in F.SERVICE_COUNT_UNITS and _sentence_vote(ctx, sentence) > 0:
             q = replace(q, comparator="<=")  # "An additional 8 sessions will be covered": at most 8
+        dosing = dose_end is not None and sentence.start <= dose_end <= q.start or F.is_dosing_interval(text, q, sentence.start, ctx.lexicon)
+        if F.is_frequency_limit(text, q) and not dosing:
+            q = replace(q, comparator="<=")  # "covered once per year", "three times a week": at most that often
         interval = F.interval_of(text, q)
-        if interval is not None and (dose_end is not None and sentence.start <= dose_end <= q.start or F.is_dosing_interval(text, q, sentence.start, ctx.lexicon)):
+        if interval is not None and dosing:
             interval = None
         if interval is not None:
             q = replace(q, comparator=interval[0], low=interval[1], high=interval[2])
@@ -640,6 +643,8 @@ def _numeric_facts(ctx: _Context, quantities: list[Quantity], scopes, categories
         if F.is_prohibition(text, q, sentence.start) and q.comparator in F.FLIPPED:
             # "must not dispense more than a 3-month quantity": state the allowed side, "<= 3 months"
             q, negative = replace(q, comparator=F.FLIPPED[q.comparator]), False
+        elif F.is_negated_look_back(text, q, sentence.start):
+            q, negative = replace(q, comparator=">"), False  # "has not been performed within the past 2 years": > 2 years
         thresholds.append(
             Threshold(
                 indication_id=indication,
