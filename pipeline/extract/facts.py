@@ -108,6 +108,7 @@ def is_schedule(text: str, q: Quantity) -> bool:
 
 # "every 6 months", "every one or two years", "at 24-month intervals", "on a six-month basis" (12.6)
 _EVERY_RE = re.compile(r"\bevery\s+(?:(?P<alt>[\w.]+)\s+or\s+)?$", re.I)
+_ONCE_EVERY_RE = re.compile(r"\b(?:once|one time)\s+every\s+$", re.I)
 _INTERVAL_AT_RE = re.compile(r"\b(?:at|on\s+an?)\s+$", re.I)
 _AROUND_THE_CLOCK = frozenset({(24.0, "hours"), (1.0, "days")})
 _INTERVAL_NOUN_RE = re.compile(r"[\s\-]*(?:intervals?|basis)\b", re.I)
@@ -130,6 +131,8 @@ def interval_of(text: str, q: Quantity) -> tuple[str, float, float | None] | Non
     alt = parse_number(every.group("alt")) if every is not None and every.group("alt") else None
     if alt is not None and alt != q.low:
         return "between", min(alt, q.low), max(alt, q.low)  # "every one or two years"
+    if _ONCE_EVERY_RE.search(before):
+        return ">=", q.low, None  # "may cover a BMM once every 2 years": one per period caps the service (12.6)
     return "=", q.low, None
 
 
@@ -145,7 +148,7 @@ def is_dosing_interval(text: str, q: Quantity, sentence_start: int, lexicon: Lex
 def interval_measure(text: str, q: Quantity, sentence_start: int) -> str:
     """"interval of <what recurs>": the content words before the interval ("abdominal ultrasound every 6 months")."""
     clause = re.split(r"[;:(]|,\s", text[max(sentence_start, q.start - 80) : q.start])[-1]
-    words = _content_words_before(re.sub(r"\b(?:every|at|on|an?|once|twice|approximately|usually|least)\s*$", "", clause.strip(), flags=re.I))
+    words = _content_words_before(re.sub(r"(?:\b(?:every|at|on|an?|once|twice|approximately|usually|least)\s*)+$", "", clause.strip(), flags=re.I))
     return f"interval of {' '.join(words[-3:])}" if words else "interval"
 
 
@@ -442,6 +445,10 @@ def _time_since(text: str, q: Quantity, sentence_start: int) -> str | None:
 _TIME_OF_THING_RE = re.compile(r"[ \t]+of[ \t]+(?:[A-Za-z][\w\-]*[ \t]+){0,2}[A-Za-z][\w\-]*(?=[ \t]+per[ \t])", re.I)
 
 
+# "unit(s) of A4595", "units of HCPCS code E0601": billing units of a supply code, not a drug's activity units
+_SUPPLY_UNITS_RE = re.compile(r"\s+(?:of\s+)?(?:(?:HCPCS\s+)?codes?\s+)?\(?[A-V]\d{4}\b")
+
+
 def threshold_unit(text: str, q: Quantity, measure: str, lexicon: Lexicon) -> str | None:
     """The unit of a threshold: as written; else the conventional unit of the measure named before the number
     ("BMI >40" -> kg/m2, models/ANNOTATION.md 12.10); else "count" for a bare integer before the noun it counts
@@ -450,6 +457,8 @@ def threshold_unit(text: str, q: Quantity, measure: str, lexicon: Lexicon) -> st
         # "once per eye", "twice per encounter": a count, its scope goes to the measure (models/ANNOTATION.md 5)
         if q.unit.startswith("times/"):
             return "count"
+        if q.unit == "units" and _SUPPLY_UNITS_RE.match(text, q.end):
+            return "count"  # "a maximum of one unit of A4595 per month": units of a supply code are counted (guideline 5)
         rate = _TIME_OF_THING_RE.match(text, q.end, q.end + 60) if q.unit in _TIME_UNITS else None
         per = UNITS.den_re.match(text, rate.end()) if rate else None
         if per is not None and per.group("den") not in UNITS.ambiguous_dens:
