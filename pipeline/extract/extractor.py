@@ -362,6 +362,13 @@ def unsupported_proposal(evidence: GroupEvidence) -> bool:
     return evidence.best_section != "policy" or not evidence.names_condition
 
 
+def undecided_in_background(evidence: GroupEvidence) -> bool:
+    """A condition named only outside the policy text, where no cue and no list lead-in says anything of its
+    coverage ("Other secondary causes of osteoporosis include the following: - Hypogonadism"): the text
+    does not decide it, so it is no indication (guideline 12.8), whatever its words look like."""
+    return evidence.policy_mentions == 0 and evidence.vote == 0 and not evidence.list_vote
+
+
 def _decide(evidence: GroupEvidence, probs: dict[str, float]) -> tuple[str, float]:
     """Coverage and confidence from the classifier's probabilities.
 
@@ -374,7 +381,7 @@ def _decide(evidence: GroupEvidence, probs: dict[str, float]) -> tuple[str, floa
     Confidence is the probability of the chosen label among the three coverage labels.
     """
     drop_at = DROP_RULE_INDICATION_AT if evidence.rules_keep else DROP_NON_RULE_AT
-    if probs.get("none", 0.0) >= drop_at or evidence.not_a_name or unsupported_proposal(evidence):
+    if probs.get("none", 0.0) >= drop_at or evidence.not_a_name or unsupported_proposal(evidence) or undecided_in_background(evidence):
         return "none", probs["none"]
     if evidence.stated_not_covered:
         # "X is not covered" / "not reasonable and necessary for X" in the policy text decides, whatever the
