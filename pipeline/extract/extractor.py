@@ -366,7 +366,7 @@ def undecided_in_background(evidence: GroupEvidence) -> bool:
     """A condition named only outside the policy text, where no cue and no list lead-in says anything of its
     coverage ("Other secondary causes of osteoporosis include the following: - Hypogonadism"): the text
     does not decide it, so it is no indication (guideline 12.8), whatever its words look like."""
-    return evidence.policy_mentions == 0 and evidence.vote == 0 and not evidence.list_vote
+    return evidence.best_section != "policy" and evidence.policy_mentions == 0 and evidence.vote == 0 and not evidence.list_vote
 
 
 def _decide(evidence: GroupEvidence, probs: dict[str, float]) -> tuple[str, float]:
