@@ -135,3 +135,14 @@ def test_several_indications_on_the_facts_own_item_give_the_one_written_before_i
     attacher.scopes[0] = (start, text.index("; or colitis"), ids["Diarrhea of unexplained origin"], "item")
     attacher.scopes[1] = (text.index("colitis"), len(text) - 1, ids["colitis"], "item")
     assert _attached(attacher, text, "more than 3 weeks") == ids["Diarrhea of unexplained origin"]
+
+
+def test_unnamed_item_among_named_ones_does_not_climb_to_the_umbrella_above_its_list():
+    text = ("Other skin lesions:\n"
+            "- Angiosarcoma of the skin.\n"
+            "- Carcinomas having one or more of the following features:\n"
+            "  - Large size (2.0 cm or greater)\n"
+            "  - Biopsy proven lesions with aggressive pathology\n")
+    attacher, ids = _attacher(text, {"skin lesions": "heading", "Angiosarcoma of the skin": "item",
+                                     "Biopsy proven lesions with aggressive pathology": "item"})
+    assert _attached(attacher, text, "2.0 cm") is None

@@ -63,7 +63,13 @@ class Attacher:
             if not current.is_item:
                 break
             up = current.parent if current.parent is not None else current.lead_in
-            current = self.nodes.get(up) if up is not None else None
+            parent = self.nodes.get(up) if up is not None else None
+            if parent is not None and parent.is_item and not self.named(up) and (self._in_indication_list(parent) or self._in_indication_list(current)):
+                # an unnamed item among named ones: it is a member or criterion of its own, and what is above its
+                # list is the list's umbrella ("Other skin lesions:" over "- Lesions having these features:")
+                current = None
+                break
+            current = parent
         found = self._scoped(offset, node)
         if found is not None:
             return found
@@ -172,20 +178,34 @@ class Attacher:
                 return n.depth == owner.depth
         return False
 
+    def _siblings(self, node: Node) -> list[Node]:
+        """The items of the item's own list (same parent, lead-in and depth), itself included."""
+        return [n for n in self.nodes.values()
+                if n.is_item and n.depth == node.depth and n.parent == node.parent and n.lead_in == node.lead_in]
+
+    def _lead_in_text(self, node: Node) -> str:
+        head = node.parent if node.parent is not None else node.lead_in
+        return self.text[self.nodes[head].start : self.nodes[head].end].lower() if head in self.nodes else ""
+
+    def _is_conjunctive(self, lead_in: str) -> bool:
+        """A lead-in of criteria all required together ("all of the following"), not of alternatives."""
+        return any(p in lead_in for p in self.conjunctive) and not any(p in lead_in for p in self.alternatives)
+
+    def _in_indication_list(self, node: Node) -> bool:
+        """True when another item of the item's list names an indication and the list is no conjunctive
+        criteria list (there the named item is one criterion among the others)."""
+        if self._is_conjunctive(self._lead_in_text(node)):
+            return False
+        return any(self.named(n.index) for n in self._siblings(node) if n.index != node.index)
+
     def _conjunctive(self, node: Node) -> int | None:
         """The one indication named on the items of a conjunctive criteria list the item belongs to."""
-        head = node.parent if node.parent is not None else node.lead_in
-        if head is None or head not in self.nodes:
-            return None
-        lead_in = self.text[self.nodes[head].start : self.nodes[head].end].lower()
-        if not any(p in lead_in for p in self.conjunctive) or any(p in lead_in for p in self.alternatives):
+        lead_in = self._lead_in_text(node)
+        if not self._is_conjunctive(lead_in):
             return None
         if not set(re.findall(r"[a-z]+", lead_in)) & self.population:
             return None  # criteria of the service ("a BMM test when it meets all of the following"), not of a patient
-        named = set()
-        for n in self.nodes.values():
-            if n.is_item and n.depth == node.depth and n.parent == node.parent and n.lead_in == node.lead_in:
-                named |= self.named(n.index)
+        named = set().union(*(self.named(n.index) for n in self._siblings(node)))
         return next(iter(named)) if len(named) == 1 else None
 
 
