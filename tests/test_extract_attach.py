@@ -146,3 +146,24 @@ def test_unnamed_item_among_named_ones_does_not_climb_to_the_umbrella_above_its_
     attacher, ids = _attacher(text, {"skin lesions": "heading", "Angiosarcoma of the skin": "item",
                                      "Biopsy proven lesions with aggressive pathology": "item"})
     assert _attached(attacher, text, "2.0 cm") is None
+
+
+def test_fact_outside_any_tree_rule_takes_the_one_indication_whose_name_its_sentence_writes():
+    text = ("Bone mass measurement is covered more often for the following:\n"
+            "- Glucocorticoid therapy\n"
+            "Coverage is reviewed for all patients.\n"
+            "Patients on glucocorticoid therapy for more than 3 months may be tested yearly.\n")
+    attacher, ids = _attacher(text, {"Glucocorticoid therapy": "item"})
+    assert _attached(attacher, text, "more than 3 months") == ids["Glucocorticoid therapy"]
+
+
+def test_one_word_names_are_not_read_in_a_sentence_without_a_mention():
+    text = ("The following are covered:\n"
+            "- MIGS\n"
+            "- Cataract surgery\n"
+            "Coverage is reviewed for all patients.\n"
+            "Cataract surgery can be performed with a single MIGS procedure.\n")
+    attacher, ids = _attacher(text, {"MIGS": "item", "Cataract surgery": "item"})
+    assert _attached(attacher, text, "a single MIGS") == ids["Cataract surgery"]
+    attacher.forms[ids["Cataract surgery"]] = ("cataract",)
+    assert _attached(attacher, text, "a single MIGS") is None

@@ -22,6 +22,7 @@ from pipeline.extract.structure import Line, Sentence
 from pipeline.extract.tree import Node, looks_like_heading
 from pipeline.text import fold
 
+_MIN_WORDS = 2  # one-word forms ("MIGS", "pain", "exercise") name too loosely to be read in a sentence without a mention
 Scope = tuple[int, int, int, str]  # (start, end, indication id, mention kind) of a head mention's scope
 
 
@@ -42,16 +43,22 @@ class Attacher:
 
     def indication(self, offset: int, sentence: Sentence) -> int | None:
         """The indication of the fact at `offset` in `sentence`, or None."""
+        decided, ind = self._by_tree(offset, sentence)
+        return ind if decided else self._written_in(sentence)
+
+    def _by_tree(self, offset: int, sentence: Sentence) -> tuple[bool, int | None]:
+        """(decided, indication) by the sentence's own condition and the tree; decided with None when several
+        indications are in scope."""
         for start, end, ind, kind in self.scopes:
             if kind in PROSE_KINDS and start == sentence.start and start <= offset <= end:
-                return ind
+                return True, ind
         node = self.nodes.get(sentence.line)
         if node is None:
-            return None
+            return False, None
         fact_line = fold(self.text[self.lines[node.index].start : self.lines[node.index].end])
         if not node.is_item:
             found = self._scoped(offset, None)
-            return found if found is not None else self._owner_indication(node.index, fact_line)
+            return (True, found) if found is not None else self._owner(node.index, fact_line)
         current: Node | None = node
         while current is not None:
             decided, ind = self._decide(current.index, fact_line)
@@ -59,7 +66,7 @@ class Attacher:
                 # several named on the fact's own item: the one whose head is written before the fact there
                 ind = self._scoped(offset, node, own_line_only=True)
             if decided:
-                return ind
+                return True, ind
             if not current.is_item:
                 break
             up = current.parent if current.parent is not None else current.lead_in
@@ -72,12 +79,20 @@ class Attacher:
             current = parent
         found = self._scoped(offset, node)
         if found is not None:
-            return found
+            return True, found
         if current is not None:  # the walk ended on the non-item lead-in of the fact's list
             decided, ind = self._owner(current.index, fact_line)
             if decided:
-                return ind
-        return self._conjunctive(node)
+                return True, ind
+        found = self._conjunctive(node)
+        return found is not None, found
+
+    def _written_in(self, sentence: Sentence) -> int | None:
+        """The one indication whose name or alias is written in the sentence (a condition the finder left
+        without a mention there: "on long-term glucocorticoid therapy of more than 3 months"), else None."""
+        folded = fold(self.text[sentence.start : sentence.end])
+        written = [ind for ind, forms in self.forms.items() if any(len(f.split()) >= _MIN_WORDS and _has_words(folded, f) for f in forms)]
+        return written[0] if len(written) == 1 else None
 
     def named(self, line_index: int) -> set[int]:
         """Indications whose head scope starts on the line."""
@@ -133,9 +148,6 @@ class Attacher:
         if owner is None:
             return False, None
         return self._decide(owner.index, fact_line)
-
-    def _owner_indication(self, line_index: int, fact_line: str) -> int | None:
-        return self._owner(line_index, fact_line)[1]
 
     def _body_owner(self, line_index: int) -> Node | None:
         """The heading-like item above a non-item line inside an interleaved list, or None."""
