@@ -2,13 +2,15 @@
 
 A fact belongs to the indication written in its own sentence; else to the one named on its list item or on the
 items and lead-ins above it (a sub-item belongs to its parent item's indication); a line above it that names
-several gives none, unless the fact's own line names one of them. An item without a named ancestor takes the
-indication governing it by scope only when that head is an earlier item of its own list (flat lists put an
-indication's doses in the items after it: "- Autoimmune retinopathy", "- Induction Dose - 1.5 g/kg"), never a
-sibling of one of its ancestors. Paragraphs and lists written between the items of a list belong to the
-heading-like item above them ("- Paget's disease of bone", its paragraphs, "- Osteogenesis imperfecta").
-An item of a conjunctive criteria list ("covered for patients who have all of the following:") in which exactly
-one indication is named belongs to it. Otherwise null: a guess is worse than no link.
+several gives none, unless the fact's own line names one of them. An unnamed item among named ones is a member
+or criterion of its own: the walk does not climb past it to the umbrella above its list. An item without a named
+ancestor takes the indication governing it by scope only when that head is an earlier item of its own list (flat
+lists put an indication's doses in the items after it: "- Autoimmune retinopathy", "- Induction Dose - 1.5 g/kg")
+or the heading its list sits under, never a sibling of one of its ancestors. Paragraphs and lists written between
+the items of a list belong to the heading-like item above them ("- Paget's disease of bone", its paragraphs,
+"- Osteogenesis imperfecta"). An item of a conjunctive patient-criteria list ("covered for patients who have all
+of the following:") in which exactly one indication is named belongs to it. A fact none of these decides takes
+the one indication whose name its sentence writes. Otherwise null: a guess is worse than no link.
 """
 
 from __future__ import annotations
@@ -40,6 +42,7 @@ class Attacher:
     population: frozenset[str]  # words naming the patient ("patients", "beneficiaries"): a list of patient criteria
     _named: dict[int, set[int]] = field(default_factory=dict, repr=False)
     _starts: list[int] | None = field(default=None, repr=False)
+    _lists: dict[tuple, list[Node]] | None = field(default=None, repr=False)
 
     def indication(self, offset: int, sentence: Sentence) -> int | None:
         """The indication of the fact at `offset` in `sentence`, or None."""
@@ -136,6 +139,7 @@ class Attacher:
                 and other.lead_in == node.lead_in and other.parent == node.parent)
 
     def _line_at(self, offset: int) -> int | None:
+        """The index of the line holding the offset."""
         if self._starts is None:
             self._starts = [line.start for line in self.lines]
         i = bisect.bisect_right(self._starts, offset) - 1
@@ -192,10 +196,15 @@ class Attacher:
 
     def _siblings(self, node: Node) -> list[Node]:
         """The items of the item's own list (same parent, lead-in and depth), itself included."""
-        return [n for n in self.nodes.values()
-                if n.is_item and n.depth == node.depth and n.parent == node.parent and n.lead_in == node.lead_in]
+        if self._lists is None:
+            self._lists = {}
+            for n in self.nodes.values():
+                if n.is_item:
+                    self._lists.setdefault((n.parent, n.lead_in, n.depth), []).append(n)
+        return self._lists.get((node.parent, node.lead_in, node.depth), [])
 
     def _lead_in_text(self, node: Node) -> str:
+        """The lower-cased text of the line introducing the item's list (its parent item, else its lead-in)."""
         head = node.parent if node.parent is not None else node.lead_in
         return self.text[self.nodes[head].start : self.nodes[head].end].lower() if head in self.nodes else ""
 
