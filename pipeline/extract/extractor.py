@@ -33,7 +33,9 @@ from pipeline.extract.nlp import cue_spans, get_nlp
 from pipeline.extract.numbers import Quantity, find_quantities
 from pipeline.extract.numbers.categories import Category, find_categories
 from pipeline.extract.roles import RoleModel, apply_roles, load_role_model, predict_roles
-from pipeline.extract.tree import Node, build_tree, by_index
+from pipeline.extract.attach import Attacher
+from pipeline.text import fold
+from pipeline.extract.tree import build_tree, by_index
 from pipeline.extract.structure import Line, Sentence, find_abbreviations, sentences_from_doc, split_lines
 from pipeline.datamodel import Criterion, Document, Dose, Extraction, Indication, Threshold
 
@@ -121,7 +123,7 @@ def extract_from_spacy(
     quantities = find_quantities(document.text)
     indications, mention_to_indication = _indications(ctx, groups, abbreviations, quantities, coverage_model, collected)
     scopes = _scopes(groups, mention_to_indication)
-    doses, thresholds = _numeric_facts(ctx, quantities, scopes, find_categories(document.text))
+    doses, thresholds = _numeric_facts(ctx, quantities, scopes, find_categories(document.text), indications)
     criteria = _criteria(ctx, criteria_items, mentions, mention_to_indication)
     version = pipeline_version_of(spacy_doc)
     return Extraction(tuple(indications), tuple(doses), tuple(thresholds), tuple(criteria), version)
@@ -468,44 +470,6 @@ def _scopes(groups: list[IndicationGroup], mention_to_indication: dict[int, int]
     return out
 
 
-def _indication_for(offset: int, scopes, sentence: Sentence | None) -> int | None:
-    """Prefer a condition named in the same sentence, then the list item or heading governing the line."""
-    best = None
-    for start, end, ind, kind in scopes:
-        if kind in PROSE_KINDS and sentence and start == sentence.start and start <= offset <= end:
-            return ind
-        if kind not in PROSE_KINDS and start <= offset < end:
-            if best is None or start > best[0]:
-                best = (start, ind)
-    return best[1] if best else None
-
-
-def _tree_indication(ctx: _Context, nodes: dict[int, Node], scopes, line_index: int) -> int | None:
-    """The indication a fact's line falls under in the document tree: the one indication named on the
-    nearest list item above it or on the lead-in of its list (models/ANNOTATION.md 12.9: a fact in a criteria
-    list belongs to the indication its lead-in names; several named there -> none)."""
-    node = nodes.get(line_index)
-    # only list items: a paragraph's "lead-in" is just the paragraph before it, proximity and not the tree
-    while node is not None and node.is_item:
-        up = node.parent if node.parent is not None else node.lead_in
-        node = nodes.get(up) if up is not None else None
-        if node is None:
-            return None
-        line = ctx.lines[node.index]
-        named = {ind for start, _end, ind, _kind in scopes if line.start <= start < line.end}
-        if len(named) == 1:
-            return named.pop()
-        if named:
-            return None
-    return None
-
-
-def _fact_indication(ctx: _Context, offset: int, scopes, sentence: Sentence, nodes: dict[int, Node]) -> int | None:
-    """The indication a dose or threshold belongs to: its own sentence or scope first, else the tree above it."""
-    found = _indication_for(offset, scopes, sentence)
-    return found if found is not None else _tree_indication(ctx, nodes, scopes, sentence.line)
-
-
 def _document_drug(ctx: _Context) -> str | None:
     title = ctx.doc.meta.title or ctx.doc.text.split("\n", 1)[0]
     for match in re.finditer(r"\(([A-Z][A-Za-z\-]{2,9})\)", title):
@@ -532,7 +496,7 @@ def _phase_windows(ctx: _Context, sentence: Sentence, offset: int, scopes, indic
 _NO_FACT_SECTIONS = ("cms_national_coverage_policy", "bibliography", "references", "preamble")
 
 
-def _read_thresholds(ctx: _Context, readings: list[tuple[Quantity, str]], scopes, nodes: dict[int, Node]) -> list[Threshold]:
+def _read_thresholds(ctx: _Context, readings: list[tuple[Quantity, str]], attacher: Attacher) -> list[Threshold]:
     """Thresholds of limits read whole by a dedicated reader (category numbers "stage III or greater", caps "One
     stent per eye", Snellen acuities "20/50 or worse"): each (quantity, measure) filtered and attached as any threshold."""
     text = ctx.doc.text
@@ -548,7 +512,7 @@ def _read_thresholds(ctx: _Context, readings: list[tuple[Quantity, str]], scopes
         negative = _sentence_vote(ctx, sentence) < 0 or ctx.line_votes.get(sentence.line, 0.0) < 0
         out.append(
             Threshold(
-                indication_id=_fact_indication(ctx, q.start, scopes, sentence, nodes),
+                indication_id=attacher.indication(q.start, sentence),
                 measure=measure,
                 comparator=q.comparator,
                 value=q.low,
@@ -575,14 +539,21 @@ def _category_readings(ctx: _Context, categories: list[Category]) -> list[tuple[
     return out
 
 
-def _numeric_facts(ctx: _Context, quantities: list[Quantity], scopes, categories: list[Category]):
+def _attacher(ctx: _Context, scopes, indications: list[Indication]) -> Attacher:
+    """The attachment rules (pipeline.extract.attach) over this document's tree and indications."""
+    forms = {ind.local_id: tuple(dict.fromkeys(fold(n) for n in (ind.name, *ind.aliases) if fold(n))) for ind in indications}
+    return Attacher(ctx.doc.text, ctx.lines, by_index(build_tree(ctx.doc.text, ctx.lines)), scopes, forms,
+                    ctx.lexicon.criteria_intro, ctx.lexicon.alternatives_intro, ctx.lexicon.population_words)
+
+
+def _numeric_facts(ctx: _Context, quantities: list[Quantity], scopes, categories: list[Category], indications: list[Indication]):
     """Doses and thresholds of the document's quantities and category numbers, each attached to the indication
     governing it."""
     text = ctx.doc.text
     drug = _document_drug(ctx)
     doses: list[Dose] = []
-    nodes = by_index(build_tree(text, ctx.lines))
-    thresholds: list[Threshold] = _read_thresholds(ctx, _category_readings(ctx, categories) + F.find_snellen(text), scopes, nodes)
+    attacher = _attacher(ctx, scopes, indications)
+    thresholds: list[Threshold] = _read_thresholds(ctx, _category_readings(ctx, categories) + F.find_snellen(text), attacher)
     # a number read as a category ("stage 3 or greater") or an acuity is not also a quantity
     spans = [(t.char_start, t.char_end) for t in thresholds]
     quantities = [q for q in quantities if not any(s < q.end and q.start < e for s, e in spans)]
@@ -591,7 +562,7 @@ def _numeric_facts(ctx: _Context, quantities: list[Quantity], scopes, categories
     caps = [(c, m) for c, m in F.find_caps(text)
             if not any(q.start < c.number_end and c.number_start < q.end and (q.comparator is not None or q.unit not in (None, *F.COUNT_UNITS))
                        for q in quantities)]
-    thresholds += _read_thresholds(ctx, caps, scopes, nodes)
+    thresholds += _read_thresholds(ctx, caps, attacher)
     quantities = [q for q in quantities if not any(c.number_start < q.end and q.start < c.number_end for c, _m in caps)]
     previous: Quantity | None = None
     dose_end: int | None = None  # where the last dose ended: an interval after it in its sentence is its schedule
@@ -604,7 +575,7 @@ def _numeric_facts(ctx: _Context, quantities: list[Quantity], scopes, categories
         section = line.section_kind
         if line.section_name in _NO_FACT_SECTIONS:
             continue
-        indication = _fact_indication(ctx, q.start, scopes, sentence, nodes)
+        indication = attacher.indication(q.start, sentence)
         sentence_text = ctx.text_of(sentence)
         dose = F.is_dose(q, text, sentence.start)
         plain_amount = q.unit in ("mg", "g", "mcg", "mL") and not re.search(r"\b(?:dose|doses|dosage|dosing|administered|given|infus|inject|mg/kg|daily|per)\w*", sentence_text.lower())
