@@ -51,6 +51,25 @@ def test_tree_bullet_under_numbered_item_ending_with_colon_is_its_child():
     assert threat.children == 1 and cognitive.parent is None and cognitive.lead_in == 1
 
 
+# L37254 (chiropractic, train): a contraindication list written as plain lines ending in ";"
+UNBULLETED = (
+    "Contraindications\n"
+    "The following are relative contraindications to Dynamic thrust:\n"
+    "Severe demineralization of bone;\n"
+    "Bleeding disorders and anticoagulant therapy; and\n"
+    "Radiculopathy with progressive neurological signs.\n"
+    "Limitations apply to all services.\n"
+)
+
+
+def test_tree_plain_lines_of_a_list_without_bullets_are_items_under_its_lead_in():
+    nodes = _tree(UNBULLETED)
+    _heading, lead, *entries, after = nodes
+    assert [n.kind for n in entries] == ["item", "item", "item"]
+    assert all(n.lead_in == lead.index and n.depth == 0 and n.parent is None and n.siblings == 3 for n in entries)
+    assert after.kind == "paragraph" and after.lead_in == lead.index
+
+
 def test_item_name_cuts_criteria_clause_and_keeps_defining_parentheses_as_aliases():
     lexicon = load_lexicon()
     name, aliases = item_name("Cognitive impairment (disorientation or memory loss) due to an acute psychiatric disorder that endangers the patient.", lexicon)

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from pipeline.text import fold
 from pipeline.extract.lexicon import Lexicon, phrase_patterns
 from pipeline.extract.structure import Line, Sentence
-from pipeline.extract.tree import looks_like_heading
+from pipeline.extract.tree import looks_like_heading, unmarked_item
 
 SECTION_WEIGHT = {"policy": 1.0, "evidence": 0.5, "other": 0.25}
 PROSE_KINDS = frozenset({"trigger", "ner"})  # mentions inside a sentence; they head no list or paragraph
@@ -573,22 +573,6 @@ def table_row_vote(stripped: str) -> float | None:
     if all(c in _TABLE_NO for c in marks):
         return -LIST_INTRO_WEIGHT
     return None
-
-
-# an entry of a list written as plain lines: "Severe demineralization of bone;", "Bleeding disorders; and"
-_UNMARKED_ITEM_END_RE = re.compile(r";\s*(?:and|or|and/or)?$", re.I)
-UNMARKED_ITEM_WORDS = 30  # longer lines are sentences of a paragraph, not list entries
-
-
-def unmarked_item(previous: str, previous_unmarked: bool, stripped: str) -> bool:
-    """A paragraph line that is an entry of a list without bullets: it ends in ";" (or "; and") after a line
-    ending in ":" or after another such entry, or it ends the run in "." after one."""
-    if len(stripped.split()) > UNMARKED_ITEM_WORDS:
-        return False
-    opened = previous.endswith(":") or previous_unmarked
-    if _UNMARKED_ITEM_END_RE.search(stripped):
-        return opened
-    return stripped.endswith(".") and previous_unmarked and bool(_UNMARKED_ITEM_END_RE.search(previous))
 
 
 def _head_mentions(
