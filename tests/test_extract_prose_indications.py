@@ -161,3 +161,12 @@ def test_trained_pipeline_cue_ruler_reads_the_cue_file():
     assert sorted((p["label"], p["pattern"], p["id"]) for p in patterns) == sorted(
         (p["label"], p["pattern"], p["id"]) for p in cue_patterns(load_lexicon())
     )
+
+
+def test_l40050_a_negated_name_is_not_grouped_with_the_name_it_excepts():
+    heading = indications.Mention("Atopic Dermatitis", 0, 17, 0, "heading", "policy", "AD")
+    covered = indications.Mention("AD due to dust mites", 30, 50, 1, "ner", "policy")
+    excepted = indications.Mention("AD not due to dust mites", 60, 84, 2, "item", "policy")
+    groups = indications.group_mentions([heading, covered, excepted], {"AD": "Atopic Dermatitis"})
+    assert sorted(sorted(m.name for m in g.mentions) for g in groups) == [
+        ["AD due to dust mites", "Atopic Dermatitis"], ["AD not due to dust mites"]]

@@ -24,7 +24,7 @@ from functools import lru_cache
 from dataclasses import dataclass, field
 
 from pipeline.text import fold
-from pipeline.extract.lexicon import Lexicon, phrase_patterns
+from pipeline.extract.lexicon import Lexicon, load_lexicon, phrase_patterns
 from pipeline.extract.structure import Line, Sentence
 from pipeline.extract.tree import looks_like_heading, unmarked_item
 
@@ -751,8 +751,11 @@ def group_mentions(mentions: list[Mention], abbreviations: dict[str, str]) -> li
     for i, mention in enumerate(mentions):
         if mention.same_as is not None and id(mention.same_as) in index:
             union(i, index[id(mention.same_as)])
+    negators = frozenset(n for n in load_lexicon().negators if " " not in n)
     for i in range(len(mentions)):
         for j in range(i):
+            if keys[i] != keys[j] and negates(keys[i], keys[j], negators):
+                continue  # "AD not due to dust mites" is not "AD due to dust mites", nor the "Atopic Dermatitis" heading
             if keys[i] == keys[j] or (alias_keys[i] & alias_keys[j]) or (content[i] and content[i] == content[j]):
                 union(i, j)
             elif abbrs[i] and abbrs[i] == abbrs[j]:
@@ -765,6 +768,12 @@ def group_mentions(mentions: list[Mention], abbreviations: dict[str, str]) -> li
     for i, mention in enumerate(mentions):
         groups.setdefault(find(i), []).append(mention)
     return [IndicationGroup(sorted(g, key=lambda m: m.start)) for g in groups.values()]
+
+
+def negates(a: str, b: str, negators: frozenset[str]) -> bool:
+    """Whether one canonical name has a negator the other lacks ("atopic dermatitis not due to dust mites" against
+    "atopic dermatitis"): the negated one names the exception, another indication."""
+    return bool(set(a.split()) ^ set(b.split())) and bool((set(a.split()) ^ set(b.split())) & negators)
 
 
 _OR_END_RE = re.compile(r"[,;]?\s+OR\s*$")
