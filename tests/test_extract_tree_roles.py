@@ -211,6 +211,30 @@ def test_l36575_a_negative_lead_in_makes_its_items_not_covered_whatever_the_role
     assert [(m.name, m.list_vote) for m in mentions] == [("Active urinary tract infection", -1.0), ("dental infection", -1.0)]
 
 
+# L34570 (inpatient psychiatry, dev): a lead-in that denies its items by its cue, with no list phrase
+DENIED_BY_CUE = (
+    "Limitations:\n"
+    "It is not reasonable and medically necessary to provide inpatient psychiatric hospital services to the following types of patients:\n"
+    "- patients whose symptoms are the result of a medical condition that requires a medical/surgical setting;\n"
+)
+
+
+def test_l34570_a_lead_in_denying_by_its_cues_makes_its_items_not_covered_whatever_the_role():
+    nodes = _tree(DENIED_BY_CUE)
+    lead = nodes[1]
+    cues = lambda start, end: -2.0 if start <= lead.start < end else 0.0  # noqa: E731 ("is not reasonable")
+    mentions = apply_roles([], nodes, {2: "indication"}, DENIED_BY_CUE, load_lexicon(), cues)
+    assert [m.list_vote for m in mentions] == [-1.0]
+    assert [m.list_vote for m in apply_roles([], nodes, {2: "indication"}, DENIED_BY_CUE, load_lexicon())] == [1.0]
+
+
+def test_a_lead_in_with_exceptions_does_not_deny_its_items():
+    text = "Limitations:\nAbortions are not covered except:\n- Pregnancy resulting from rape;\n"
+    nodes = _tree(text)
+    mentions = apply_roles([], nodes, {2: "indication"}, text, load_lexicon(), lambda start, end: -2.0)
+    assert [m.list_vote for m in mentions] == [1.0]
+
+
 def test_l39391_l39080_a_bare_modifier_shares_the_rest_of_the_phrase():
     assert _names("Pregnant and lactating women") == ["Pregnant women", "lactating women"]
     assert _names("second or third degree atrioventricular block") == [

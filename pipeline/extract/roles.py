@@ -16,6 +16,7 @@ stored as plain JSON in models/roles/model.json (no pickle). Its roles:
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -25,7 +26,7 @@ from scipy import sparse
 from sklearn.feature_extraction import FeatureHasher
 
 from pipeline.extract.coverage_model import coef_from_json, coef_to_json, read_model_json, write_model_json
-from pipeline.extract.indications import PROSE_KINDS, Mention, clean_name, is_condition_like, is_sentence_start, words
+from pipeline.extract.indications import PROSE_KINDS, Mention, clean_name, is_condition_like, is_sentence_start, list_intro_vote, words
 from pipeline.extract.lexicon import Lexicon
 from pipeline.extract.tree import Node, node_text
 from pipeline.paths import ROLE_MODEL as MODEL_PATH
@@ -345,7 +346,21 @@ def _is_name(name: str, lexicon: Lexicon, whole_item: bool = False, clause: bool
     )
 
 
-def apply_roles(mentions: list[Mention], nodes: list[Node], roles: dict[int, str], text: str, lexicon: Lexicon) -> list[Mention]:
+def _lead_negative(lead: Node | None, text: str, lexicon: Lexicon, cue_vote: Callable[[int, int], float] | None) -> bool:
+    """Whether a list's lead-in denies its items: a negative list phrase ("the following contraindications"), or, read
+    as the rules read a list introduction (`list_intro_vote`, with its coverage cues), a denial ("It is not reasonable
+    and medically necessary to provide ... to the following types of patients:"), not one with exceptions ("... except:")."""
+    lowered = node_text(text, lead).lower()
+    if any(p in lowered for p in lexicon.list_intro_negative):
+        return True
+    if lead is None or cue_vote is None:
+        return False
+    vote = list_intro_vote(node_text(text, lead), lexicon, cue_vote(lead.start, lead.end), opens_sublist=lead.is_item)
+    return vote is not None and vote < 0
+
+
+def apply_roles(mentions: list[Mention], nodes: list[Node], roles: dict[int, str], text: str, lexicon: Lexicon,
+                cue_vote: Callable[[int, int], float] | None = None) -> list[Mention]:
     """The mentions with the tree's decisions applied.
 
     - a condition item (indication, member, exclusion) the rules missed becomes an item mention named by
@@ -354,6 +369,7 @@ def apply_roles(mentions: list[Mention], nodes: list[Node], roles: dict[int, str
     - a rule head mention on such a line without a list vote takes the role's (an exclusion list's items are not covered);
     - head mentions on the lead-in of a list whose items are conditions ("the following conditions:"), and on
       criteria lines unless they read as a condition name, are dropped ("At least 75% reduction of pain").
+    `cue_vote(start, end)`, the summed coverage cues of a span, lets a lead-in deny its items by its cues too.
     """
     position = {n.index: i for i, n in enumerate(nodes)}
     index = {n.index: n for n in nodes}
@@ -372,8 +388,7 @@ def apply_roles(mentions: list[Mention], nodes: list[Node], roles: dict[int, str
     ]  # a criteria line the lexicon reads as a condition name stays: the model errs more than a named condition
     for line in sorted(condition_lines):
         node, vote = index[line], CONDITION_ROLES[roles[line]]
-        lead_in = node_text(text, index.get(node.lead_in)).lower()
-        lead_negative = any(p in lead_in for p in lexicon.list_intro_negative)
+        lead_negative = _lead_negative(index.get(node.lead_in), text, lexicon, cue_vote)
         if lead_negative:
             vote = -1.0  # "when the following contraindications are present:": the lead-in decides its items, whatever the role
         if line in heads_on:
