@@ -155,6 +155,7 @@ def clean_name(raw: str, alternatives: bool = True) -> tuple[str, str | None, li
     """Split "Name (ABBR) or Other Name" into the name, its abbreviation and aliases; `alternatives=False` keeps
     an "or" inside the name (a list item already split at its coordinations, pipeline.extract.roles)."""
     raw = re.sub(r"\^[\d,\-–]+", "", raw)  # "^41" reference markers of plain-text exports
+    raw = re.sub(r"\s*\([^()]*$", "", raw)  # "disease (except" cut inside a bracket: the open bracket is not the name's
     raw = re.sub(r"[\s,;]+(?:or|and|and/or)\s*$", "", raw.strip(), flags=re.I)
     raw = raw.strip(" \t-–—:;,.")
     abbreviation = None
@@ -386,6 +387,16 @@ def _starts_criteria(text: str, lexicon: Lexicon) -> bool:
     return intro and lowered.endswith((":", "met", "criteria"))
 
 
+def denies_its_items(text: str, lexicon: Lexicon, cue_vote: float) -> bool:
+    """A criteria-worded lead-in whose denial falls on each item, by its cues (`cue_vote`, "generally not covered for
+    treating the following, and records must have ...:") or a negative list phrase ("not medically necessary when
+    the following contraindications are present:"), not one whose items are what coverage requires ("denied unless
+    all of the following are met:")."""
+    lowered = text.lower()
+    negative = cue_vote < 0 or any(p in lowered for p in lexicon.list_intro_negative)
+    return negative and not _says_any(lowered, lexicon.criteria_denial_exceptions)
+
+
 def list_intro_vote(text: str, lexicon: Lexicon, cue_vote: float, opens_sublist: bool = False) -> float | None:
     """The coverage a line gives to the list it introduces (a line ending in ':' or an item with sub-items)."""
     lowered = text.lower().rstrip()
@@ -548,8 +559,10 @@ def find_mentions(
             state.end_criteria()
             state.criteria_of = (on_line or earlier or [None])[-1]
             state.in_criteria = True
-            state.alternatives = any(p in stripped.lower() for p in lexicon.alternatives_intro)
-            state.criteria_vote = LIST_INTRO_WEIGHT if cue_vote > 0 else (-LIST_INTRO_WEIGHT if cue_vote < 0 else state.vote)
+            denial = denies_its_items(stripped, lexicon, cue_vote)
+            state.criteria_vote = -LIST_INTRO_WEIGHT if denial or cue_vote < 0 else (LIST_INTRO_WEIGHT if cue_vote > 0 else state.vote)
+            # each item of a denied list is its own not-covered condition, as in an "any of the following" list
+            state.alternatives = denial or any(p in stripped.lower() for p in lexicon.alternatives_intro)
         else:
             intro = list_intro_vote(stripped, lexicon, cue_vote, _opens_sublist(lines, line, text))
             if intro is not None:

@@ -26,7 +26,9 @@ from scipy import sparse
 from sklearn.feature_extraction import FeatureHasher
 
 from pipeline.extract.coverage_model import coef_from_json, coef_to_json, read_model_json, write_model_json
-from pipeline.extract.indications import PROSE_KINDS, Mention, clean_name, is_condition_like, is_sentence_start, list_intro_vote, words
+from pipeline.extract.indications import (
+    PROSE_KINDS, Mention, clean_name, denies_its_items, is_condition_like, is_sentence_start, list_intro_vote, words,
+)
 from pipeline.extract.lexicon import Lexicon
 from pipeline.extract.tree import Node, node_text
 from pipeline.paths import ROLE_MODEL as MODEL_PATH
@@ -349,14 +351,16 @@ def _is_name(name: str, lexicon: Lexicon, whole_item: bool = False, clause: bool
 def _lead_negative(lead: Node | None, text: str, lexicon: Lexicon, cue_vote: Callable[[int, int], float] | None) -> bool:
     """Whether a list's lead-in denies its items: a negative list phrase ("the following contraindications"), or, read
     as the rules read a list introduction (`list_intro_vote`, with its coverage cues), a denial ("It is not reasonable
-    and medically necessary to provide ... to the following types of patients:"), not one with exceptions ("... except:")."""
+    and medically necessary to provide ... to the following types of patients:"), not one with exceptions ("... except:")
+    or one whose items coverage requires ("denied unless all of the following are met:", `denies_its_items`)."""
     lowered = node_text(text, lead).lower()
     if any(p in lowered for p in lexicon.list_intro_negative):
         return True
     if lead is None or cue_vote is None:
         return False
-    vote = list_intro_vote(node_text(text, lead), lexicon, cue_vote(lead.start, lead.end), opens_sublist=lead.is_item)
-    return vote is not None and vote < 0
+    cues = cue_vote(lead.start, lead.end)
+    vote = list_intro_vote(node_text(text, lead), lexicon, cues, opens_sublist=lead.is_item)
+    return vote is not None and vote < 0 and denies_its_items(node_text(text, lead), lexicon, cues)
 
 
 def apply_roles(mentions: list[Mention], nodes: list[Node], roles: dict[int, str], text: str, lexicon: Lexicon,
