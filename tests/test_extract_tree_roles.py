@@ -270,3 +270,10 @@ def test_item_naming_a_scoring_instrument_names_no_condition():
     assert item_names("Hip Disability and Osteoarthritis Outcome Score (HOOS)", load_lexicon()) == []
     assert item_names("Kellgren-Lawrence Grading Scale", load_lexicon()) == []
     assert [n for n, _ in item_names("Failure of outpatient psychiatric treatment", load_lexicon())] == ["Failure of outpatient psychiatric treatment"]
+
+
+def test_l39080_item_names_drop_a_service_subject_before_its_population_and_the_states_prepositions():
+    assert _names("CRT in patients with non-ambulatory NYHA IV HF symptoms or on chronic inotropic HF therapy or with LV assist devices in place") == [
+        "non-ambulatory NYHA IV HF symptoms", "chronic inotropic HF therapy", "LV assist devices in place"]
+    assert _names("Patients with swallowing disorders") == ["swallowing disorders"]
+    assert _names("Known allergy to device materials in patients with implants") == ["allergy to device materials in patients with implants"]  # four words: no service subject

@@ -62,6 +62,7 @@ _SEMICOLON_LIST_RE = re.compile(r";\s+(?:or|and|and/or)\s", re.I)
 _COMPARATIVE_RE = re.compile(r"(?:more|less|fewer|greater|higher|lower|equal|above|below|over|under)\b", re.I)
 _ADJECTIVE_ENDINGS = ("ar", "al", "ic", "ous", "ive", "ary")  # "of acetabular or proximal femur fracture": a shared head follows
 _ARTICLE_RE = re.compile(r"^(?:the|a|an)\s+", re.I)
+_STATE_PREPOSITION_RE = re.compile(r"^(?:on|with)\s+(?=\S)", re.I)
 _SHARED_TAIL_RE = re.compile(r"^([\w'’-]+)(\s+of\s+.+)$", re.I)  # "pain or swelling of the scrotum": "of ..." is shared
 
 
@@ -77,8 +78,27 @@ def _subject_clause(content: str, lexicon: Lexicon) -> tuple[str, bool]:
     return content, False
 
 
+_SERVICE_SUBJECT_WORDS = 3  # "CRT in patients with X": at most this many words name the service before its population
+
+
+def _service_subject_end(head: str, lexicon: Lexicon) -> int:
+    """Where a short service subject and its population phrase end ("CRT in patients with X" -> before "X"), else 0:
+    a name prefix naming a population ("in patients with") after one to three words without a verb."""
+    lowered = head.lower()
+    for prefix in lexicon.name_prefixes:
+        if not set(prefix.split()) & lexicon.population_words:
+            continue
+        at = lowered.find(f" {prefix} ")
+        lead = words(head[:at]) if at > 0 else []
+        if lead and len(lead) <= _SERVICE_SUBJECT_WORDS and not set(lead) & (lexicon.verb_stops | lexicon.population_words):
+            return at + len(prefix) + 2
+    return 0
+
+
 def _subject_stripped(head: str, lexicon: Lexicon) -> str:
-    """The head without its leading subject or purpose ("Patients with known or suspected X" -> "X"), repeatedly."""
+    """The head without its leading subject or purpose ("Patients with known or suspected X" -> "X", "CRT in patients
+    with X" -> "X"), repeatedly."""
+    head = head[_service_subject_end(head, lexicon) :]
     while True:
         lowered = head.lower()
         prefix = next((p for p in lexicon.name_prefixes if lowered.startswith(p + " ")), None)
@@ -184,6 +204,8 @@ def item_names(content: str, lexicon: Lexicon) -> list[tuple[str, list[str]]]:
     out = []
     for i, part in enumerate(parts):
         part = _FOOTNOTE_RE.sub("", part)
+        if i:  # "X or on chronic inotropic therapy or with LV assist devices in place": the subject's other states
+            part = _STATE_PREPOSITION_RE.sub("", part)
         name, _abbreviation, aliases = clean_name(part, alternatives=False)
         if not name or len(words(name)) > 16:
             if i == 0:
