@@ -206,3 +206,8 @@ def test_a_denial_unless_criteria_are_met_keeps_its_items_criteria(rules_nlp, le
 
 def test_l34005_a_name_cut_inside_a_bracket_drops_the_open_bracket():
     assert indications.clean_name("Routine follow-up of inflammatory bowel disease (except")[0] == "Routine follow-up of inflammatory bowel disease"
+
+
+def test_l34426_should_not_be_used_in_patients_with_is_a_denial(rules_nlp):
+    text = "Indications:\nThe dye should not be used in patients with severe renal insufficiency.\n"
+    assert _coverage(text, rules_nlp) == {"severe renal insufficiency": "not_covered"}
