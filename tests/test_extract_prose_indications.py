@@ -211,3 +211,16 @@ def test_l34005_a_name_cut_inside_a_bracket_drops_the_open_bracket():
 def test_l34426_should_not_be_used_in_patients_with_is_a_denial(rules_nlp):
     text = "Indications:\nThe dye should not be used in patients with severe renal insufficiency.\n"
     assert _coverage(text, rules_nlp) == {"severe renal insufficiency": "not_covered"}
+
+
+def test_l37535_a_list_entry_headed_by_no_condition_takes_the_denial_of_its_list_for_its_prose_condition(rules_nlp):
+    text = (
+        "Limitations:\n"
+        "The following are not reasonable and necessary:\n"
+        "- Testing may not be used for routine or other screening.\n"
+    )
+    assert _coverage(text, rules_nlp) == {"routine or other screening": "not_covered"}
+
+
+def test_l35121_screening_is_a_purpose_the_policy_decides_on():
+    assert indications.is_condition_like("screening", load_lexicon())  # ANNOTATION.md 12.1

@@ -547,8 +547,9 @@ def find_mentions(
             previous = line_sentences[k - 1] if k else None
             for mention in _trigger_mentions(text, sentence, line, head_mention, lexicon, previous):
                 mention.list_vote = inherited if line.is_item else 0.0
-                if unmarked and head_mention is None:
-                    # "For cervical manipulations, vertebrobasilar insufficiency; and": the condition is the entry
+                if (unmarked or line.is_item and not state.in_criteria) and head_mention is None:
+                    # "For cervical manipulations, vertebrobasilar insufficiency; and", "- Testing may not be used for
+                    # routine or other screening.": an entry headed by no condition names its condition in its prose
                     mention.list_vote = state.vote
                 mention.same_as = head_mention
                 mentions.append(mention)
