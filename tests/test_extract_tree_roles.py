@@ -277,3 +277,7 @@ def test_l39080_item_names_drop_a_service_subject_before_its_population_and_the_
         "non-ambulatory NYHA IV HF symptoms", "chronic inotropic HF therapy", "LV assist devices in place"]
     assert _names("Patients with swallowing disorders") == ["swallowing disorders"]
     assert _names("Known allergy to device materials in patients with implants") == ["allergy to device materials in patients with implants"]  # four words: no service subject
+
+
+def test_l34570_item_names_read_the_need_a_who_require_subject_item_states():
+    assert _names("patients who require primarily social, custodial, recreational, or respite care;")[0].startswith("primarily social")
