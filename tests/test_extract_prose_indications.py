@@ -224,3 +224,8 @@ def test_l37535_a_list_entry_headed_by_no_condition_takes_the_denial_of_its_list
 
 def test_l35121_screening_is_a_purpose_the_policy_decides_on():
     assert indications.is_condition_like("screening", load_lexicon())  # ANNOTATION.md 12.1
+
+
+def test_l34426_studies_performed_for_screening_denied_is_a_not_covered_purpose(rules_nlp):
+    text = "Limitations:\nStudies performed for screening will be denied by Medicare as not medically necessary.\n"
+    assert _coverage(text, rules_nlp) == {"screening": "not_covered"}
