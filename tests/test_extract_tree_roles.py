@@ -281,3 +281,18 @@ def test_l39080_item_names_drop_a_service_subject_before_its_population_and_the_
 
 def test_l34570_item_names_read_the_need_a_who_require_subject_item_states():
     assert _names("patients who require primarily social, custodial, recreational, or respite care;")[0].startswith("primarily social")
+
+
+# L40050 (allergen immunotherapy, train): an absence listed as not reasonable and necessary
+ABSENCE = (
+    "Limitations\n"
+    "The following are considered not reasonable and necessary:\n"
+    "- Absence of clinically relevant IgE\n"
+)
+
+
+def test_l40050_an_absence_is_a_name_in_an_exclusion_list_only():
+    nodes = _tree(ABSENCE)
+    mentions = apply_roles([], nodes, {2: "exclusion"}, ABSENCE, load_lexicon())
+    assert [(m.name, m.list_vote) for m in mentions] == [("Absence of clinically relevant IgE", -1.0)]
+    assert _names("Absence of clinically relevant IgE") == []  # elsewhere it is a criterion (12.21)

@@ -151,9 +151,10 @@ _BACK_REFERENCE_RE = re.compile(
 _GENERIC_MODIFIERS = frozenset({"medical", "other", "certain", "underlying", "serious", "various", "clinical", "specific", "such", "related", "similar", "existing", "new"})
 
 
-def clean_name(raw: str, alternatives: bool = True) -> tuple[str, str | None, list[str]]:
+def clean_name(raw: str, alternatives: bool = True, negated: bool = False) -> tuple[str, str | None, list[str]]:
     """Split "Name (ABBR) or Other Name" into the name, its abbreviation and aliases; `alternatives=False` keeps
-    an "or" inside the name (a list item already split at its coordinations, pipeline.extract.roles)."""
+    an "or" inside the name (a list item already split at its coordinations, pipeline.extract.roles); `negated=True`
+    keeps a name of an absence ("Absence of clinically relevant IgE"), which an exclusion list item names (12.21)."""
     raw = re.sub(r"\^[\d,\-–]+", "", raw)  # "^41" reference markers of plain-text exports
     raw = re.sub(r"\s*\([^()]*$", "", raw)  # "disease (except" cut inside a bracket: the open bracket is not the name's
     raw = re.sub(r"[\s,;]+(?:or|and|and/or)\s*$", "", raw.strip(), flags=re.I)
@@ -176,7 +177,7 @@ def clean_name(raw: str, alternatives: bool = True) -> tuple[str, str | None, li
     text = _LEADING_NOISE_RE.sub("", text)
     text = _ACTION_PREFIX_RE.sub("", text)
     text = _TRAILING_CONNECTOR_RE.sub("", text).strip(" -–—:;,.")
-    if _NEGATED_RE.match(text):
+    if _NEGATED_RE.match(text) and not negated:
         text = ""  # "absence of thrombosis" is a criterion about a condition, not an indication
     if set(words(text)) <= GENERIC_HEADS | _GENERIC_MODIFIERS or _BACK_REFERENCE_RE.search(text):
         text = ""  # "this disease", "medical conditions", "a mild case of these syndromes": a reference back or a category

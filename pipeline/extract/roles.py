@@ -182,10 +182,11 @@ def coordinated_parts(head: str, lexicon: Lexicon) -> list[str]:
     return parts
 
 
-def item_names(content: str, lexicon: Lexicon) -> list[tuple[str, list[str]]]:
+def item_names(content: str, lexicon: Lexicon, denied: bool = False) -> list[tuple[str, list[str]]]:
     """The conditions an item names (guideline 6, 12.2): its head phrase before a separator, sentence end or
     criteria clause, without its subject ("Patients with ..."), split at its coordinations; defining parentheses
-    ("Cognitive impairment (disorientation or memory loss)") become aliases, the joined form an alias of the first."""
+    ("Cognitive impairment (disorientation or memory loss)") become aliases, the joined form an alias of the first;
+    `denied`: the item is one of an exclusion list, whose absences are names ("Absence of clinically relevant IgE")."""
     content = _subject_clause(content, lexicon)[0]
     sep = _HEAD_CUT_RE.search(content)
     head = content[: sep.start()] if sep else content
@@ -206,7 +207,7 @@ def item_names(content: str, lexicon: Lexicon) -> list[tuple[str, list[str]]]:
         part = _FOOTNOTE_RE.sub("", part)
         if i:  # "X or on chronic inotropic therapy or with LV assist devices in place": the subject's other states
             part = _STATE_PREPOSITION_RE.sub("", part)
-        name, _abbreviation, aliases = clean_name(part, alternatives=False)
+        name, _abbreviation, aliases = clean_name(part, alternatives=False, negated=denied)
         if not name or len(words(name)) > 16:
             if i == 0:
                 return []  # a sentence, not a list of names: its later commas join no conditions
@@ -425,18 +426,18 @@ def apply_roles(mentions: list[Mention], nodes: list[Node], roles: dict[int, str
         if not _may_name_condition(node, index, heads_on, text):
             continue
         scope = (node.start, _descendants_end(node, nodes, position) if node.is_item else node.end)
-        for name, aliases in _item_conditions(node_text(text, node), lexicon):
+        for name, aliases in _item_conditions(node_text(text, node), lexicon, denied=vote < 0):
             mention = _item_mention(name, aliases, node, text)
             mention.list_vote, mention.scope = vote, scope
             kept.append(mention)
     return kept
 
 
-def _item_conditions(content: str, lexicon: Lexicon) -> list[tuple[str, list[str]]]:
+def _item_conditions(content: str, lexicon: Lexicon, denied: bool = False) -> list[tuple[str, list[str]]]:
     """The item's names that may become mentions: the first when it can name a condition (`_is_name`), a further
     coordinated part when the lexicon reads it as a condition or most parts are conditions ("Bladder cancer,
     neurogenic bladder, bladder calculus"), not in a joined requirement ("driving, or meeting vocational needs")."""
-    names = item_names(content, lexicon)
+    names = item_names(content, lexicon, denied)
     bare = _INNER_PAREN_RE.sub("", content)  # "Screening (in the absence of signs, symptoms, or disease)" is a one-word item
     whole = len(names) == 1 and fold(names[0][0]) == fold(clean_name(bare, alternatives=False)[0])
     clause = _subject_clause(content, lexicon)[1]
