@@ -6,6 +6,7 @@ import bisect
 import hashlib
 import itertools
 import re
+from collections.abc import Callable
 from functools import lru_cache
 from dataclasses import dataclass, replace
 
@@ -128,7 +129,7 @@ def extract_from_spacy(
 
 
 def _apply_tree_roles(text: str, lines: list[Line], lexicon: Lexicon, role_model: RoleModel, mentions: list[Mention], criteria_items,
-                      cue_vote=None):
+                      cue_vote: Callable[[int, int], float] | None = None):
     """Mentions with the list-item roles applied (pipeline.extract.roles), and the criteria items re-pointed
     at the surviving mentions (a criterion of a dropped lead-in belongs to no indication)."""
     nodes = build_tree(text, lines)
