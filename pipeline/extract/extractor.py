@@ -6,6 +6,7 @@ import bisect
 import hashlib
 import itertools
 import re
+from collections.abc import Callable
 from functools import lru_cache
 from dataclasses import dataclass, replace
 
@@ -117,7 +118,7 @@ def extract_from_spacy(
     mentions, criteria_items, line_votes = find_mentions(document.text, lines, sentences, ctx.cue_vote, lexicon)
     ctx.line_votes = line_votes
     if role_model is not None:
-        mentions, criteria_items = _apply_tree_roles(document.text, lines, lexicon, role_model, mentions, criteria_items)
+        mentions, criteria_items = _apply_tree_roles(document.text, lines, lexicon, role_model, mentions, criteria_items, ctx.cue_vote)
     mentions += ner_mentions(spacy_doc, mentions, ctx)
     groups = group_mentions(mentions, abbreviations)
     quantities = find_quantities(document.text)
@@ -129,12 +130,13 @@ def extract_from_spacy(
     return Extraction(tuple(indications), tuple(doses), tuple(thresholds), tuple(criteria), version)
 
 
-def _apply_tree_roles(text: str, lines: list[Line], lexicon: Lexicon, role_model: RoleModel, mentions: list[Mention], criteria_items):
+def _apply_tree_roles(text: str, lines: list[Line], lexicon: Lexicon, role_model: RoleModel, mentions: list[Mention], criteria_items,
+                      cue_vote: Callable[[int, int], float] | None = None):
     """Mentions with the list-item roles applied (pipeline.extract.roles), and the criteria items re-pointed
     at the surviving mentions (a criterion of a dropped lead-in belongs to no indication)."""
     nodes = build_tree(text, lines)
     owners = [None if i is None else mentions[i] for i, _line, _kind in criteria_items]
-    mentions = apply_roles(mentions, nodes, predict_roles(role_model, nodes, text, lexicon), text, lexicon)
+    mentions = apply_roles(mentions, nodes, predict_roles(role_model, nodes, text, lexicon), text, lexicon, cue_vote)
     position = {id(m): i for i, m in enumerate(mentions)}
     items = [(None if owner is None else position.get(id(owner)), line, kind) for owner, (_i, line, kind) in zip(owners, criteria_items)]
     return mentions, items
