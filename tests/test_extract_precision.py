@@ -8,7 +8,7 @@ import pytest
 
 from pipeline.datamodel import Document, DocumentMeta, Section
 from pipeline.extract.coverage_model import GroupEvidence
-from pipeline.extract.extractor import _before_verb, _decide, _in_instrument_name, _ruled_out, extract, unsupported_proposal
+from pipeline.extract.extractor import _before_verb, _decide, _in_instrument_name, _ruled_out, extract, undecided_in_background, unsupported_proposal
 from pipeline.extract.indications import clean_name, head_word, is_condition_like, names_a_measure, not_a_name
 from pipeline.extract.lexicon import load_lexicon
 
@@ -259,3 +259,22 @@ def test_a_prose_phrase_ends_where_a_participle_after_a_generic_head_opens_a_cla
     assert [phrase for phrase, _, _ in trigger_mentions(text, 0, lexicon)] == ["primary immunodeficiency diseases"]
     kept = "Covered for patients with end stage renal disease requiring dialysis."  # the condition stays whole
     assert [phrase for phrase, _, _ in trigger_mentions(kept, 0, lexicon)][0].endswith("end stage renal disease")
+
+
+def test_l33575_members_of_a_series_in_one_item_are_conditions_of_their_own_not_aliases():
+    text = ("Limitations:\n- Sclerotherapy, ligation and/or stripping of varicose veins, or endovenous ablation therapy are generally not "
+            "covered for patients with severe distal arterial occlusive disease; obliteration of deep venous system; an allergy to the "
+            "sclerosant; or a hypercoaguable state.\n")
+    found = {i.name.lower(): i for i in extract(_document(text)).indications}
+    assert {"obliteration of deep venous system", "allergy to the sclerosant", "hypercoaguable state"} <= set(found)
+    assert not found["allergy to the sclerosant"].aliases
+
+
+def test_a_listed_condition_only_background_names_without_any_cue_is_no_indication():
+    listed = GroupEvidence(kinds={"item"}, rules_keep=False, best_section="evidence", names_condition=True)
+    assert undecided_in_background(listed)
+    assert _decide(listed, COVERED)[0] == "none"
+    decided = GroupEvidence(kinds={"item"}, rules_keep=True, best_section="evidence", names_condition=True, vote=1.0, list_vote=1.0)
+    assert not undecided_in_background(decided)
+    in_policy = GroupEvidence(kinds={"item"}, rules_keep=True, best_section="policy", names_condition=True, policy_mentions=1)
+    assert not undecided_in_background(in_policy)

@@ -161,3 +161,71 @@ def test_trained_pipeline_cue_ruler_reads_the_cue_file():
     assert sorted((p["label"], p["pattern"], p["id"]) for p in patterns) == sorted(
         (p["label"], p["pattern"], p["id"]) for p in cue_patterns(load_lexicon())
     )
+
+
+def test_l40050_a_negated_name_is_not_grouped_with_the_name_it_excepts():
+    heading = indications.Mention("Atopic Dermatitis", 0, 17, 0, "heading", "policy", "AD")
+    covered = indications.Mention("AD due to dust mites", 30, 50, 1, "ner", "policy")
+    excepted = indications.Mention("AD not due to dust mites", 60, 84, 2, "item", "policy")
+    groups = indications.group_mentions([heading, covered, excepted], {"AD": "Atopic Dermatitis"})
+    assert sorted(sorted(m.name for m in g.mentions) for g in groups) == [
+        ["AD due to dust mites", "Atopic Dermatitis"], ["AD not due to dust mites"]]
+
+
+def test_l36575_a_criteria_worded_contraindication_lead_in_makes_each_item_a_not_covered_indication(rules_nlp):
+    text = (
+        "Limitations:\n"
+        "Noridian will not consider a total knee replacement medically necessary when the following contraindications are present:\n"
+        "- Active infection of the knee joint or active systemic bacteremia\n"
+        "- Rapidly progressive neurological disease\n"
+    )
+    coverage = _coverage(text, rules_nlp)
+    assert coverage["Rapidly progressive neurological disease"] == coverage["Active infection of the knee joint"] == "not_covered"
+
+
+def test_l34005_a_denial_lead_in_that_also_says_must_have_is_no_criteria_list(rules_nlp):
+    text = (
+        "Limitations:\n"
+        "Endoscopy is generally not covered for treating the following, and records must have additional documentation:\n"
+        "- 2. Acute diarrhea;\n"
+        "- 3. Hemorrhoids;\n"
+    )
+    assert _coverage(text, rules_nlp) == {"Acute diarrhea": "not_covered", "Hemorrhoids": "not_covered"}
+
+
+def test_a_denial_unless_criteria_are_met_keeps_its_items_criteria(rules_nlp, lexicon):
+    assert not indications.denies_its_items("The service will be denied unless all of the following criteria are met:", lexicon, -2.0)
+    text = (
+        "Limitations:\n"
+        "The service will be denied unless all of the following criteria are met:\n"
+        "- Chronic abdominal pain for at least 3 months;\n"
+        "- Failed conservative therapy;\n"
+    )
+    assert _coverage(text, rules_nlp) == {}
+
+
+def test_l34005_a_name_cut_inside_a_bracket_drops_the_open_bracket():
+    assert indications.clean_name("Routine follow-up of inflammatory bowel disease (except")[0] == "Routine follow-up of inflammatory bowel disease"
+
+
+def test_l34426_should_not_be_used_in_patients_with_is_a_denial(rules_nlp):
+    text = "Indications:\nThe dye should not be used in patients with severe renal insufficiency.\n"
+    assert _coverage(text, rules_nlp) == {"severe renal insufficiency": "not_covered"}
+
+
+def test_l37535_a_list_entry_headed_by_no_condition_takes_the_denial_of_its_list_for_its_prose_condition(rules_nlp):
+    text = (
+        "Limitations:\n"
+        "The following are not reasonable and necessary:\n"
+        "- Testing may not be used for routine or other screening.\n"
+    )
+    assert _coverage(text, rules_nlp) == {"routine or other screening": "not_covered"}
+
+
+def test_l35121_screening_is_a_purpose_the_policy_decides_on():
+    assert indications.is_condition_like("screening", load_lexicon())  # ANNOTATION.md 12.1
+
+
+def test_l34426_studies_performed_for_screening_denied_is_a_not_covered_purpose(rules_nlp):
+    text = "Limitations:\nStudies performed for screening will be denied by Medicare as not medically necessary.\n"
+    assert _coverage(text, rules_nlp) == {"screening": "not_covered"}

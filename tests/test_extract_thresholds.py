@@ -290,3 +290,16 @@ def test_a_time_filled_with_something_per_period_is_a_rate():
 def test_a_bare_number_counts_the_service_noun_named_before_it():
     assert threshold("Injections beyond three to the same tendon sheath are not covered.")[:3] == (">", 3.0, "count")  # L34218
     assert threshold("A KL score of at least 2 is required.")[2] is None  # a grade, not a count
+
+
+def test_once_every_period_caps_a_service_as_an_interval_of_at_least_the_period():
+    text = "Medicare may cover a BMM for a beneficiary once every 2 years."  # L39268
+    (q,) = [q for q in find_quantities(text) if q.unit == "years"]
+    assert F.interval_of(text, q) == (">=", 2.0, None)
+
+
+def test_units_of_a_supply_code_are_counted_but_drug_units_are_units():
+    text = "The usual maximum is one unit of A4595 per month."  # L33802
+    (q,) = find_quantities(text)
+    assert F.threshold_unit(text, q, "A4595", load_lexicon()) == "count"
+    assert threshold("Doses above 100 units of onabotulinumtoxinA are not covered.")[:3] == (">", 100.0, "units")

@@ -51,6 +51,25 @@ def test_tree_bullet_under_numbered_item_ending_with_colon_is_its_child():
     assert threat.children == 1 and cognitive.parent is None and cognitive.lead_in == 1
 
 
+# L37254 (chiropractic, train): a contraindication list written as plain lines ending in ";"
+UNBULLETED = (
+    "Contraindications\n"
+    "The following are relative contraindications to Dynamic thrust:\n"
+    "Severe demineralization of bone;\n"
+    "Bleeding disorders and anticoagulant therapy; and\n"
+    "Radiculopathy with progressive neurological signs.\n"
+    "Limitations apply to all services.\n"
+)
+
+
+def test_tree_plain_lines_of_a_list_without_bullets_are_items_under_its_lead_in():
+    nodes = _tree(UNBULLETED)
+    _heading, lead, *entries, after = nodes
+    assert [n.kind for n in entries] == ["item", "item", "item"]
+    assert all(n.lead_in == lead.index and n.depth == 0 and n.parent is None and n.siblings == 3 for n in entries)
+    assert after.kind == "paragraph" and after.lead_in == lead.index
+
+
 def test_item_name_cuts_criteria_clause_and_keeps_defining_parentheses_as_aliases():
     lexicon = load_lexicon()
     name, aliases = item_name("Cognitive impairment (disorientation or memory loss) due to an acute psychiatric disorder that endangers the patient.", lexicon)
@@ -192,6 +211,30 @@ def test_l36575_a_negative_lead_in_makes_its_items_not_covered_whatever_the_role
     assert [(m.name, m.list_vote) for m in mentions] == [("Active urinary tract infection", -1.0), ("dental infection", -1.0)]
 
 
+# L34570 (inpatient psychiatry, dev): a lead-in that denies its items by its cue, with no list phrase
+DENIED_BY_CUE = (
+    "Limitations:\n"
+    "It is not reasonable and medically necessary to provide inpatient psychiatric hospital services to the following types of patients:\n"
+    "- patients whose symptoms are the result of a medical condition that requires a medical/surgical setting;\n"
+)
+
+
+def test_l34570_a_lead_in_denying_by_its_cues_makes_its_items_not_covered_whatever_the_role():
+    nodes = _tree(DENIED_BY_CUE)
+    lead = nodes[1]
+    cues = lambda start, end: -2.0 if start <= lead.start < end else 0.0  # noqa: E731 ("is not reasonable")
+    mentions = apply_roles([], nodes, {2: "indication"}, DENIED_BY_CUE, load_lexicon(), cues)
+    assert [m.list_vote for m in mentions] == [-1.0]
+    assert [m.list_vote for m in apply_roles([], nodes, {2: "indication"}, DENIED_BY_CUE, load_lexicon())] == [1.0]
+
+
+def test_a_lead_in_with_exceptions_does_not_deny_its_items():
+    text = "Limitations:\nAbortions are not covered except:\n- Pregnancy resulting from rape;\n"
+    nodes = _tree(text)
+    mentions = apply_roles([], nodes, {2: "indication"}, text, load_lexicon(), lambda start, end: -2.0)
+    assert [m.list_vote for m in mentions] == [1.0]
+
+
 def test_l39391_l39080_a_bare_modifier_shares_the_rest_of_the_phrase():
     assert _names("Pregnant and lactating women") == ["Pregnant women", "lactating women"]
     assert _names("second or third degree atrioventricular block") == [
@@ -248,3 +291,39 @@ def test_l34648_items_of_a_background_list_of_causes_are_no_indications():
     assert [(m.name, m.list_vote) for m in _background_roles(text)] == [("Hypocalcemia", 1.0)]
     risk = "Background:\nThe major risk factors are:\n- Advanced age\n- Rheumatoid arthritis\nThe following conditions are covered:\n- Hypocalcemia\n"
     assert [m.name for m in _background_roles(risk)] == ["Hypocalcemia"]
+
+
+def test_l33612_a_symptom_noun_joined_to_a_modified_state_is_a_condition_of_its_own():
+    # "Unconsciousness or obtunded state": -ness nouns name a condition, they do not modify "state"
+    assert [name for name, _ in item_names("Unconsciousness or obtunded state", load_lexicon())] == ["Unconsciousness", "obtunded state"]
+
+
+def test_l38213_a_bare_modifier_joined_by_and_or_shares_the_rest_of_the_phrase():
+    names = [name for name, _ in item_names("Stable and/or unstable burst fractures", load_lexicon())]
+    assert names == ["Stable burst fractures", "unstable burst fractures"]
+
+
+def test_l39080_item_names_drop_a_service_subject_before_its_population_and_the_states_prepositions():
+    assert _names("CRT in patients with non-ambulatory NYHA IV HF symptoms or on chronic inotropic HF therapy or with LV assist devices in place") == [
+        "non-ambulatory NYHA IV HF symptoms", "chronic inotropic HF therapy", "LV assist devices in place"]
+    assert _names("Patients with swallowing disorders") == ["swallowing disorders"]
+    assert _names("Known allergy to device materials in patients with implants") == ["allergy to device materials in patients with implants"]  # four words: no service subject
+
+
+def test_l34570_item_names_read_the_need_a_who_require_subject_item_states():
+    assert _names("patients who require primarily social, custodial, recreational, or respite care;")[0].startswith("primarily social")
+
+
+# L40050 (allergen immunotherapy, train): an absence listed as not reasonable and necessary
+ABSENCE = (
+    "Limitations\n"
+    "The following are considered not reasonable and necessary:\n"
+    "- Absence of clinically relevant IgE\n"
+)
+
+
+def test_l40050_an_absence_is_a_name_in_an_exclusion_list_only():
+    nodes = _tree(ABSENCE)
+    mentions = apply_roles([], nodes, {2: "exclusion"}, ABSENCE, load_lexicon())
+    assert [(m.name, m.list_vote) for m in mentions] == [("Absence of clinically relevant IgE", -1.0)]
+    assert _names("Absence of clinically relevant IgE") == []  # elsewhere it is a criterion (12.21)

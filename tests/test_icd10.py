@@ -346,8 +346,9 @@ def test_icd10_corpus_keeps_a_several_code_form_only_when_two_documents_agree():
     assert icd10_eval.build_corpus(two, max_abbreviation_length=6)["osteoarthritis"].codes == ("M16", "M17")
 
 
-def test_icd10_cut_weighs_a_wrong_code_three_right_ones():
-    # one wrong code among six: three right ones below it pay for it at cost 2, not at cost 3
+def test_icd10_cut_weighs_a_wrong_code_four_right_ones():
+    # one wrong code among six: three right ones below it pay for it at cost 2, not at the default cost 4
+    assert icd10_eval.WRONG_CODE_COST == 4.0
     confidences, right = [0.9, 0.8, 0.7, 0.6, 0.5, 0.4], [True, True, False, True, True, True]
     assert icd10_eval.calibrate_cut(confidences, right, wrong_cost=2.0) < 0.4
     assert 0.7 < icd10_eval.calibrate_cut(confidences, right) < 0.8
@@ -416,3 +417,61 @@ def test_icd10_codes_agree_exactly_or_inside_a_gold_category():
     assert not icd10.codes_agree(("N18",), ("N18.3", "N18.4"))  # broader than the gold
     assert not icd10.codes_agree(("H35.00",), ())  # the gold gives no code
     assert not icd10.codes_agree((), ("R15",))
+
+
+# --- aliases, condition wording, leave-one-document-out ------------------------------------------------
+
+
+def test_icd10_alias_within_name_is_the_name_with_fewer_words_or_an_abbreviation_spelled_out():
+    assert icd10.alias_within_name("myocardial infarction", "Acute myocardial infarction", 6)
+    assert icd10.alias_within_name("chronic inflammatory demyelinating polyneuropathy", "CIDP", 6)
+    assert not icd10.alias_within_name("cataract", "Concomitant intraocular disease", 6)  # a list member
+    assert not icd10.alias_within_name("obstructive sleep apnea", "Sleep apnea", 6)  # a subtype
+
+
+def test_icd10_lexicon_answers_through_an_alias_only_within_the_name():
+    corpus = {
+        "myocardial infarction": icd10.CorpusEntry(("I21",), ("L1",)),
+        "cataract": icd10.CorpusEntry(("H25",), ("L2",)),
+    }
+    assert icd10.corpus_lookup(corpus, "Acute myocardial infarction", ["myocardial infarction"]).codes == ("I21",)
+    assert icd10.corpus_lookup(corpus, "Concomitant intraocular disease", ["cataract"]) is None
+    assert icd10.corpus_lookup(corpus, "Cataract", ["anything else"]).codes == ("H25",)
+
+
+def test_icd10_confidence_knows_whether_the_name_is_worded_as_a_condition(icd10_index):
+    linker = icd10_index.linker
+    device, condition = linker.decide_many([("cardiac pacemaker", []), ("Acquired haemophilia", [])], use_corpus=False)
+    condition_like = icd10.CONFIDENCE_FEATURES.index("condition_like")
+    assert device.features[condition_like] == 0.0
+    assert condition.features[condition_like] == 1.0  # read after haemophilia -> hemophilia
+    assert linker.config.confidence_weights[condition_like] > 0
+
+
+def _matched(name, codes, doc):
+    return icd10_eval.Matched(icd10_eval.GoldPair(name, (), tuple(codes), "train", (doc,)), ())
+
+
+def test_icd10_leave_one_out_codes_a_document_without_its_own_lexicon_forms(icd10_index):
+    # "Systemic lupus erythematosus" is in the lexicon from IVIG-OFFLABEL alone: scoring that document, the
+    # lexicon cannot answer and the nearest description does; scoring another document, the lexicon answers.
+    matched = [_matched("Systemic lupus erythematosus", ["M32"], "IVIG-OFFLABEL"),
+               _matched("Systemic lupus erythematosus", ["M32"], "L00000"),
+               _matched("Pain", ["R52"], "L00000")]
+    result = icd10_eval.leave_one_out(matched, icd10_index.linker)
+    assert result["by_source"]["nearest"] == {"with_code": 1, "right": 1, "exact": 1}
+    assert result["by_source"]["corpus"] == {"with_code": 1, "right": 1, "exact": 1}  # "Pain": no code stored
+    assert result["right_of_coded"] == 1.0 and result["uncoded_with_gold_code"] == 1
+    assert result["coverage"] == pytest.approx(2 / 3, abs=1e-4)
+
+
+def test_icd10_leave_one_out_never_extracts_the_test_split():
+    with pytest.raises(ValueError, match="test gold"):
+        icd10_eval.matched_indications(splits=("dev", "test"))
+
+
+def test_icd10_committed_leave_one_out_stores_codes_right_at_least_85_percent():
+    loo = json.loads(icd10_eval.METRICS_PATH.read_text(encoding="utf-8"))["leave_one_out"]
+    for run in ("rules", "full_pipeline"):
+        assert loo[run]["right_of_coded"] >= 0.85, run
+        assert loo[run]["right"] == sum(s["right"] for s in loo[run]["splits"].values())

@@ -5,6 +5,7 @@ from __future__ import annotations
 import bisect
 import hashlib
 import re
+from collections.abc import Callable
 from functools import lru_cache
 from dataclasses import dataclass, replace
 
@@ -33,14 +34,16 @@ from pipeline.extract.nlp import cue_spans, get_nlp
 from pipeline.extract.numbers import Quantity, find_quantities
 from pipeline.extract.numbers.categories import Category, find_categories
 from pipeline.extract.roles import RoleModel, apply_roles, load_role_model, predict_roles
-from pipeline.extract.tree import Node, build_tree, by_index
+from pipeline.extract.attach import Attacher
+from pipeline.text import fold
+from pipeline.extract.tree import build_tree, by_index
 from pipeline.extract.structure import Line, Sentence, find_abbreviations, sentences_from_doc, split_lines
 from pipeline.datamodel import Criterion, Document, Dose, Extraction, Indication, Threshold
 
 # Bumped by hand when the rule code changes; the data and the trained artifacts are fingerprinted
 # (extractor_version), so `lcd reextract` finds the versions an edited lexicon or a retrain made stale.
-EXTRACTOR_VERSION = "lcd_rules.v3"
-NER_EXTRACTOR_VERSION = "lcd_ner_rules.v3"
+EXTRACTOR_VERSION = "lcd_rules.v4"
+NER_EXTRACTOR_VERSION = "lcd_ner_rules.v4"
 ICD10_RE = re.compile(r"\b([A-TV-Z][0-9][0-9AB](?:\.[0-9A-Z]{1,4})?)\b")
 
 
@@ -115,24 +118,25 @@ def extract_from_spacy(
     mentions, criteria_items, line_votes = find_mentions(document.text, lines, sentences, ctx.cue_vote, lexicon)
     ctx.line_votes = line_votes
     if role_model is not None:
-        mentions, criteria_items = _apply_tree_roles(document.text, lines, lexicon, role_model, mentions, criteria_items)
+        mentions, criteria_items = _apply_tree_roles(document.text, lines, lexicon, role_model, mentions, criteria_items, ctx.cue_vote)
     mentions += ner_mentions(spacy_doc, mentions, ctx)
     groups = group_mentions(mentions, abbreviations)
     quantities = find_quantities(document.text)
     indications, mention_to_indication = _indications(ctx, groups, abbreviations, quantities, coverage_model, collected)
     scopes = _scopes(groups, mention_to_indication)
-    doses, thresholds = _numeric_facts(ctx, quantities, scopes, find_categories(document.text))
+    doses, thresholds = _numeric_facts(ctx, quantities, scopes, find_categories(document.text), indications)
     criteria = _criteria(ctx, criteria_items, mentions, mention_to_indication)
     version = pipeline_version_of(spacy_doc)
     return Extraction(tuple(indications), tuple(doses), tuple(thresholds), tuple(criteria), version)
 
 
-def _apply_tree_roles(text: str, lines: list[Line], lexicon: Lexicon, role_model: RoleModel, mentions: list[Mention], criteria_items):
+def _apply_tree_roles(text: str, lines: list[Line], lexicon: Lexicon, role_model: RoleModel, mentions: list[Mention], criteria_items,
+                      cue_vote: Callable[[int, int], float] | None = None):
     """Mentions with the list-item roles applied (pipeline.extract.roles), and the criteria items re-pointed
     at the surviving mentions (a criterion of a dropped lead-in belongs to no indication)."""
     nodes = build_tree(text, lines)
     owners = [None if i is None else mentions[i] for i, _line, _kind in criteria_items]
-    mentions = apply_roles(mentions, nodes, predict_roles(role_model, nodes, text, lexicon), text, lexicon)
+    mentions = apply_roles(mentions, nodes, predict_roles(role_model, nodes, text, lexicon), text, lexicon, cue_vote)
     position = {id(m): i for i, m in enumerate(mentions)}
     items = [(None if owner is None else position.get(id(owner)), line, kind) for owner, (_i, line, kind) in zip(owners, criteria_items)]
     return mentions, items
@@ -145,7 +149,7 @@ def pipeline_version_of(spacy_doc) -> str:
 
 def extractor_version(trained: bool) -> str:
     """The extractor_version facts carry: the rules' (or the trained pipeline's) name and a fingerprint of
-    what decides them besides the code, e.g. "lcd_ner_rules.v3+3f9a0c1d2e"."""
+    what decides them besides the code, e.g. "lcd_ner_rules.v4+3f9a0c1d2e"."""
     return f"{NER_EXTRACTOR_VERSION if trained else EXTRACTOR_VERSION}+{_fingerprint(trained)}"
 
 
@@ -194,9 +198,17 @@ def ner_mentions(spacy_doc, mentions: list[Mention], ctx: "_Context") -> list[Me
         mention.scope = (sentence.start, sentence.end)
         mention.list_vote = ctx.line_votes.get(line.index, 0.0) if line.is_item else 0.0
         same_line = [m for m in mentions if m.line == line.index and m.kind not in PROSE_KINDS]
-        mention.same_as = same_line[-1] if same_line else None
+        in_series = any(_SERIES_GAP_RE.fullmatch(ctx.doc.text, *sorted((m.end, mention.start) if m.end <= mention.start else (mention.end, m.start)))
+                        for m in [*same_line, *out] if m.line == line.index)
+        # an item's other span names its condition again, unless it is a member of a series with one of the
+        # item's names ("... for patients with X; Y; an allergy to Z; or W"): then it is a condition of its own
+        mention.same_as = same_line[-1] if same_line and not in_series else None
         out.append(mention)
     return out
+
+
+# what separates two members of a series: a comma or semicolon, "and"/"or", an article
+_SERIES_GAP_RE = re.compile(r"\s*(?:[,;]\s*(?:(?:and|or|and/or)\s+)?|(?:and|or|and/or)\s+)(?:(?:an?|the)\s+)?", re.I)
 
 
 _NEGATED_BEFORE_RE = re.compile(r"\b(?:no|without|absence of|lack of|free of)\s+(?:other\s+|further\s+|known\s+)?$", re.I)
@@ -354,6 +366,13 @@ def unsupported_proposal(evidence: GroupEvidence) -> bool:
     return evidence.best_section != "policy" or not evidence.names_condition
 
 
+def undecided_in_background(evidence: GroupEvidence) -> bool:
+    """A condition named only outside the policy text, where no cue and no list lead-in says anything of its
+    coverage ("Other secondary causes of osteoporosis include the following: - Hypogonadism"): the text
+    does not decide it, so it is no indication (guideline 12.8), whatever its words look like."""
+    return evidence.best_section != "policy" and evidence.policy_mentions == 0 and evidence.vote == 0 and not evidence.list_vote
+
+
 def described_only(evidence: GroupEvidence) -> bool:
     """A candidate named only in descriptive sentences (prevalence, mechanism, "most cases occur in patients who
     have A, B and C": a background cue and no rule word) that no cue or list decides: background, not an indication."""
@@ -372,7 +391,13 @@ def _decide(evidence: GroupEvidence, probs: dict[str, float]) -> tuple[str, floa
     Confidence is the probability of the chosen label among the three coverage labels.
     """
     drop_at = DROP_RULE_INDICATION_AT if evidence.rules_keep else DROP_NON_RULE_AT
-    if probs.get("none", 0.0) >= drop_at or evidence.not_a_name or unsupported_proposal(evidence) or described_only(evidence):
+    if (
+        probs.get("none", 0.0) >= drop_at
+        or evidence.not_a_name
+        or unsupported_proposal(evidence)
+        or undecided_in_background(evidence)
+        or described_only(evidence)
+    ):
         return "none", probs["none"]
     if evidence.stated_not_covered:
         # "X is not covered" / "not reasonable and necessary for X" in the policy text decides, whatever the
@@ -459,44 +484,6 @@ def _scopes(groups: list[IndicationGroup], mention_to_indication: dict[int, int]
     return out
 
 
-def _indication_for(offset: int, scopes, sentence: Sentence | None) -> int | None:
-    """Prefer a condition named in the same sentence, then the list item or heading governing the line."""
-    best = None
-    for start, end, ind, kind in scopes:
-        if kind in PROSE_KINDS and sentence and start == sentence.start and start <= offset <= end:
-            return ind
-        if kind not in PROSE_KINDS and start <= offset < end:
-            if best is None or start > best[0]:
-                best = (start, ind)
-    return best[1] if best else None
-
-
-def _tree_indication(ctx: _Context, nodes: dict[int, Node], scopes, line_index: int) -> int | None:
-    """The indication a fact's line falls under in the document tree: the one indication named on the
-    nearest list item above it or on the lead-in of its list (models/ANNOTATION.md 12.9: a fact in a criteria
-    list belongs to the indication its lead-in names; several named there -> none)."""
-    node = nodes.get(line_index)
-    # only list items: a paragraph's "lead-in" is just the paragraph before it, proximity and not the tree
-    while node is not None and node.is_item:
-        up = node.parent if node.parent is not None else node.lead_in
-        node = nodes.get(up) if up is not None else None
-        if node is None:
-            return None
-        line = ctx.lines[node.index]
-        named = {ind for start, _end, ind, _kind in scopes if line.start <= start < line.end}
-        if len(named) == 1:
-            return named.pop()
-        if named:
-            return None
-    return None
-
-
-def _fact_indication(ctx: _Context, offset: int, scopes, sentence: Sentence, nodes: dict[int, Node]) -> int | None:
-    """The indication a dose or threshold belongs to: its own sentence or scope first, else the tree above it."""
-    found = _indication_for(offset, scopes, sentence)
-    return found if found is not None else _tree_indication(ctx, nodes, scopes, sentence.line)
-
-
 def _document_drug(ctx: _Context) -> str | None:
     title = ctx.doc.meta.title or ctx.doc.text.split("\n", 1)[0]
     for match in re.finditer(r"\(([A-Z][A-Za-z\-]{2,9})\)", title):
@@ -523,7 +510,7 @@ def _phase_windows(ctx: _Context, sentence: Sentence, offset: int, scopes, indic
 _NO_FACT_SECTIONS = ("cms_national_coverage_policy", "bibliography", "references", "preamble")
 
 
-def _read_thresholds(ctx: _Context, readings: list[tuple[Quantity, str]], scopes, nodes: dict[int, Node]) -> list[Threshold]:
+def _read_thresholds(ctx: _Context, readings: list[tuple[Quantity, str]], attacher: Attacher) -> list[Threshold]:
     """Thresholds of limits read whole by a dedicated reader (category numbers "stage III or greater", caps "One
     stent per eye", Snellen acuities "20/50 or worse"): each (quantity, measure) filtered and attached as any threshold."""
     text = ctx.doc.text
@@ -539,7 +526,7 @@ def _read_thresholds(ctx: _Context, readings: list[tuple[Quantity, str]], scopes
         negative = _sentence_vote(ctx, sentence) < 0 or ctx.line_votes.get(sentence.line, 0.0) < 0
         out.append(
             Threshold(
-                indication_id=_fact_indication(ctx, q.start, scopes, sentence, nodes),
+                indication_id=attacher.indication(q.start, sentence),
                 measure=measure,
                 comparator=q.comparator,
                 value=q.low,
@@ -566,14 +553,21 @@ def _category_readings(ctx: _Context, categories: list[Category]) -> list[tuple[
     return out
 
 
-def _numeric_facts(ctx: _Context, quantities: list[Quantity], scopes, categories: list[Category]):
+def _attacher(ctx: _Context, scopes, indications: list[Indication]) -> Attacher:
+    """The attachment rules (pipeline.extract.attach) over this document's tree and indications."""
+    forms = {ind.local_id: tuple(dict.fromkeys(fold(n) for n in (ind.name, *ind.aliases) if fold(n))) for ind in indications}
+    return Attacher(ctx.doc.text, ctx.lines, by_index(build_tree(ctx.doc.text, ctx.lines)), scopes, forms,
+                    ctx.lexicon.criteria_intro, ctx.lexicon.alternatives_intro, ctx.lexicon.population_words)
+
+
+def _numeric_facts(ctx: _Context, quantities: list[Quantity], scopes, categories: list[Category], indications: list[Indication]):
     """Doses and thresholds of the document's quantities and category numbers, each attached to the indication
     governing it."""
     text = ctx.doc.text
     drug = _document_drug(ctx)
     doses: list[Dose] = []
-    nodes = by_index(build_tree(text, ctx.lines))
-    thresholds: list[Threshold] = _read_thresholds(ctx, _category_readings(ctx, categories) + F.find_snellen(text), scopes, nodes)
+    attacher = _attacher(ctx, scopes, indications)
+    thresholds: list[Threshold] = _read_thresholds(ctx, _category_readings(ctx, categories) + F.find_snellen(text), attacher)
     # a number read as a category ("stage 3 or greater") or an acuity is not also a quantity
     spans = [(t.char_start, t.char_end) for t in thresholds]
     quantities = [q for q in quantities if not any(s < q.end and q.start < e for s, e in spans)]
@@ -582,7 +576,7 @@ def _numeric_facts(ctx: _Context, quantities: list[Quantity], scopes, categories
     caps = [(c, m) for c, m in F.find_caps(text)
             if not any(q.start < c.number_end and c.number_start < q.end and (q.comparator is not None or q.unit not in (None, *F.COUNT_UNITS))
                        for q in quantities)]
-    thresholds += _read_thresholds(ctx, caps, scopes, nodes)
+    thresholds += _read_thresholds(ctx, caps, attacher)
     quantities = [q for q in quantities if not any(c.number_start < q.end and q.start < c.number_end for c, _m in caps)]
     previous: Quantity | None = None
     dose_end: int | None = None  # where the last dose ended: an interval after it in its sentence is its schedule
@@ -595,7 +589,7 @@ def _numeric_facts(ctx: _Context, quantities: list[Quantity], scopes, categories
         section = line.section_kind
         if line.section_name in _NO_FACT_SECTIONS:
             continue
-        indication = _fact_indication(ctx, q.start, scopes, sentence, nodes)
+        indication = attacher.indication(q.start, sentence)
         sentence_text = ctx.text_of(sentence)
         dose = F.is_dose(q, text, sentence.start)
         plain_amount = q.unit in ("mg", "g", "mcg", "mL") and not re.search(r"\b(?:dose|doses|dosage|dosing|administered|given|infus|inject|mg/kg|daily|per)\w*", sentence_text.lower())
@@ -623,8 +617,11 @@ def _numeric_facts(ctx: _Context, quantities: list[Quantity], scopes, categories
             continue
         if q.comparator is None and q.unit in F.SERVICE_COUNT_UNITS and _sentence_vote(ctx, sentence) > 0:
             q = replace(q, comparator="<=")  # "An additional 8 sessions will be covered": at most 8
+        dosing = dose_end is not None and sentence.start <= dose_end <= q.start or F.is_dosing_interval(text, q, sentence.start, ctx.lexicon)
+        if F.is_frequency_limit(text, q) and not dosing:
+            q = replace(q, comparator="<=")  # "covered once per year", "three times a week": at most that often
         interval = F.interval_of(text, q)
-        if interval is not None and (dose_end is not None and sentence.start <= dose_end <= q.start or F.is_dosing_interval(text, q, sentence.start, ctx.lexicon)):
+        if interval is not None and dosing:
             interval = None
         if interval is not None:
             q = replace(q, comparator=interval[0], low=interval[1], high=interval[2])
@@ -638,6 +635,8 @@ def _numeric_facts(ctx: _Context, quantities: list[Quantity], scopes, categories
         if F.is_prohibition(text, q, sentence.start) and q.comparator in F.FLIPPED:
             # "must not dispense more than a 3-month quantity": state the allowed side, "<= 3 months"
             q, negative = replace(q, comparator=F.FLIPPED[q.comparator]), False
+        elif F.is_negated_look_back(text, q, sentence.start):
+            q, negative = replace(q, comparator=">"), False  # "has not been performed within the past 2 years": > 2 years
         thresholds.append(
             Threshold(
                 indication_id=indication,

@@ -3,6 +3,10 @@
 A quantity with a drug-amount unit and no comparator is a dose; a quantity with a comparator (or a
 range under a named measure) is a threshold, and so are how often a service recurs ("every 6 months",
 `interval_of`) and a count of one that caps a service without a comparator ("One stent per eye", `find_caps`).
+Time windows and frequency limits written without a comparator word are read from `data/windows.json`
+(`window_comparator`: "a 3-month trial of", "a 30-day service", "6 months have passed", "prior to 6 months after";
+`is_frequency_limit`: "once per year", "three times a week"; `find_once_caps`: "billed once";
+`find_period_counts`: "1 per 3 months"; `is_negated_look_back`: "has not been performed within the past 2 years").
 Numbers in study descriptions ("13 of 31 patients", "a median of 55 months (range 1 to 161 months)") and a
 drug's schedule ("every six weeks" after a dose, "over five days") are context, not limits, and are skipped.
 """
@@ -10,10 +14,13 @@ drug's schedule ("every six weeks" after a dose, "over five days") are context, 
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
+from pathlib import Path
 
 from pipeline.extract.lexicon import Lexicon, phrase_patterns
 from pipeline.extract.numbers import Quantity, parse_number
-from pipeline.extract.units import UNITS, conventional_unit
+from pipeline.extract.numbers.lexicons import WORDS
+from pipeline.extract.units import DATA_DIR, UNITS, check, conventional_unit, form_pattern, read_lexicon, string_list
 
 DOSE_UNITS = frozenset({"g/kg", "mg/kg", "mcg/kg", "units/kg", "IU/kg", "mg", "g", "mcg", "units", "IU", "mg/m2", "g/kg/day", "mg/kg/day", "mg/day", "mcg/day", "IU/day", "units/day", "mL", "mg/week", "mg/month", "mg/kg/min", "mcg/kg/min"})
 # Nouns that only say what is counted (models/ANNOTATION.md §5: a count's unit is `count`, the counted thing
@@ -101,6 +108,7 @@ def is_schedule(text: str, q: Quantity) -> bool:
 
 # "every 6 months", "every one or two years", "at 24-month intervals", "on a six-month basis" (12.6)
 _EVERY_RE = re.compile(r"\bevery\s+(?:(?P<alt>[\w.]+)\s+or\s+)?$", re.I)
+_ONCE_EVERY_RE = re.compile(r"\b(?:once|one time)\s+every\s+$", re.I)
 _INTERVAL_AT_RE = re.compile(r"\b(?:at|on\s+an?)\s+$", re.I)
 _AROUND_THE_CLOCK = frozenset({(24.0, "hours"), (1.0, "days")})
 _INTERVAL_NOUN_RE = re.compile(r"[\s\-]*(?:intervals?|basis)\b", re.I)
@@ -123,6 +131,8 @@ def interval_of(text: str, q: Quantity) -> tuple[str, float, float | None] | Non
     alt = parse_number(every.group("alt")) if every is not None and every.group("alt") else None
     if alt is not None and alt != q.low:
         return "between", min(alt, q.low), max(alt, q.low)  # "every one or two years"
+    if _ONCE_EVERY_RE.search(before):
+        return ">=", q.low, None  # "may cover a BMM once every 2 years": one per period caps the service (12.6)
     return "=", q.low, None
 
 
@@ -138,7 +148,7 @@ def is_dosing_interval(text: str, q: Quantity, sentence_start: int, lexicon: Lex
 def interval_measure(text: str, q: Quantity, sentence_start: int) -> str:
     """"interval of <what recurs>": the content words before the interval ("abdominal ultrasound every 6 months")."""
     clause = re.split(r"[;:(]|,\s", text[max(sentence_start, q.start - 80) : q.start])[-1]
-    words = _content_words_before(re.sub(r"\b(?:every|at|on|an?|once|twice|approximately|usually|least)\s*$", "", clause.strip(), flags=re.I))
+    words = _content_words_before(re.sub(r"(?:\b(?:every|at|on|an?|once|twice|approximately|usually|least)\s*)+$", "", clause.strip(), flags=re.I))
     return f"interval of {' '.join(words[-3:])}" if words else "interval"
 
 
@@ -183,6 +193,7 @@ def find_caps(text: str) -> list[tuple[Quantity, str]]:
             start, end = m.start("num"), m.end("scope") if scope else m.start("np") + len(m.group("np").rstrip())
             seen.add(at)
             out.append((Quantity(start, end, 1.0, None, "<=", "count", "", m.start("num"), m.end("num")), measure.strip() or "count"))
+    out += [(q, measure) for q, measure in find_once_caps(text) + find_period_counts(text) if q.start not in seen]
     out.sort(key=lambda pair: pair[0].start)
     return out
 
@@ -230,9 +241,32 @@ _PROHIBITION_RE = re.compile(
 )
 
 
+_LOOK_BACK_START_RE = re.compile(r"(?:within|in|during)\b", re.I)
+# "has not been performed", "not ... ", "no test has been done": the event must be absent from the window
+_NEGATED_BEFORE_RE = re.compile(
+    r"(?:\b(?:not|never|nor)\b(?:[ \t]+[A-Za-z\-]+){0,4}|\bno\b(?:[ \t]+[A-Za-z\-]+){1,3}[ \t]+(?:has|have|had|was|were)[ \t]+been(?:[ \t]+[A-Za-z\-]+){0,3})[ \t]*$",
+    re.I,
+)
+
+
+def is_negated_look_back(text: str, q: Quantity, sentence_start: int) -> bool:
+    """"has not been performed within the prior 12 months", "no test has been done in the preceding 12 months": a
+    look-back whose event must not have happened, i.e. time since the event > N (models/ANNOTATION.md 4, 12.6)."""
+    if q.unit not in _TIME_UNITS or q.comparator != "<=" or not _LOOK_BACK_START_RE.match(text, q.start):
+        return False
+    clause = re.split(r"[;:(]|,\s", text[max(sentence_start, q.start - 60) : q.start])[-1]
+    return _NEGATED_BEFORE_RE.search(clause) is not None
+
+
+# "Testing is not performed more than once": a "not" on the verb right before the limit negates the limit
+_NOT_VERB_BEFORE_RE = re.compile(r"\bnot[ \t]+(?:be[ \t]+|been[ \t]+)?[a-z]+(?:[ \t]+[a-z]+)?[ \t]+$", re.I)
+
+
 def is_prohibition(text: str, q: Quantity, sentence_start: int) -> bool:
-    """"a supplier must not dispense more than ...": the limit states what is not allowed."""
-    return bool(_PROHIBITION_RE.search(text[sentence_start : q.start]))
+    """"a supplier must not dispense more than ...", "is not performed more than once": the limit states what is
+    not allowed."""
+    before = text[sentence_start : q.start]
+    return bool(_PROHIBITION_RE.search(before) or _NOT_VERB_BEFORE_RE.search(before))
 
 
 _MEASURE_STOP = frozenset(
@@ -315,6 +349,9 @@ def measure_for(text: str, q: Quantity, sentence_start: int, lexicon: Lexicon) -
         aside = re.match(r"\s+((?:between|since|after|from|of|in)\s+[^()]{3,60}?)\s*\)", text[q.end : q.end + 80])
         if aside:  # "(>24 hours between symptomatic episodes)": the parenthesis names what is measured
             return f"{q.unit_text or q.unit or ''} {aside.group(1)}".strip()
+    length = _length_measure(text, q)
+    if length:
+        return length
     since = _time_since(text, q, sentence_start)
     if since:
         return since
@@ -369,6 +406,20 @@ def _counts_a_noun(text: str, q: Quantity, lexicon: Lexicon) -> bool:
     return bool(word) and word.group(1).lower().rstrip(".") not in lexicon.not_counted_after
 
 
+_LENGTH_OF_RE = re.compile(r"[ \t]+of[ \t]+((?:[A-Za-z][\w\-/]*[ \t]*){1,3})")
+
+
+def _length_measure(text: str, q: Quantity) -> str | None:
+    """"duration of trial of conservative therapy" for "a six-week trial of conservative therapy": the length read
+    by `window_comparator` measures the trial or course named after it."""
+    noun = WINDOWS.length_noun_re.match(text, q.end) if q.unit in _TIME_UNITS and _period_adjective(text, q) else None
+    if noun is None:
+        return None
+    what = _LENGTH_OF_RE.match(text, noun.end())
+    thing = _AFTER_STOP_RE.split(what.group(1))[0].strip() if what else ""
+    return f"duration of {noun.group(0).strip()}" + (f" of {thing}" if thing else "")
+
+
 def _time_since(text: str, q: Quantity, sentence_start: int) -> str | None:
     """"time since X" for a period counted from an event: "at least 14 days after the first injection",
     "not performed within the past 2 years" (models/ANNOTATION.md 12.6)."""
@@ -394,6 +445,10 @@ def _time_since(text: str, q: Quantity, sentence_start: int) -> str | None:
 _TIME_OF_THING_RE = re.compile(r"[ \t]+of[ \t]+(?:[A-Za-z][\w\-]*[ \t]+){0,2}[A-Za-z][\w\-]*(?=[ \t]+per[ \t])", re.I)
 
 
+# "unit(s) of A4595", "units of HCPCS code E0601": billing units of a supply code, not a drug's activity units
+_SUPPLY_UNITS_RE = re.compile(r"\s+(?:of\s+)?(?:(?:HCPCS\s+)?codes?\s+)?\(?[A-V]\d{4}\b")
+
+
 def threshold_unit(text: str, q: Quantity, measure: str, lexicon: Lexicon) -> str | None:
     """The unit of a threshold: as written; else the conventional unit of the measure named before the number
     ("BMI >40" -> kg/m2, models/ANNOTATION.md 12.10); else "count" for a bare integer before the noun it counts
@@ -402,6 +457,8 @@ def threshold_unit(text: str, q: Quantity, measure: str, lexicon: Lexicon) -> st
         # "once per eye", "twice per encounter": a count, its scope goes to the measure (models/ANNOTATION.md 5)
         if q.unit.startswith("times/"):
             return "count"
+        if q.unit == "units" and _SUPPLY_UNITS_RE.match(text, q.end):
+            return "count"  # "a maximum of one unit of A4595 per month": units of a supply code are counted (guideline 5)
         rate = _TIME_OF_THING_RE.match(text, q.end, q.end + 60) if q.unit in _TIME_UNITS else None
         per = UNITS.den_re.match(text, rate.end()) if rate else None
         if per is not None and per.group("den") not in UNITS.ambiguous_dens:
@@ -426,12 +483,163 @@ _RELATIVE_COMPARATORS = (
     (re.compile(r"\bafter\s*$", re.I), re.compile(r"^\s+(?:have|has)\s+(?:elapsed|passed)", re.I), ">"),
     # "colitis of over 15 years duration": "over" a time is a spread, unless the time is how long something lasted
     (re.compile(r"\bover\s*$", re.I), re.compile(r"^\s+(?:in\s+|of\s+)?duration\b", re.I), ">"),
+    # look-backs the number parser leaves bare ("over" + a time is a spread there): "over the past 12 months",
+    # "in the 12 months preceding the visit", "over the 5 years immediately preceding" (12.6: at most that long ago)
+    (re.compile(r"\bover\s+the\s+(?:past|last|previous|prior|preceding)\s*$", re.I), None, "<="),
+    (re.compile(r"\b(?:in|during|over)\s+the\s*$", re.I), re.compile(r"^\s+(?:immediately\s+)?(?:preceding|prior\s+to|before)\b", re.I), "<="),
+    # "no more frequently than every 6 months": an interval of at least that (models/ANNOTATION.md 4)
+    (re.compile(r"\b(?:no|not)\s+more\s+(?:often|frequently)\s+than\s+(?:once\s+)?(?:every\s+)?$", re.I), None, ">="),
     (re.compile(r"\bmore\s+(?:often|frequently)\s+than\s+(?:once\s+)?(?:every\s+)?$", re.I), None, "<"),
     # "once per lifetime", "once in a lifetime" (models/ANNOTATION.md 12.6: at most once)
     (None, re.compile(r"^\s*(?:per|in\s+(?:a|the|their|his|her))\s+(?:patient'?s\s+|beneficiary'?s\s+)?lifetime\b", re.I), "<="),
 )
+_MORE_OFTEN_RE = re.compile(r"(?:\b(?P<neg>no|not)\s+)?\bmore\s+(?:often|frequently)\s+than\s+$", re.I)
 # "a repeat test after 12 weeks of supplementation", "after a 12-week period" (12.6): more than that period.
 _AFTER_PERIOD_RE = re.compile(r"\bafter\s+(?:a\s+|an\s+)?$", re.I)
+_AFTER_ORDINAL_RE = re.compile(r"\bafter\s+the\s+$", re.I)
+
+WINDOWS_PATH = DATA_DIR / "windows.json"
+
+
+@dataclass(frozen=True)
+class WindowLexicon:
+    """The compiled time-window and frequency words of `data/windows.json` (see its description)."""
+
+    length_noun_re: re.Pattern[str]  # matched after a time: "trial of", "supervised course"
+    service_period_re: re.Pattern[str]  # matched after a time: "service", "packaged service"
+    duration_re: re.Pattern[str]  # searched before a time: "persisted for", "tried for a period of"
+    elapsed_re: re.Pattern[str]  # matched after a time: "have passed"
+    event_re: re.Pattern[str]  # matched after a time: "after", "following"
+    before_point_re: re.Pattern[str]  # searched before a time: "prior to"
+    point_re: re.Pattern[str]  # searched before a time: "in", "at"
+    frequency_scope_re: re.Pattern[str]  # matched after a count of times: "per year", "a week", "weekly"
+    once_re: re.Pattern[str]  # "used once" followed by a follower word or a punctuation mark
+    per_period_re: re.Pattern[str]  # "2 per 1 month", "1 per 3 months", "1 per calendar year"
+    period_qualifiers: frozenset[str]  # "calendar", "rolling"
+
+
+def _words_alt(words: list[str]) -> str:
+    """Whole-word alternation of written forms, longest first."""
+    return "|".join(form_pattern(w) for w in sorted(words, key=len, reverse=True))
+
+
+def load_windows(path: Path = WINDOWS_PATH) -> WindowLexicon:
+    """Validate and compile the window lexicon; a malformed file raises LexiconError naming the entry."""
+    data = read_lexicon(path)
+    keys = ("length_nouns", "service_period_nouns", "duration_verbs", "elapsed_verbs", "event_words", "before_point_words", "point_words",
+            "scope_words", "window_openers", "count_periods", "period_qualifiers", "article_periods", "frequency_adverbs", "once_verbs", "once_verb_followers")
+    words = {key: string_list(data.get(key), path, key) for key in keys}
+    for key in keys:
+        for i, word in enumerate(words[key]):
+            check(word == word.lower() and word.strip() == word, path, f"{key}[{i}]", f"must be lower case without outer spaces, got {word!r}")
+    alt = {key: _words_alt(value) for key, value in words.items()}
+    # one qualifying word may stand between the period and its noun ("a 6-week supervised trial")
+    between = r"(?:[ \t]+[a-z][a-z\-]*)?"
+    return WindowLexicon(
+        length_noun_re=re.compile(rf"{between}[ \t]+(?:{alt['length_nouns']})(?![A-Za-z])", re.I),
+        service_period_re=re.compile(rf"{between}[ \t]+(?:{alt['service_period_nouns']})(?![A-Za-z])", re.I),
+        duration_re=re.compile(rf"(?<![A-Za-z])(?:{alt['duration_verbs']})(?:[ \t]+for)?(?:[ \t]+a[ \t]+(?:period|duration)[ \t]+of)?[ \t]+$", re.I),
+        elapsed_re=re.compile(rf"[ \t]+(?:have|has)[ \t]+(?:{alt['elapsed_verbs']})(?![A-Za-z])", re.I),
+        event_re=re.compile(rf"[ \t]+(?:{alt['event_words']})(?![A-Za-z])", re.I),
+        before_point_re=re.compile(rf"(?<![A-Za-z])(?:{alt['before_point_words']})[ \t]+$", re.I),
+        point_re=re.compile(rf"(?<![A-Za-z])(?:{alt['point_words']})[ \t]+$", re.I),
+        frequency_scope_re=re.compile(
+            rf"[ \t]+(?:(?:{alt['scope_words']}|{alt['window_openers']})[ \t]+[A-Za-z0-9]|an?[ \t]+(?:{alt['article_periods']})(?![A-Za-z])"
+            rf"|(?:{alt['frequency_adverbs']})(?![A-Za-z]))",
+            re.I,
+        ),
+        period_qualifiers=frozenset(words["period_qualifiers"]),
+        per_period_re=re.compile(
+            rf"(?<![\w.,/\-])(?P<num>\d{{1,3}}|[A-Za-z]+)[ \t]+per[ \t]+(?:(?P<every>\d{{1,3}}|[A-Za-z]+)[ \t]+)?"
+            rf"(?:(?:{alt['period_qualifiers']})[ \t]+)?(?P<period>{alt['count_periods']})(?![A-Za-z])",
+            re.I,
+        ),
+        once_re=re.compile(
+            rf"(?<![A-Za-z])(?:{alt['once_verbs']})[ \t]+(?:only[ \t]+)?(?P<num>once)"
+            rf"(?=[ \t]*(?:[.,;:)]|$)|[ \t]+(?:{alt['once_verb_followers']})(?![A-Za-z]))",
+            re.I | re.M,
+        ),
+    )
+
+
+WINDOWS = load_windows()
+
+
+_ARTICLE_END_RE = re.compile(r"(?<![A-Za-z])an?[ \t]+$", re.I)
+
+
+def _period_adjective(text: str, q: Quantity) -> bool:
+    """A time written as an adjective after an indefinite article ("a 3-month", "a six-week"): "a" makes it a
+    requirement, "the first 30-day course" points back to one."""
+    return q.unit_text != "" and text[q.number_end : q.number_end + 1] == "-" and _ARTICLE_END_RE.search(text, max(0, q.start - 20), q.start) is not None
+
+
+def window_comparator(text: str, q: Quantity) -> str | None:
+    """The comparator of a bare time that its own phrasing states (models/ANNOTATION.md 4, 12.6): "a 3-month trial
+    of" (>=), "a 30-day service" (=), "6 months have passed" (>=), "persisted for 3 months" (>=), "prior to 6 months after" (<), "in one year after
+    surgery" (=); None for any other time."""
+    if q.unit not in _TIME_UNITS or q.comparator is not None:
+        return None
+    before = text[max(0, q.start - 20) : q.start]
+    hyphenated = _period_adjective(text, q)
+    if hyphenated and WINDOWS.length_noun_re.match(text, q.end):
+        return ">="
+    if hyphenated and WINDOWS.service_period_re.match(text, q.end):
+        return "="
+    if WINDOWS.elapsed_re.match(text, q.end) or WINDOWS.duration_re.search(text, max(0, q.start - 40), q.start):
+        return ">="
+    if WINDOWS.event_re.match(text, q.end):
+        if WINDOWS.before_point_re.search(before):
+            return "<"
+        if WINDOWS.point_re.search(before):
+            return "="
+    return None
+
+
+_TAKEN_RE = re.compile(r"\b(?:tak(?:e|es|en|ing)|orally|by\s+mouth)\b[^.;:]{0,30}$", re.I)
+
+
+def is_frequency_limit(text: str, q: Quantity) -> bool:
+    """A count of times with no comparator, followed by its period or scope: "once per year", "three times a week",
+    "twice weekly", "once per individual cyst" (models/ANNOTATION.md 12.6: at most that often)."""
+    if q.comparator is not None or not (q.unit == "times" or (q.unit or "").startswith("times/")):
+        return False
+    if _TAKEN_RE.search(text, max(0, q.start - 40), q.start):
+        return False  # "taking metformin twice daily": how a drug is taken, not how often a service is covered
+    return "/" in q.unit or WINDOWS.frequency_scope_re.match(text, q.end) is not None
+
+
+def find_period_counts(text: str) -> list[tuple[Quantity, str]]:
+    """A bare count per period, as usual-maximum-quantity tables write it ("A7030 | Full face mask ... | 1 per 3
+    months" -> <= 1 count, models/ANNOTATION.md 9, 12.6), with the counted thing (a table row's first cell) and
+    its period as the measure."""
+    out = []
+    for m in WINDOWS.per_period_re.finditer(text):
+        if m.group("num").lower() in WORDS.multiplicatives:
+            continue  # "once per lifetime": a frequency, read with its comparator by the number parser
+        value = parse_number(m.group("num"))
+        every = m.group("every")
+        if value is None or value < 1 or value != int(value) or (every is not None and parse_number(every) is None and every.lower() not in WINDOWS.period_qualifiers):
+            continue  # "mg per 3 months", "events per hour": no count of its own
+        line_start = text.rfind("\n", 0, m.start()) + 1
+        line = text[line_start : m.start()]
+        thing = line.split(" | ")[0].strip(" -") if " | " in line else " ".join(_content_words_before(line)[-3:])
+        period = text[m.end("num") : m.end()].strip()
+        q = Quantity(m.start("num"), m.end(), float(value), None, "<=", "count", "", m.start("num"), m.end("num"))
+        out.append((q, f"{thing} {period}".strip()))
+    return out
+
+
+def find_once_caps(text: str) -> list[tuple[Quantity, str]]:
+    """"used once no matter how many", "should be billed once.": a service counted once after the verb that bills or
+    performs it (<= 1 count); "once" before a clause ("once the arrhythmia has been documented") is no count."""
+    out = []
+    for m in WINDOWS.once_re.finditer(text):
+        clause = re.split(r"[.;:(\n]\s|,\s|\n", text[max(0, m.start() - 80) : m.start()])[-1]  # its own sentence
+        words = _content_words_before(clause)
+        q = Quantity(m.start("num"), m.end("num"), 1.0, None, "<=", "count", "", m.start("num"), m.end("num"))
+        out.append((q, " ".join([*words[-3:], m.group(0).split()[0].lower()]).strip()))
+    return out
 
 
 def refine_comparator(text: str, q: Quantity, previous: Quantity | None) -> str | None:
@@ -444,11 +652,17 @@ def refine_comparator(text: str, q: Quantity, previous: Quantity | None) -> str 
         ):
             return "<="  # "no sooner than 30 days prior to the end of the supply": at most 30 days before it
         return q.comparator
+    often = _MORE_OFTEN_RE.search(before)
+    if often and (q.unit or "").startswith("times"):
+        return "<=" if often.group("neg") else ">"  # "not more often than once every 2 years": the count, at most once
     for before_re, after_re, comparator in _RELATIVE_COMPARATORS:
         if (before_re is None or before_re.search(before)) and (after_re is None or after_re.search(after)):
             return comparator
-    if q.unit in _TIME_UNITS and _AFTER_PERIOD_RE.search(before):
-        return ">"
+    window = window_comparator(text, q)  # first: "after a six-week trial of" states the trial's length, >=
+    if window is not None:
+        return window
+    if q.unit in _TIME_UNITS and (_AFTER_PERIOD_RE.search(before) or _AFTER_ORDINAL_RE.search(before) and text[q.number_end : q.number_end + 1].isalpha()):
+        return ">"  # "after a 12-week period"; "until after the 91st day"
     if previous is not None and previous.comparator not in (None, "between"):
         if re.fullmatch(r"\s*(?:,|or|and|,\s*or)\s*", text[previous.end : q.start]):
             return previous.comparator  # "a minimum of 12 degrees or 30%": one comparator for both values

@@ -45,6 +45,8 @@ import numpy as np
 import scipy.sparse as sp
 
 from pipeline import settings
+from pipeline.extract.indications import is_condition_like
+from pipeline.extract.lexicon import load_lexicon
 from pipeline.paths import ICD10_DIR
 
 log = logging.getLogger(__name__)
@@ -66,7 +68,9 @@ Link = tuple[str, str, float]  # (code with dot, official description, score)
 
 CORPUS_PATH = MODEL_DIR / "corpus.json"
 # Features of a nearest-description match, in the order of the confidence model's weights.
-CONFIDENCE_FEATURES = ("score", "margin", "word_coverage", "single_word", "from_alias")
+# condition_like: the name is worded as a condition (the extractor's condition heads and suffixes); a purpose,
+# procedure, device or population ("cardiac pacemaker", "women") has a nearest description, rarely its code.
+CONFIDENCE_FEATURES = ("score", "margin", "word_coverage", "single_word", "from_alias", "condition_like")
 _CODE = re.compile(r"[A-Z][0-9][0-9A-Z](?:\.[0-9A-Z]{1,4})?")
 _STOPWORDS = frozenset("a an and as at by for from in into of on or the to with without due other".split())
 
@@ -306,6 +310,30 @@ def load_corpus(path: Path | str = CORPUS_PATH) -> dict[str, CorpusEntry]:
             raise ICD10DataError(f"{path}: forms[{form!r}].documents must name the gold documents it comes from")
         out[form] = CorpusEntry(tuple(codes), tuple(documents))
     return out
+
+
+def alias_within_name(alias: str, name: str, max_abbreviation_length: int) -> bool:
+    """Whether an alias can answer for the name in the lexicon: the name is an abbreviation the alias spells
+    out, or the alias's content words are all in the name ("myocardial infarction" of "Acute myocardial
+    infarction"). An extracted indication's other aliases are often other conditions merged into it (a
+    list member "cataract" of "Concomitant intraocular disease", a subtype "obstructive sleep apnea" of
+    "Sleep apnea"): their codes are not the name's."""
+    if is_abbreviation(name, max_abbreviation_length):
+        return True
+    name_words = set(_content_words(normalize_text(name)))
+    alias_words = _content_words(normalize_text(alias))
+    return bool(alias_words) and all(w in name_words for w in alias_words)
+
+
+def corpus_lookup(
+    corpus: dict[str, CorpusEntry], name: str, aliases: Sequence[str] = (), max_abbreviation_length: int = 6
+) -> CorpusEntry | None:
+    """The lexicon entry of the name, else of the first alias within the name that has one."""
+    for text in [name, *(a for a in aliases if alias_within_name(a, name, max_abbreviation_length))]:
+        entry = corpus.get(normalize_text(text))
+        if entry is not None:
+            return entry
+    return None
 
 
 def is_abbreviation(text: str, max_length: int) -> bool:
@@ -626,11 +654,7 @@ class Linker:
 
     def corpus_entry(self, name: str, aliases: Sequence[str] = ()) -> CorpusEntry | None:
         """The lexicon entry of the name, else of the first alias that has one."""
-        for text in [name, *aliases]:
-            entry = self.corpus.get(normalize_text(text))
-            if entry is not None:
-                return entry
-        return None
+        return corpus_lookup(self.corpus, name, aliases, self.config.max_abbreviation_length)
 
     def decide_many(
         self, items: Sequence[tuple[str, Sequence[str]]], use_corpus: bool = True
@@ -667,6 +691,8 @@ class Linker:
             coverage,
             float(len(_content_words(query)) == 1),
             float(penalty > 0),
+            # on the rewritten name: "haemophilia" is a condition word once spelled "hemophilia"
+            float(is_condition_like(self.synonyms.rewrite(normalize_text(name)), load_lexicon())),
         )
         confidence = round(confidence_of(features, self.config), 4)
         stored = (code,) if confidence >= self.config.min_confidence else ()

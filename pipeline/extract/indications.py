@@ -25,11 +25,11 @@ from functools import lru_cache
 from dataclasses import dataclass, field
 
 from pipeline.text import fold
-from pipeline.extract.lexicon import Lexicon, phrase_patterns
+from pipeline.extract.lexicon import Lexicon, load_lexicon, phrase_patterns
 from pipeline.extract.numbers.lexicons import WORDS as NUMBER_WORDS
 from pipeline.extract.units import match_unit
 from pipeline.extract.structure import Line, Sentence
-from pipeline.extract.tree import looks_like_heading
+from pipeline.extract.tree import looks_like_heading, unmarked_item
 
 SECTION_WEIGHT = {"policy": 1.0, "evidence": 0.5, "other": 0.25}
 PROSE_KINDS = frozenset({"trigger", "ner"})  # mentions inside a sentence; they head no list or paragraph
@@ -143,7 +143,7 @@ _PARENTHESES_RE = re.compile(r"\([^()]*\)")
 
 def head_word(name: str) -> str | None:
     """The head of a name: its last word before a preposition ("allergy to any medication" -> "allergy")."""
-    head = [w for w in itertools.takewhile(lambda w: w not in HEAD_ENDS, words(name))]
+    head = list(itertools.takewhile(lambda w: w not in HEAD_ENDS, words(name)))
     return head[-1] if head else None
 
 
@@ -205,10 +205,12 @@ _GENERIC_MODIFIERS = frozenset({"medical", "other", "certain", "underlying", "se
                                 "identified", "known", "listed", "aforementioned"})  # "identified condition": a reference back
 
 
-def clean_name(raw: str, alternatives: bool = True) -> tuple[str, str | None, list[str]]:
+def clean_name(raw: str, alternatives: bool = True, negated: bool = False) -> tuple[str, str | None, list[str]]:
     """Split "Name (ABBR) or Other Name" into the name, its abbreviation and aliases; `alternatives=False` keeps
-    an "or" inside the name (a list item already split at its coordinations, pipeline.extract.roles)."""
+    an "or" inside the name (a list item already split at its coordinations, pipeline.extract.roles); `negated=True`
+    keeps a name of an absence ("Absence of clinically relevant IgE"), which an exclusion list item names (12.21)."""
     raw = re.sub(r"\^[\d,\-–]+", "", raw)  # "^41" reference markers of plain-text exports
+    raw = re.sub(r"\s*\([^()]*$", "", raw)  # "disease (except" cut inside a bracket: the open bracket is not the name's
     raw = re.sub(r"[\s,;]+(?:or|and|and/or)\s*$", "", raw.strip(), flags=re.I)
     raw = raw.strip(" \t-–—:;,.")
     abbreviation = None
@@ -231,7 +233,7 @@ def clean_name(raw: str, alternatives: bool = True) -> tuple[str, str | None, li
     text = _LEADING_NOISE_RE.sub("", text)
     text = _ACTION_PREFIX_RE.sub("", text)
     text = _TRAILING_CONNECTOR_RE.sub("", text).strip(" -–—:;,.")
-    if _NEGATED_RE.match(text):
+    if _NEGATED_RE.match(text) and not negated:
         text = ""  # "absence of thrombosis" is a criterion about a condition, not an indication
     if set(words(text)) <= GENERIC_HEADS | _GENERIC_MODIFIERS or _BACK_REFERENCE_RE.search(text):
         text = ""  # "this disease", "medical conditions", "a mild case of these syndromes": a reference back or a category
@@ -448,6 +450,16 @@ def _starts_criteria(text: str, lexicon: Lexicon) -> bool:
     return intro and lowered.endswith((":", "met", "criteria"))
 
 
+def denies_its_items(text: str, lexicon: Lexicon, cue_vote: float) -> bool:
+    """A criteria-worded lead-in whose denial falls on each item, by its cues (`cue_vote`, "generally not covered for
+    treating the following, and records must have ...:") or a negative list phrase ("not medically necessary when
+    the following contraindications are present:"), not one whose items are what coverage requires ("denied unless
+    all of the following are met:")."""
+    lowered = text.lower()
+    negative = cue_vote < 0 or any(p in lowered for p in lexicon.list_intro_negative)
+    return negative and not _says_any(lowered, lexicon.criteria_denial_exceptions)
+
+
 def list_intro_vote(text: str, lexicon: Lexicon, cue_vote: float, opens_sublist: bool = False) -> float | None:
     """The coverage a line gives to the list it introduces (a line ending in ':' or an item with sub-items)."""
     lowered = text.lower().rstrip()
@@ -598,8 +610,9 @@ def find_mentions(
             previous = line_sentences[k - 1] if k else None
             for mention in _trigger_mentions(text, sentence, line, head_mention, lexicon, previous):
                 mention.list_vote = inherited if line.is_item else 0.0
-                if unmarked and head_mention is None:
-                    # "For cervical manipulations, vertebrobasilar insufficiency; and": the condition is the entry
+                if (unmarked or line.is_item and not state.in_criteria) and head_mention is None:
+                    # "For cervical manipulations, vertebrobasilar insufficiency; and", "- Testing may not be used for
+                    # routine or other screening.": an entry headed by no condition names its condition in its prose
                     mention.list_vote = state.vote
                 mention.same_as = head_mention
                 mentions.append(mention)
@@ -610,8 +623,10 @@ def find_mentions(
             state.end_criteria()
             state.criteria_of = (on_line or earlier or [None])[-1]
             state.in_criteria = True
-            state.alternatives = any(p in stripped.lower() for p in lexicon.alternatives_intro)
-            state.criteria_vote = LIST_INTRO_WEIGHT if cue_vote > 0 else (-LIST_INTRO_WEIGHT if cue_vote < 0 else state.vote)
+            denial = denies_its_items(stripped, lexicon, cue_vote)
+            state.criteria_vote = -LIST_INTRO_WEIGHT if denial or cue_vote < 0 else (LIST_INTRO_WEIGHT if cue_vote > 0 else state.vote)
+            # each item of a denied list is its own not-covered condition, as in an "any of the following" list
+            state.alternatives = denial or any(p in stripped.lower() for p in lexicon.alternatives_intro)
         else:
             intro = list_intro_vote(stripped, lexicon, cue_vote, _opens_sublist(lines, line, text))
             if intro is not None:
@@ -635,22 +650,6 @@ def table_row_vote(stripped: str) -> float | None:
     if all(c in _TABLE_NO for c in marks):
         return -LIST_INTRO_WEIGHT
     return None
-
-
-# an entry of a list written as plain lines: "Severe demineralization of bone;", "Bleeding disorders; and"
-_UNMARKED_ITEM_END_RE = re.compile(r";\s*(?:and|or|and/or)?$", re.I)
-UNMARKED_ITEM_WORDS = 30  # longer lines are sentences of a paragraph, not list entries
-
-
-def unmarked_item(previous: str, previous_unmarked: bool, stripped: str) -> bool:
-    """A paragraph line that is an entry of a list without bullets: it ends in ";" (or "; and") after a line
-    ending in ":" or after another such entry, or it ends the run in "." after one."""
-    if len(stripped.split()) > UNMARKED_ITEM_WORDS:
-        return False
-    opened = previous.endswith(":") or previous_unmarked
-    if _UNMARKED_ITEM_END_RE.search(stripped):
-        return opened
-    return stripped.endswith(".") and previous_unmarked and bool(_UNMARKED_ITEM_END_RE.search(previous))
 
 
 def _head_mentions(
@@ -829,8 +828,11 @@ def group_mentions(mentions: list[Mention], abbreviations: dict[str, str]) -> li
     for i, mention in enumerate(mentions):
         if mention.same_as is not None and id(mention.same_as) in index:
             union(i, index[id(mention.same_as)])
+    negators = frozenset(n for n in load_lexicon().negators if " " not in n)
     for i in range(len(mentions)):
         for j in range(i):
+            if keys[i] != keys[j] and negates(keys[i], keys[j], negators):
+                continue  # "AD not due to dust mites" is not "AD due to dust mites", nor the "Atopic Dermatitis" heading
             if keys[i] == keys[j] or (alias_keys[i] & alias_keys[j]) or (content[i] and content[i] == content[j]):
                 union(i, j)
             elif abbrs[i] and abbrs[i] == abbrs[j]:
@@ -843,6 +845,12 @@ def group_mentions(mentions: list[Mention], abbreviations: dict[str, str]) -> li
     for i, mention in enumerate(mentions):
         groups.setdefault(find(i), []).append(mention)
     return [IndicationGroup(sorted(g, key=lambda m: m.start)) for g in groups.values()]
+
+
+def negates(a: str, b: str, negators: frozenset[str]) -> bool:
+    """Whether one canonical name has a negator the other lacks ("atopic dermatitis not due to dust mites" against
+    "atopic dermatitis"): the negated one names the exception, another indication."""
+    return bool(set(a.split()) ^ set(b.split())) and bool((set(a.split()) ^ set(b.split())) & negators)
 
 
 _OR_END_RE = re.compile(r"[,;]?\s+OR\s*$")

@@ -59,6 +59,7 @@ class Lexicon:
     list_intro_positive: tuple[str, ...]
     list_intro_negative: tuple[str, ...]
     list_intro_exception: tuple[str, ...]  # "Abortions are not covered except:": the items are the exceptions
+    criteria_denial_exceptions: tuple[str, ...]  # "denied unless all of the following are met:": criteria, not denied items
     phases: dict[str, tuple[str, ...]]
     frequency_patterns: tuple[str, ...]
     outcome_context: tuple[str, ...]
@@ -161,6 +162,7 @@ def load_lexicon() -> Lexicon:
         list_intro_positive=_strings(phr, "list_intro_positive", "phrases.json"),
         list_intro_negative=_strings(phr, "list_intro_negative", "phrases.json"),
         list_intro_exception=_strings(phr, "list_intro_exception", "phrases.json"),
+        criteria_denial_exceptions=_strings(phr, "criteria_denial_exceptions", "phrases.json"),
         phases={k: _strings(phases, k, "phrases.json:phases") for k in phases},
         frequency_patterns=_strings(phr, "frequency_patterns", "phrases.json"),
         outcome_context=_strings(phr, "outcome_context", "phrases.json"),

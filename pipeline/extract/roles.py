@@ -16,6 +16,7 @@ stored as plain JSON in models/roles/model.json (no pickle). Its roles:
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -25,7 +26,9 @@ from scipy import sparse
 from sklearn.feature_extraction import FeatureHasher
 
 from pipeline.extract.coverage_model import coef_from_json, coef_to_json, read_model_json, write_model_json
-from pipeline.extract.indications import PROSE_KINDS, Mention, clean_name, is_condition_like, is_sentence_start, words
+from pipeline.extract.indications import (
+    PROSE_KINDS, Mention, clean_name, denies_its_items, is_condition_like, is_sentence_start, list_intro_vote, words,
+)
 from pipeline.extract.lexicon import Lexicon
 from pipeline.extract.tree import Node, node_text
 from pipeline.paths import ROLE_MODEL as MODEL_PATH
@@ -59,6 +62,7 @@ _SEMICOLON_LIST_RE = re.compile(r";\s+(?:or|and|and/or)\s", re.I)
 _COMPARATIVE_RE = re.compile(r"(?:more|less|fewer|greater|higher|lower|equal|above|below|over|under)\b", re.I)
 _ADJECTIVE_ENDINGS = ("ar", "al", "ic", "ous", "ive", "ary")  # "of acetabular or proximal femur fracture": a shared head follows
 _ARTICLE_RE = re.compile(r"^(?:the|a|an)\s+", re.I)
+_STATE_PREPOSITION_RE = re.compile(r"^(?:on|with)\s+(?=\S)", re.I)
 _SHARED_TAIL_RE = re.compile(r"^([\w'’-]+)(\s+of\s+.+)$", re.I)  # "pain or swelling of the scrotum": "of ..." is shared
 
 
@@ -74,8 +78,27 @@ def _subject_clause(content: str, lexicon: Lexicon) -> tuple[str, bool]:
     return content, False
 
 
+_SERVICE_SUBJECT_WORDS = 3  # "CRT in patients with X": at most this many words name the service before its population
+
+
+def _service_subject_end(head: str, lexicon: Lexicon) -> int:
+    """Where a short service subject and its population phrase end ("CRT in patients with X" -> before "X"), else 0:
+    a name prefix naming a population ("in patients with") after one to three words without a verb."""
+    lowered = head.lower()
+    for prefix in lexicon.name_prefixes:
+        if not set(prefix.split()) & lexicon.population_words:
+            continue
+        at = lowered.find(f" {prefix} ")
+        lead = words(head[:at]) if at > 0 else []
+        if lead and len(lead) <= _SERVICE_SUBJECT_WORDS and not set(lead) & (lexicon.verb_stops | lexicon.population_words):
+            return at + len(prefix) + 2
+    return 0
+
+
 def _subject_stripped(head: str, lexicon: Lexicon) -> str:
-    """The head without its leading subject or purpose ("Patients with known or suspected X" -> "X"), repeatedly."""
+    """The head without its leading subject or purpose ("Patients with known or suspected X" -> "X", "CRT in patients
+    with X" -> "X"), repeatedly."""
+    head = head[_service_subject_end(head, lexicon) :]
     while True:
         lowered = head.lower()
         prefix = next((p for p in lexicon.name_prefixes if lowered.startswith(p + " ")), None)
@@ -105,7 +128,7 @@ def _shares_rest(word: str, joiner: str, part: str, lexicon: Lexicon) -> bool:
     """Whether a bare modifier joined by "or"/"and" to a phrase of two or more words without a preposition shares
     that phrase's rest ("Pregnant and lactating women"), not a condition word of its own ("Pain or swelling")."""
     tokens = words(part)
-    return (len(words(word)) == 1 and joiner.strip().lower() in ("or", "and") and not is_condition_like(word, lexicon)
+    return (len(words(word)) == 1 and joiner.strip().lower() in ("or", "and", "and/or") and not is_condition_like(word, lexicon)
             and len(tokens) >= 2 and not any(t in _PREPOSITIONS for t in tokens))
 
 
@@ -159,10 +182,11 @@ def coordinated_parts(head: str, lexicon: Lexicon) -> list[str]:
     return parts
 
 
-def item_names(content: str, lexicon: Lexicon) -> list[tuple[str, list[str]]]:
+def item_names(content: str, lexicon: Lexicon, denied: bool = False) -> list[tuple[str, list[str]]]:
     """The conditions an item names (guideline 6, 12.2): its head phrase before a separator, sentence end or
     criteria clause, without its subject ("Patients with ..."), split at its coordinations; defining parentheses
-    ("Cognitive impairment (disorientation or memory loss)") become aliases, the joined form an alias of the first."""
+    ("Cognitive impairment (disorientation or memory loss)") become aliases, the joined form an alias of the first;
+    `denied`: the item is one of an exclusion list, whose absences are names ("Absence of clinically relevant IgE")."""
     content = _subject_clause(content, lexicon)[0]
     sep = _HEAD_CUT_RE.search(content)
     head = content[: sep.start()] if sep else content
@@ -181,7 +205,9 @@ def item_names(content: str, lexicon: Lexicon) -> list[tuple[str, list[str]]]:
     out = []
     for i, part in enumerate(parts):
         part = _FOOTNOTE_RE.sub("", part)
-        name, _abbreviation, aliases = clean_name(part, alternatives=False)
+        if i:  # "X or on chronic inotropic therapy or with LV assist devices in place": the subject's other states
+            part = _STATE_PREPOSITION_RE.sub("", part)
+        name, _abbreviation, aliases = clean_name(part, alternatives=False, negated=denied)
         if not name or len(words(name)) > 16:
             if i == 0:
                 return []  # a sentence, not a list of names: its later commas join no conditions
@@ -345,7 +371,23 @@ def _is_name(name: str, lexicon: Lexicon, whole_item: bool = False, clause: bool
     )
 
 
-def apply_roles(mentions: list[Mention], nodes: list[Node], roles: dict[int, str], text: str, lexicon: Lexicon) -> list[Mention]:
+def _lead_negative(lead: Node | None, text: str, lexicon: Lexicon, cue_vote: Callable[[int, int], float] | None) -> bool:
+    """Whether a list's lead-in denies its items: a negative list phrase ("the following contraindications"), or, read
+    as the rules read a list introduction (`list_intro_vote`, with its coverage cues), a denial ("It is not reasonable
+    and medically necessary to provide ... to the following types of patients:"), not one with exceptions ("... except:")
+    or one whose items coverage requires ("denied unless all of the following are met:", `denies_its_items`)."""
+    lowered = node_text(text, lead).lower()
+    if any(p in lowered for p in lexicon.list_intro_negative):
+        return True
+    if lead is None or cue_vote is None:
+        return False
+    cues = cue_vote(lead.start, lead.end)
+    vote = list_intro_vote(node_text(text, lead), lexicon, cues, opens_sublist=lead.is_item)
+    return vote is not None and vote < 0 and denies_its_items(node_text(text, lead), lexicon, cues)
+
+
+def apply_roles(mentions: list[Mention], nodes: list[Node], roles: dict[int, str], text: str, lexicon: Lexicon,
+                cue_vote: Callable[[int, int], float] | None = None) -> list[Mention]:
     """The mentions with the tree's decisions applied.
 
     - a condition item (indication, member, exclusion) the rules missed becomes an item mention named by
@@ -354,6 +396,7 @@ def apply_roles(mentions: list[Mention], nodes: list[Node], roles: dict[int, str
     - a rule head mention on such a line without a list vote takes the role's (an exclusion list's items are not covered);
     - head mentions on the lead-in of a list whose items are conditions ("the following conditions:"), and on
       criteria lines unless they read as a condition name, are dropped ("At least 75% reduction of pain").
+    `cue_vote(start, end)`, the summed coverage cues of a span, lets a lead-in deny its items by its cues too.
     """
     position = {n.index: i for i, n in enumerate(nodes)}
     index = {n.index: n for n in nodes}
@@ -376,11 +419,10 @@ def apply_roles(mentions: list[Mention], nodes: list[Node], roles: dict[int, str
     ]  # a criteria line the lexicon reads as a condition name stays: the model errs more than a named condition
     for line in sorted(condition_lines - background_lines):
         node, vote = index[line], CONDITION_ROLES[roles[line]]
-        lead_in = node_text(text, index.get(node.lead_in)).lower()
-        lead_negative = any(p in lead_in for p in lexicon.list_intro_negative)
+        lead_negative = _lead_negative(index.get(node.lead_in), text, lexicon, cue_vote)
         if lead_negative:
             vote = -1.0  # "when the following contraindications are present:": the lead-in decides its items, whatever the role
-        elif node.section_kind != "policy" and not _decides(lead_in, lexicon):
+        elif node.section_kind != "policy" and not _decides(node_text(text, index.get(node.lead_in)).lower(), lexicon):
             vote = 0.0  # a background list ("risk factors include:", "secondary causes include the following:") decides nothing
         if line in heads_on:
             for m in heads_on[line]:
@@ -390,7 +432,7 @@ def apply_roles(mentions: list[Mention], nodes: list[Node], roles: dict[int, str
         if not _may_name_condition(node, index, heads_on, text):
             continue
         scope = (node.start, _descendants_end(node, nodes, position) if node.is_item else node.end)
-        for name, aliases in _item_conditions(node_text(text, node), lexicon):
+        for name, aliases in _item_conditions(node_text(text, node), lexicon, denied=vote < 0):
             mention = _item_mention(name, aliases, node, text)
             mention.list_vote, mention.scope = vote, scope
             kept.append(mention)
@@ -416,11 +458,11 @@ def _decides(lead_in: str, lexicon: Lexicon) -> bool:
     return any(p in lead_in for p in phrases) or any(cue.phrase in lead_in for cue in lexicon.cues)
 
 
-def _item_conditions(content: str, lexicon: Lexicon) -> list[tuple[str, list[str]]]:
+def _item_conditions(content: str, lexicon: Lexicon, denied: bool = False) -> list[tuple[str, list[str]]]:
     """The item's names that may become mentions: the first when it can name a condition (`_is_name`), a further
     coordinated part when the lexicon reads it as a condition or most parts are conditions ("Bladder cancer,
     neurogenic bladder, bladder calculus"), not in a joined requirement ("driving, or meeting vocational needs")."""
-    names = item_names(content, lexicon)
+    names = item_names(content, lexicon, denied)
     bare = _INNER_PAREN_RE.sub("", content)  # "Screening (in the absence of signs, symptoms, or disease)" is a one-word item
     whole = len(names) == 1 and fold(names[0][0]) == fold(clean_name(bare, alternatives=False)[0])
     clause = _subject_clause(content, lexicon)[1]

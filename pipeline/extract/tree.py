@@ -21,6 +21,22 @@ def looks_like_heading(text: str) -> bool:
     return len(text) <= 90 and not text.rstrip().endswith((".", ",", ";")) and len(text.split()) <= 12 and text[0].isupper()
 
 
+# an entry of a list written as plain lines: "Severe demineralization of bone;", "Bleeding disorders; and"
+_UNMARKED_ITEM_END_RE = re.compile(r";\s*(?:and|or|and/or)?$", re.I)
+UNMARKED_ITEM_WORDS = 30  # longer lines are sentences of a paragraph, not list entries
+
+
+def unmarked_item(previous: str, previous_unmarked: bool, stripped: str) -> bool:
+    """A paragraph line that is an entry of a list without bullets: it ends in ";" (or "; and") after a line
+    ending in ":" or after another such entry, or it ends the run in "." after one."""
+    if len(stripped.split()) > UNMARKED_ITEM_WORDS:
+        return False
+    opened = previous.endswith(":") or previous_unmarked
+    if _UNMARKED_ITEM_END_RE.search(stripped):
+        return opened
+    return stripped.endswith(".") and previous_unmarked and bool(_UNMARKED_ITEM_END_RE.search(previous))
+
+
 @dataclass(frozen=True)
 class Node:
     """One non-empty line of the document as a tree node (indices are line indices)."""
@@ -56,20 +72,31 @@ def build_tree(text: str, lines: list[Line]) -> list[Node]:
 
     An item's parent is the nearest open item one level up; a plain bullet after an enumerated item that
     ends with ":" at the same depth is its child (flattened exports write "- 1. Threat to others:" then
-    "- assaultive behavior ..." at one level).
+    "- assaultive behavior ..." at one level). Plain lines of a list written without bullets (`unmarked_item`)
+    are top-level items under the line that introduces them.
     """
     drafts: list[dict] = []
     open_items: list[tuple[int, int, bool]] = []  # (effective depth, line index, enumerated-with-colon)
     last_plain: int | None = None
     last_heading: int | None = None
     section = None
+    previous, previous_unmarked = "", False
     for line in lines:
         start, end = _content_span(text, line)
         if start >= end:
             continue
         if line.section_name != section:
             section, open_items, last_plain, last_heading = line.section_name, [], None, None
+            previous, previous_unmarked = "", False
         content = text[start:end]
+        unmarked = not line.is_item and unmarked_item(previous, previous_unmarked, content)
+        previous, previous_unmarked = content, unmarked
+        if unmarked:
+            # "Severe demineralization of bone;" after a ":" lead-in: an item of a list written without bullets
+            drafts.append(dict(index=line.index, kind="item", start=start, end=end, depth=0, parent=None, lead_in=last_plain,
+                               heading=last_heading, section_kind=line.section_kind, section_name=line.section_name))
+            open_items = []
+            continue
         if not line.is_item:
             kind = "heading" if looks_like_heading(content) else "paragraph"
             drafts.append(dict(index=line.index, kind=kind, start=start, end=end, depth=-1, parent=None, lead_in=last_plain,

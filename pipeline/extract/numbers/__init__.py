@@ -28,6 +28,9 @@ Decisions (see the tests for the phrases each one comes from):
 - "once", "twice", "thrice" are numbers (1, 2, 3) with unit "times". "once" counts only in a
   frequency phrase or after a comparator ("once every 2 years", "more than once"), never as the
   conjunction ("once the arrhythmia has been documented").
+- An ordinal day, week, month or year is that many of them ("no sooner than the 60th day but no later than the
+  91st day" -> between 60 and 91 days: two full inclusive bounds of one unit are one range); other ordinals stay out.
+- "an average of N" is "=" ("an average of 4 hours per 24 hour period"; models/ANNOTATION.md 4 accepts = there).
 - "one" and "a single" count only with a unit, a comparator or a confirming digit ("one (1) month",
   "at least one", "more than one"): otherwise they are pronouns ("one of the following").
 

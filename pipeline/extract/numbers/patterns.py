@@ -144,3 +144,11 @@ _PAREN_CLOSE_RE = re.compile(rf"{_SP}*[)\]]")
 _CONCENTRATION_HINT = re.compile(r"/\s*d(?![a-z])|per\s+d(?![a-z])", re.IGNORECASE)
 _COMPARATOR_END_CHARS = frozenset("<>=≤≥⩽⩾≦≧/")
 _MULTI_DASH_AFTER = re.compile(r"[-–]\d+[-–]\d")
+# "no sooner than the 60th day", "after the 91st day": an ordinal day, week, month or year counts that many from an
+# event (models/ANNOTATION.md 9, L34823); its suffix is blanked (same length, offsets kept) so it reads as "60 day".
+_ORDINAL_TIME_RE = re.compile(
+    rf"(?<![\w.,])(\d{{1,3}})(?:st|nd|rd|th)(?={_SP}+(?:(?:and|to|through|or){_SP}+(?:the{_SP}+)?\d{{1,3}}(?:st|nd|rd|th){_SP}+)?"
+    rf"(?:day|week|month|year)s?(?![A-Za-z]))",
+    re.IGNORECASE,
+)
+

@@ -14,6 +14,7 @@ from pipeline.extract.numbers.patterns import (
     _LABEL_THEN_NUMBER,
     _PAIR_JOIN_RE,
     _ONCE_CONTEXT_RE,
+    _ORDINAL_TIME_RE,
     _PAREN_CLOSE_RE,
     _PAREN_OPEN_RE,
     _PREV_WORD_REV,
@@ -318,13 +319,15 @@ _UPPER_BOUNDS = ("<", "<=")
 def join_bounds(text: str, quantities: list[Quantity]) -> list[Quantity]:
     """Read a lower and an upper bound of one limit together: the unit written once at the end is both
     bounds' unit ("Hb >12 and <13 g/dL" -> > 12 g/dL, < 13 g/dL), and two inclusive bounds are one range
-    ("≥ 5 and ≤ 14 events per hour" -> between 5 and 14 events/hour, as "between 5 and 14" reads)."""
+    ("≥ 5 and ≤ 14 events per hour" -> between 5 and 14 events/hour, as "between 5 and 14" reads), also when each
+    bound writes the unit ("no sooner than the 60th day but no later than the 91st day" -> between 60 and 91 days)."""
     out: list[Quantity] = []
     for q in quantities:
         first = out[-1] if out else None
+        same_unit = first is not None and first.unit is not None and first.unit == q.unit
         if (
             first is None
-            or first.unit is not None
+            or (first.unit is not None and not same_unit)
             or q.unit is None
             or first.comparator not in _LOWER_BOUNDS
             or q.comparator not in _UPPER_BOUNDS
@@ -334,6 +337,8 @@ def join_bounds(text: str, quantities: list[Quantity]) -> list[Quantity]:
             out.append(q)
         elif first.comparator == ">=" and q.comparator == "<=":
             out[-1] = Quantity(first.start, q.end, first.low, q.low, "between", q.unit, q.unit_text, first.number_start, q.number_end)
+        elif same_unit:
+            out.append(q)  # "> 5 mg and < 9 mg": two limits, each with its own unit already
         else:
             out[-1] = replace(first, unit=q.unit)
             out.append(q)
@@ -344,6 +349,8 @@ def find_quantities(text: str) -> list[Quantity]:
     """Every numeric mention in `text`, left to right and non-overlapping (see the module doc)."""
     if not text:
         return []
+    if "th " in text or "st " in text or "nd " in text or "rd " in text:
+        text = _ORDINAL_TIME_RE.sub(lambda m: m.group(1) + "  ", text)  # "the 91st day" reads "the 91   day"
     toks = _tokens(text)
     if not toks:
         return []
