@@ -46,6 +46,7 @@ class Lexicon:
     heading_negative: tuple[str, ...]
     not_conditions: frozenset[str]
     instrument_words: frozenset[str]  # the last word of a scoring instrument's name ("... Outcome Score", "... Scale")
+    state_heads: frozenset[str]  # the last word of a patient state joined to a condition ("... and anticoagulant therapy")
     mention_triggers: tuple[str, ...]
     mention_stops: frozenset[str]
     not_families: frozenset[str]  # subject words of "X include A, B" that list no conditions of a family ("symptoms")
@@ -141,6 +142,7 @@ def load_lexicon() -> Lexicon:
         condition_heads=frozenset(_strings(cond, "heads", "conditions.json")),
         not_conditions=frozenset(_strings(cond, "not_conditions", "conditions.json")),
         instrument_words=frozenset(_strings(cond, "instrument_words", "conditions.json")),
+        state_heads=frozenset(_strings(cond, "state_heads", "conditions.json")),
         suffix_exceptions=frozenset(_strings(cond, "suffix_exceptions", "conditions.json")),
         population_words=frozenset(_strings(phr, "population_words", "phrases.json")),
         verb_stops=frozenset(_strings(phr, "verb_stops", "phrases.json")),
