@@ -229,3 +229,23 @@ def test_l35121_screening_is_a_purpose_the_policy_decides_on():
 def test_l34426_studies_performed_for_screening_denied_is_a_not_covered_purpose(rules_nlp):
     text = "Limitations:\nStudies performed for screening will be denied by Medicare as not medically necessary.\n"
     assert _coverage(text, rules_nlp) == {"screening": "not_covered"}
+
+
+def test_l39543_series_after_a_trigger_reads_a_retention_as_its_last_member(rules_nlp):
+    text = "SNS is covered for the treatment of urinary urge incontinence, urgency-frequency syndrome, and nonobstructive urinary retention."
+    assert _coverage(text, rules_nlp) == {
+        "urinary urge incontinence": "covered", "urgency-frequency syndrome": "covered", "nonobstructive urinary retention": "covered"}
+
+
+def test_l34426_series_continues_past_inflammations_into_its_such_as_members(lexicon):
+    text = ("It may also be appropriate in evaluating intraocular tumors, visual loss in systemic disease, "
+            "acute exudative inflammations, such as toxoplasmosis and optic disc edema.")
+    assert _names(indications.trigger_mentions(text, 0, lexicon)) == [
+        "intraocular tumors", "visual loss", "acute exudative inflammations", "toxoplasmosis", "optic disc edema"]
+
+
+def test_l34570_items_naming_hallucinations_and_agitation_are_indications(rules_nlp):
+    text = ("Inpatient psychiatric admission is covered for patients with any of the following:\n"
+            "- 3. Command hallucinations directing harm to self or others.\n"
+            "- 4. Psychomotor agitation that interferes with the activities of daily living.\n")
+    assert _coverage(text, rules_nlp) == {"Command hallucinations directing harm": "covered", "Psychomotor agitation": "covered"}
