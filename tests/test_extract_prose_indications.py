@@ -249,3 +249,15 @@ def test_l34570_items_naming_hallucinations_and_agitation_are_indications(rules_
             "- 3. Command hallucinations directing harm to self or others.\n"
             "- 4. Psychomotor agitation that interferes with the activities of daily living.\n")
     assert _coverage(text, rules_nlp) == {"Command hallucinations directing harm": "covered", "Psychomotor agitation": "covered"}
+
+
+def test_l34426_population_allergic_to_a_substance_names_the_allergy(lexicon, rules_nlp):
+    text = "ICG is formulated with iodine and should not be used on patients who are allergic to iodine."
+    assert _names(indications.trigger_mentions(text, 0, lexicon)) == ["allergy to iodine"]
+    assert _coverage(text, rules_nlp) == {"allergy to iodine": "not_covered"}
+
+
+def test_state_mentions_need_a_population_before_the_adjective(lexicon):
+    assert _names(indications.state_mentions("Patients hypersensitive to latex or rubber are excluded.", 0, lexicon)) == [
+        "hypersensitivity to latex or rubber"]
+    assert indications.state_mentions("The dye is allergic to nothing.", 0, lexicon) == []

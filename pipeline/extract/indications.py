@@ -328,6 +328,7 @@ def trigger_mentions(text: str, offset: int, lexicon: Lexicon) -> list[tuple[str
         series = _series(text, match.end(), lexicon)
         if len(series) >= 2:
             found.extend(series)
+    states = state_mentions(text, offset, lexicon)
     # Keep the longest phrase at each position ("patients with" inside "in patients with").
     found.sort(key=lambda f: (f[0], -(f[1] - f[0])))
     result: list[tuple[str, int, int]] = []
@@ -339,7 +340,29 @@ def trigger_mentions(text: str, offset: int, lexicon: Lexicon) -> list[tuple[str
         phrase = text[start:end]
         for a, b in split_joined(phrase, lexicon):
             result.append((phrase[a:b], offset + start + a, offset + start + b))
-    return result
+    taken = [(start, end) for _, start, end in result]
+    result += [s for s in states if not any(a < s[2] and s[1] < b for a, b in taken)]
+    return sorted(result, key=lambda r: r[1])
+
+
+@lru_cache(maxsize=4)
+def _state_re(populations: frozenset[str], adjectives: tuple[str, ...]) -> re.Pattern:
+    """A population described by a state adjective: "patients (who are) allergic to ", "individuals hypersensitive to "."""
+    population = "|".join(sorted(map(re.escape, populations), key=len, reverse=True))
+    adjective = "|".join(sorted(map(re.escape, adjectives), key=len, reverse=True))
+    return re.compile(rf"\b(?:{population})\s+(?:(?:who|that)\s+(?:are|is)\s+(?:known\s+to\s+be\s+)?)?({adjective})\s+", re.I)
+
+
+def state_mentions(text: str, offset: int, lexicon: Lexicon) -> list[tuple[str, int, int]]:
+    """The states a sentence gives its population by an adjective ("patients who are allergic to iodine"): the
+    condition is the state, named by its noun ("allergy to iodine"; the population is the sentence's subject, 12.23),
+    one per member of a series after it ("allergic to iodine or shellfish")."""
+    found = []
+    for match in _state_re(lexicon.population_words, tuple(lexicon.state_adjectives)).finditer(text):
+        noun = lexicon.state_adjectives[match.group(1).lower()]
+        for start, end in _series(text, match.end(), lexicon) or []:
+            found.append((f"{noun} {text[start:end]}", offset + match.start(1), offset + end))
+    return found
 
 
 _CONNECTOR_RE = re.compile(r"(?:associated with|related to|due to|secondary to|caused by|induced by|of)\s", re.I)

@@ -48,6 +48,7 @@ class Lexicon:
     instrument_words: frozenset[str]  # the last word of a scoring instrument's name ("... Outcome Score", "... Scale")
     state_heads: frozenset[str]  # the last word of a patient state joined to a condition ("... and anticoagulant therapy")
     mention_triggers: tuple[str, ...]
+    state_adjectives: dict[str, str]  # "allergic to" -> "allergy to": a population's state named by its noun
     mention_stops: frozenset[str]
     not_families: frozenset[str]  # subject words of "X include A, B" that list no conditions of a family ("symptoms")
     series_links: tuple[str, ...]  # words that chain one more condition onto an inline series ("A, especially B")
@@ -94,6 +95,16 @@ def _strings(data: dict, key: str, source: str) -> tuple[str, ...]:
         if not isinstance(value, str) or not value.strip():
             raise LexiconError(f"{source}: '{key}'[{i}] must be a non-empty string, got {value!r}")
     return tuple(v.lower() if key != "frequency_patterns" else v for v in values)
+
+
+def _string_map(data: dict, key: str, source: str) -> dict[str, str]:
+    values = data.get(key)
+    if not isinstance(values, dict) or not values:
+        raise LexiconError(f"{source}: '{key}' must be a non-empty object of strings")
+    for phrase, value in values.items():
+        if not phrase.strip() or not isinstance(value, str) or not value.strip():
+            raise LexiconError(f"{source}: '{key}'[{phrase!r}] must map a phrase to a non-empty string, got {value!r}")
+    return {phrase.lower(): value.lower() for phrase, value in values.items()}
 
 
 def _section(data: dict, key: str, source: str) -> dict:
@@ -151,6 +162,7 @@ def load_lexicon() -> Lexicon:
         heading_positive=_strings(phr, "heading_positive", "phrases.json"),
         heading_negative=_strings(phr, "heading_negative", "phrases.json"),
         mention_triggers=tuple(sorted(_strings(phr, "mention_triggers", "phrases.json"), key=len, reverse=True)),
+        state_adjectives=_string_map(phr, "state_adjectives", "phrases.json"),
         mention_stops=frozenset(_strings(phr, "mention_stops", "phrases.json")),
         not_families=frozenset(_strings(phr, "not_families", "phrases.json")),
         series_links=tuple(sorted(_strings(phr, "series_links", "phrases.json"), key=len, reverse=True)),
