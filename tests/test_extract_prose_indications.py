@@ -261,3 +261,11 @@ def test_state_mentions_need_a_population_before_the_adjective(lexicon):
     assert _names(indications.state_mentions("Patients hypersensitive to latex or rubber are excluded.", 0, lexicon)) == [
         "hypersensitivity to latex or rubber"]
     assert indications.state_mentions("The dye is allergic to nothing.", 0, lexicon) == []
+
+
+def test_series_after_a_covered_family_continues_through_e_g_and_for_example(lexicon):
+    text = "The test is covered for hereditary cancer syndromes, e.g., Lynch syndrome and familial adenomatous polyposis."
+    assert _names(indications.trigger_mentions(text, 0, lexicon)) == [
+        "hereditary cancer syndromes", "Lynch syndrome", "familial adenomatous polyposis"]
+    text = "Coverage is limited to patients with inflammatory conditions, for example rheumatoid arthritis."
+    assert _names(indications.trigger_mentions(text, 0, lexicon)) == ["inflammatory conditions", "rheumatoid arthritis"]
