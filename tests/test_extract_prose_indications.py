@@ -269,3 +269,11 @@ def test_series_after_a_covered_family_continues_through_e_g_and_for_example(lex
         "hereditary cancer syndromes", "Lynch syndrome", "familial adenomatous polyposis"]
     text = "Coverage is limited to patients with inflammatory conditions, for example rheumatoid arthritis."
     assert _names(indications.trigger_mentions(text, 0, lexicon)) == ["inflammatory conditions", "rheumatoid arthritis"]
+
+
+def test_state_adjectives_must_map_each_phrase_to_a_noun_phrase():
+    from pipeline.extract.lexicon import LexiconError, _string_map
+
+    assert _string_map({"state_adjectives": {"Allergic to": "allergy to"}}, "state_adjectives", "x") == {"allergic to": "allergy to"}
+    with pytest.raises(LexiconError, match=r"state_adjectives\['allergic to'\]"):
+        _string_map({"state_adjectives": {"allergic to": ""}}, "state_adjectives", "x")

@@ -98,6 +98,7 @@ def _strings(data: dict, key: str, source: str) -> tuple[str, ...]:
 
 
 def _string_map(data: dict, key: str, source: str) -> dict[str, str]:
+    """A non-empty object of phrase -> replacement phrase, lower-cased."""
     values = data.get(key)
     if not isinstance(values, dict) or not values:
         raise LexiconError(f"{source}: '{key}' must be a non-empty object of strings")
