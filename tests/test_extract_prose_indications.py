@@ -275,5 +275,5 @@ def test_state_adjectives_must_map_each_phrase_to_a_noun_phrase():
     from pipeline.extract.lexicon import LexiconError, _string_map
 
     assert _string_map({"state_adjectives": {"Allergic to": "allergy to"}}, "state_adjectives", "x") == {"allergic to": "allergy to"}
-    with pytest.raises(LexiconError, match=r"state_adjectives\['allergic to'\]"):
+    with pytest.raises(LexiconError, match=r"'state_adjectives'\['allergic to'\]"):
         _string_map({"state_adjectives": {"allergic to": ""}}, "state_adjectives", "x")
