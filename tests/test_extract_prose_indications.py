@@ -277,3 +277,12 @@ def test_state_adjectives_must_map_each_phrase_to_a_noun_phrase():
     assert _string_map({"state_adjectives": {"Allergic to": "allergy to"}}, "state_adjectives", "x") == {"allergic to": "allergy to"}
     with pytest.raises(LexiconError, match=r"'state_adjectives'\['allergic to'\]"):
         _string_map({"state_adjectives": {"allergic to": ""}}, "state_adjectives", "x")
+
+
+def test_l36702_a_dash_before_an_aside_ends_the_condition_phrase(lexicon):
+    text = "Magnesium may benefit patients with sickle cell anemia, beta thalassemia and hypersplenism– more recent articles dispute this."
+    assert _names(indications.trigger_mentions(text, 0, lexicon))[-1] == "beta thalassemia and hypersplenism"
+    text = "It is covered for patients with sickle cell anemia – the test is repeated yearly."
+    assert _names(indications.trigger_mentions(text, 0, lexicon)) == ["patients with sickle cell anemia"]
+    assert _names(indications.trigger_mentions("Covered for patients with non-small cell lung cancer.", 0, lexicon)) == [
+        "patients with non-small cell lung cancer"]

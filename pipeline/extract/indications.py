@@ -366,6 +366,9 @@ def state_mentions(text: str, offset: int, lexicon: Lexicon) -> list[tuple[str, 
 
 
 _CONNECTOR_RE = re.compile(r"(?:associated with|related to|due to|secondary to|caused by|induced by|of)\s", re.I)
+# a dash standing alone ("anemia – the test") or glued to a word before a space ("hypersplenism– more") opens an aside
+_DASH_RUN_RE = re.compile(r"[-–—]+")
+_DANGLING_DASH_RE = re.compile(r"(?<=\w)[-–—]+$")
 
 
 def _phrase_until_stop(text: str, lexicon: Lexicon) -> str:
@@ -379,7 +382,11 @@ def _phrase_until_stop(text: str, lexicon: Lexicon) -> str:
         if tok.start() < skip_until:
             out_end = tok.end()
             continue
-        if word in ",;:.()[]" or tok.start() > 110:
+        if word in ",;:.()[]" or tok.start() > 110 or _DASH_RUN_RE.fullmatch(word):
+            break
+        dangling = _DANGLING_DASH_RE.search(word)
+        if dangling and out_end and text[tok.end() : tok.end() + 1].isspace():
+            out_end = tok.start() + dangling.start()  # "hypersplenism– more recent articles": the dash ends the name
             break
         connector = _CONNECTOR_RE.match(text, tok.start())
         if connector and out_end:
