@@ -229,3 +229,60 @@ def test_l35121_screening_is_a_purpose_the_policy_decides_on():
 def test_l34426_studies_performed_for_screening_denied_is_a_not_covered_purpose(rules_nlp):
     text = "Limitations:\nStudies performed for screening will be denied by Medicare as not medically necessary.\n"
     assert _coverage(text, rules_nlp) == {"screening": "not_covered"}
+
+
+def test_l39543_series_after_a_trigger_reads_a_retention_as_its_last_member(rules_nlp):
+    text = "SNS is covered for the treatment of urinary urge incontinence, urgency-frequency syndrome, and nonobstructive urinary retention."
+    assert _coverage(text, rules_nlp) == {
+        "urinary urge incontinence": "covered", "urgency-frequency syndrome": "covered", "nonobstructive urinary retention": "covered"}
+
+
+def test_l34426_series_continues_past_inflammations_into_its_such_as_members(lexicon):
+    text = ("It may also be appropriate in evaluating intraocular tumors, visual loss in systemic disease, "
+            "acute exudative inflammations, such as toxoplasmosis and optic disc edema.")
+    assert _names(indications.trigger_mentions(text, 0, lexicon)) == [
+        "intraocular tumors", "visual loss", "acute exudative inflammations", "toxoplasmosis", "optic disc edema"]
+
+
+def test_l34570_items_naming_hallucinations_and_agitation_are_indications(rules_nlp):
+    text = ("Inpatient psychiatric admission is covered for patients with any of the following:\n"
+            "- 3. Command hallucinations directing harm to self or others.\n"
+            "- 4. Psychomotor agitation that interferes with the activities of daily living.\n")
+    assert _coverage(text, rules_nlp) == {"Command hallucinations directing harm": "covered", "Psychomotor agitation": "covered"}
+
+
+def test_l34426_population_allergic_to_a_substance_names_the_allergy(lexicon, rules_nlp):
+    text = "ICG is formulated with iodine and should not be used on patients who are allergic to iodine."
+    assert _names(indications.trigger_mentions(text, 0, lexicon)) == ["allergy to iodine"]
+    assert _coverage(text, rules_nlp) == {"allergy to iodine": "not_covered"}
+
+
+def test_state_mentions_need_a_population_before_the_adjective(lexicon):
+    assert _names(indications.state_mentions("Patients hypersensitive to latex or rubber are excluded.", 0, lexicon)) == [
+        "hypersensitivity to latex or rubber"]
+    assert indications.state_mentions("The dye is allergic to nothing.", 0, lexicon) == []
+
+
+def test_series_after_a_covered_family_continues_through_e_g_and_for_example(lexicon):
+    text = "The test is covered for hereditary cancer syndromes, e.g., Lynch syndrome and familial adenomatous polyposis."
+    assert _names(indications.trigger_mentions(text, 0, lexicon)) == [
+        "hereditary cancer syndromes", "Lynch syndrome", "familial adenomatous polyposis"]
+    text = "Coverage is limited to patients with inflammatory conditions, for example rheumatoid arthritis."
+    assert _names(indications.trigger_mentions(text, 0, lexicon)) == ["inflammatory conditions", "rheumatoid arthritis"]
+
+
+def test_state_adjectives_must_map_each_phrase_to_a_noun_phrase():
+    from pipeline.extract.lexicon import LexiconError, _string_map
+
+    assert _string_map({"state_adjectives": {"Allergic to": "allergy to"}}, "state_adjectives", "x") == {"allergic to": "allergy to"}
+    with pytest.raises(LexiconError, match=r"'state_adjectives'\['allergic to'\]"):
+        _string_map({"state_adjectives": {"allergic to": ""}}, "state_adjectives", "x")
+
+
+def test_l36702_a_dash_before_an_aside_ends_the_condition_phrase(lexicon):
+    text = "Magnesium may benefit patients with sickle cell anemia, beta thalassemia and hypersplenism– more recent articles dispute this."
+    assert _names(indications.trigger_mentions(text, 0, lexicon))[-1] == "beta thalassemia and hypersplenism"
+    text = "It is covered for patients with sickle cell anemia – the test is repeated yearly."
+    assert _names(indications.trigger_mentions(text, 0, lexicon)) == ["patients with sickle cell anemia"]
+    assert _names(indications.trigger_mentions("Covered for patients with non-small cell lung cancer.", 0, lexicon)) == [
+        "patients with non-small cell lung cancer"]

@@ -4,7 +4,9 @@ on tiny snippets of train documents."""
 from pipeline.datamodel import Document, DocumentMeta, Section
 from pipeline.extract.indications import Mention
 from pipeline.extract.lexicon import load_lexicon
-from pipeline.extract.roles import RoleModel, apply_roles, item_name, item_names, load_role_model, predict_roles
+from pipeline.extract.roles import (
+    RoleModel, apply_roles, is_patient_state, item_name, item_names, load_role_model, predict_roles,
+)
 from pipeline.extract.structure import split_lines
 from pipeline.extract.tree import build_tree, by_index, node_text
 from pipeline.training.roles import label_node
@@ -327,3 +329,26 @@ def test_l40050_an_absence_is_a_name_in_an_exclusion_list_only():
     mentions = apply_roles([], nodes, {2: "exclusion"}, ABSENCE, load_lexicon())
     assert [(m.name, m.list_vote) for m in mentions] == [("Absence of clinically relevant IgE", -1.0)]
     assert _names("Absence of clinically relevant IgE") == []  # elsewhere it is a criterion (12.21)
+
+
+# L37254 (chiropractic services, train): a contraindication item joins a condition and a therapy the patient is on
+THERAPY_STATE = (
+    "Indications:\n"
+    "The following are contraindications to manipulation:\n"
+    "- Bleeding disorders and anticoagulant therapy; and\n"
+    "- Failure of conservative therapy and physical therapy\n"
+)
+
+
+def test_l37254_apply_roles_makes_a_therapy_joined_to_a_condition_a_mention_of_its_own():
+    mentions = apply_roles([], _tree(THERAPY_STATE), {2: "exclusion"}, THERAPY_STATE, load_lexicon())
+    assert [(m.name, m.list_vote) for m in mentions] == [("Bleeding disorders", -1.0), ("anticoagulant therapy", -1.0)]
+
+
+def test_is_patient_state_reads_a_short_therapy_phrase_not_a_criterion_about_one():
+    lexicon = load_lexicon()
+    assert is_patient_state("anticoagulant therapy", lexicon)
+    assert is_patient_state("chronic inotropic HF therapy", lexicon)
+    assert not is_patient_state("failure of physical therapy", lexicon)  # a preposition: a criterion about the therapy
+    assert not is_patient_state("therapy", lexicon)
+

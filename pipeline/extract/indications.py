@@ -384,6 +384,7 @@ def trigger_mentions(text: str, offset: int, lexicon: Lexicon) -> list[tuple[str
         series = _series(text, match.end(), lexicon)
         if len(series) >= 2:
             found.extend(series)
+    states = state_mentions(text, offset, lexicon)
     # Keep the longest phrase at each position ("patients with" inside "in patients with").
     found.sort(key=lambda f: (f[0], -(f[1] - f[0])))
     result: list[tuple[str, int, int]] = []
@@ -395,12 +396,37 @@ def trigger_mentions(text: str, offset: int, lexicon: Lexicon) -> list[tuple[str
         phrase = text[start:end]
         for a, b in split_joined(phrase, lexicon):
             result.append((phrase[a:b], offset + start + a, offset + start + b))
-    return result
+    taken = [(start, end) for _, start, end in result]
+    result += [s for s in states if not any(a < s[2] and s[1] < b for a, b in taken)]
+    return sorted(result, key=lambda r: r[1])
+
+
+@lru_cache(maxsize=4)
+def _state_re(populations: frozenset[str], adjectives: tuple[str, ...]) -> re.Pattern:
+    """A population described by a state adjective: "patients (who are) allergic to ", "individuals hypersensitive to "."""
+    population = "|".join(sorted(map(re.escape, populations), key=len, reverse=True))
+    adjective = "|".join(sorted(map(re.escape, adjectives), key=len, reverse=True))
+    return re.compile(rf"\b(?:{population})\s+(?:(?:who|that)\s+(?:are|is)\s+(?:known\s+to\s+be\s+)?)?({adjective})\s+", re.I)
+
+
+def state_mentions(text: str, offset: int, lexicon: Lexicon) -> list[tuple[str, int, int]]:
+    """The states a sentence gives its population by an adjective ("patients who are allergic to iodine"): the
+    condition is the state, named by its noun ("allergy to iodine"; the population is the sentence's subject, 12.23),
+    one per member of a series after it ("allergic to iodine or shellfish")."""
+    found = []
+    for match in _state_re(lexicon.population_words, tuple(lexicon.state_adjectives)).finditer(text):
+        noun = lexicon.state_adjectives[match.group(1).lower()]
+        for start, end in _series(text, match.end(), lexicon) or []:
+            found.append((f"{noun} {text[start:end]}", offset + match.start(1), offset + end))
+    return found
 
 
 _CONNECTOR_RE = re.compile(r"(?:associated with|related to|due to|secondary to|caused by|induced by|of)\s", re.I)
 # a participle or adjective after a generic head opens the clause that says which conditions are meant
 _POSTMODIFIER_RE = re.compile(r"(?:ing|ed|able|ible)$|^(?:known|shown|seen)$")
+# a dash standing alone ("anemia – the test") or glued to a word before a space ("hypersplenism– more") opens an aside
+_DASH_RUN_RE = re.compile(r"[-–—]+")
+_DANGLING_DASH_RE = re.compile(r"(?<=\w)[-–—]+$")
 
 
 def _phrase_until_stop(text: str, lexicon: Lexicon) -> str:
@@ -415,7 +441,11 @@ def _phrase_until_stop(text: str, lexicon: Lexicon) -> str:
         if tok.start() < skip_until:
             out_end = tok.end()
             continue
-        if word in ",;:.()[]" or tok.start() > 110:
+        if word in ",;:.()[]" or tok.start() > 110 or _DASH_RUN_RE.fullmatch(word):
+            break
+        dangling = _DANGLING_DASH_RE.search(word)
+        if dangling and out_end and text[tok.end() : tok.end() + 1].isspace():
+            out_end = tok.start() + dangling.start()  # "hypersplenism– more recent articles": the dash ends the name
             break
         connector = _CONNECTOR_RE.match(text, tok.start())
         if connector and out_end:

@@ -46,7 +46,9 @@ class Lexicon:
     heading_negative: tuple[str, ...]
     not_conditions: frozenset[str]
     instrument_words: frozenset[str]  # the last word of a scoring instrument's name ("... Outcome Score", "... Scale")
+    state_heads: frozenset[str]  # the last word of a patient state joined to a condition ("... and anticoagulant therapy")
     mention_triggers: tuple[str, ...]
+    state_adjectives: dict[str, str]  # "allergic to" -> "allergy to": a population's state named by its noun
     mention_stops: frozenset[str]
     not_families: frozenset[str]  # subject words of "X include A, B" that list no conditions of a family ("symptoms")
     series_links: tuple[str, ...]  # words that chain one more condition onto an inline series ("A, especially B")
@@ -96,6 +98,17 @@ def _strings(data: dict, key: str, source: str) -> tuple[str, ...]:
     return tuple(v.lower() if key != "frequency_patterns" else v for v in values)
 
 
+def _string_map(data: dict, key: str, source: str) -> dict[str, str]:
+    """A non-empty object of phrase -> replacement phrase, lower-cased."""
+    values = data.get(key)
+    if not isinstance(values, dict) or not values:
+        raise LexiconError(f"{source}: '{key}' must be a non-empty object of strings")
+    for phrase, value in values.items():
+        if not phrase.strip() or not isinstance(value, str) or not value.strip():
+            raise LexiconError(f"{source}: '{key}'[{phrase!r}] must map a phrase to a non-empty string, got {value!r}")
+    return {phrase.lower(): value.lower() for phrase, value in values.items()}
+
+
 def _section(data: dict, key: str, source: str) -> dict:
     value = data.get(key)
     if not isinstance(value, dict):
@@ -142,6 +155,7 @@ def load_lexicon() -> Lexicon:
         condition_heads=frozenset(_strings(cond, "heads", "conditions.json")),
         not_conditions=frozenset(_strings(cond, "not_conditions", "conditions.json")),
         instrument_words=frozenset(_strings(cond, "instrument_words", "conditions.json")),
+        state_heads=frozenset(_strings(cond, "state_heads", "conditions.json")),
         suffix_exceptions=frozenset(_strings(cond, "suffix_exceptions", "conditions.json")),
         population_words=frozenset(_strings(phr, "population_words", "phrases.json")),
         verb_stops=frozenset(_strings(phr, "verb_stops", "phrases.json")),
@@ -150,6 +164,7 @@ def load_lexicon() -> Lexicon:
         heading_positive=_strings(phr, "heading_positive", "phrases.json"),
         heading_negative=_strings(phr, "heading_negative", "phrases.json"),
         mention_triggers=tuple(sorted(_strings(phr, "mention_triggers", "phrases.json"), key=len, reverse=True)),
+        state_adjectives=_string_map(phr, "state_adjectives", "phrases.json"),
         mention_stops=frozenset(_strings(phr, "mention_stops", "phrases.json")),
         not_families=frozenset(_strings(phr, "not_families", "phrases.json")),
         series_links=tuple(sorted(_strings(phr, "series_links", "phrases.json"), key=len, reverse=True)),

@@ -471,8 +471,24 @@ def _item_conditions(content: str, lexicon: Lexicon, denied: bool = False) -> li
     # a further part of an item that opens with a clause ("when records fail to document X and Y") must be a condition
     most = bool(named) and named[0] and 2 * sum(conditions) > len(names)
     head_word = words(names[0][0])[-1:] if names else []
-    # a part with the first one's head word was read with the shared words ("Pregnant women", "lactating women")
-    return [na for i, na in enumerate(names) if named[i] and (i == 0 or conditions[i] or most or words(na[0])[-1:] == head_word)]
+    # a part with the first one's head word was read with the shared words ("Pregnant women", "lactating women");
+    # a therapy joined to a condition is a state of its own ("Bleeding disorders and anticoagulant therapy", 12.2)
+    # ("Failure of conservative therapy and physical therapy" joins two therapies: the second is no state of its own)
+    first_condition = bool(conditions) and conditions[0] and not set(words(names[0][0])) & lexicon.state_heads
+    states = [first_condition and is_patient_state(n, lexicon) for n, _ in names]
+    return [na for i, na in enumerate(names)
+            if named[i] and (i == 0 or conditions[i] or most or states[i] or words(na[0])[-1:] == head_word)]
+
+
+_STATE_WORDS = (2, 4)  # "anticoagulant therapy" .. "chronic inotropic HF therapy": longer parts are clauses
+
+
+def is_patient_state(part: str, lexicon: Lexicon) -> bool:
+    """Whether a coordinated part names a patient state, not a condition: a short phrase ending in a state head
+    ("anticoagulant therapy") with no preposition or function word ("failure of physical therapy" is a criterion)."""
+    tokens = words(part)
+    return (_STATE_WORDS[0] <= len(tokens) <= _STATE_WORDS[1] and tokens[-1] in lexicon.state_heads
+            and not any(t in _PREPOSITIONS or t in lexicon.mention_stops or t in lexicon.verb_stops for t in tokens))
 
 
 def _item_mention(name: str, aliases: list[str], node: Node, text: str) -> Mention:
