@@ -15,6 +15,7 @@ from pipeline.extract import facts as F
 from pipeline.extract.coverage_model import CoverageModel, GroupEvidence, load_model
 from pipeline.extract.icd10 import link_codes_many
 from pipeline.extract.indications import (
+    COVERED_AT,
     SECTION_WEIGHT,
     IndicationGroup,
     PROSE_KINDS,
@@ -367,10 +368,12 @@ def unsupported_proposal(evidence: GroupEvidence) -> bool:
 
 
 def undecided_in_background(evidence: GroupEvidence) -> bool:
-    """A condition named only outside the policy text, where no cue and no list lead-in says anything of its
+    """A condition named only outside the policy text, where no list lead-in and no cue strong enough to call
+    coverage (`COVERED_AT`; a study's "should be considered as a treatment of X" weighs half there) says anything of its
     coverage ("Other secondary causes of osteoporosis include the following: - Hypogonadism"): the text
     does not decide it, so it is no indication (guideline 12.8), whatever its words look like."""
-    return evidence.best_section != "policy" and evidence.policy_mentions == 0 and evidence.vote == 0 and not evidence.list_vote
+    return (evidence.best_section != "policy" and evidence.policy_mentions == 0 and abs(evidence.vote) < COVERED_AT
+            and not evidence.list_vote)
 
 
 def described_only(evidence: GroupEvidence) -> bool:
