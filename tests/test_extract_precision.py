@@ -273,6 +273,8 @@ def test_l33575_members_of_a_series_in_one_item_are_conditions_of_their_own_not_
 def test_a_listed_condition_only_background_names_without_any_cue_is_no_indication():
     listed = GroupEvidence(kinds={"item"}, rules_keep=False, best_section="evidence", names_condition=True)
     assert undecided_in_background(listed)
+    recommended = GroupEvidence(kinds={"trigger"}, rules_keep=True, best_section="evidence", names_condition=True, vote=0.5)
+    assert undecided_in_background(recommended)  # IVIG: a guideline quoted in the evidence ("should be considered as a treatment of X")
     assert _decide(listed, COVERED)[0] == "none"
     decided = GroupEvidence(kinds={"item"}, rules_keep=True, best_section="evidence", names_condition=True, vote=1.0, list_vote=1.0)
     assert not undecided_in_background(decided)
