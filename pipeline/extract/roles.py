@@ -70,12 +70,24 @@ def _subject_clause(content: str, lexicon: Lexicon) -> tuple[str, bool]:
     """An item that states its condition as a clause about its subject ("patients whose primary problem is a physical
     health problem ..."): the clause without the subject (guideline 12.23), and whether it was one."""
     lowered = content.lower()
-    for word in lexicon.population_words:
-        for opener in lexicon.subject_clause_openers:
-            for lead in (f"the {word} {opener} ", f"{word} {opener} "):
-                if lowered.startswith(lead):
-                    return _ARTICLE_RE.sub("", content[len(lead) :].strip()), True
+    if lowered.startswith(_subject_leads(lexicon)):
+        lead = next(lead for lead in _subject_leads(lexicon) if lowered.startswith(lead))
+        return _ARTICLE_RE.sub("", content[len(lead) :].strip()), True
     return content, False
+
+
+_SUBJECT_LEADS: dict[int, tuple[Lexicon, tuple[str, ...]]] = {}  # the lexicon is kept, so its id is never reused
+
+
+def _subject_leads(lexicon: Lexicon) -> tuple[str, ...]:
+    """Every "(the) <population word> <clause opener> " a subject item may open with, built once per lexicon
+    (items are read thousands of times per document batch)."""
+    entry = _SUBJECT_LEADS.get(id(lexicon))
+    if entry is None or entry[0] is not lexicon:
+        leads = tuple(f"{the}{word} {opener} " for word in lexicon.population_words for opener in lexicon.subject_clause_openers
+                      for the in ("the ", ""))
+        entry = _SUBJECT_LEADS[id(lexicon)] = (lexicon, leads)
+    return entry[1]
 
 
 _SERVICE_SUBJECT_WORDS = 3  # "CRT in patients with X": at most this many words name the service before its population
