@@ -231,5 +231,14 @@ class Attacher:
 
 
 def _has_words(folded_text: str, folded_form: str) -> bool:
-    """True when the folded form occurs in the folded text as whole words."""
-    return bool(folded_form) and re.search(rf"(?<![a-z0-9]){re.escape(folded_form)}(?![a-z0-9])", folded_text) is not None
+    """True when the folded form occurs in the folded text as whole words (folded text is lower-case letters,
+    digits and single spaces, so a word boundary is the text's end or a non-alphanumeric character)."""
+    if not folded_form:
+        return False
+    at = folded_text.find(folded_form)
+    while at >= 0:
+        end = at + len(folded_form)
+        if (at == 0 or not folded_text[at - 1].isalnum()) and (end == len(folded_text) or not folded_text[end].isalnum()):
+            return True
+        at = folded_text.find(folded_form, at + 1)
+    return False

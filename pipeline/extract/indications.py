@@ -880,7 +880,7 @@ def group_mentions(mentions: list[Mention], abbreviations: dict[str, str]) -> li
 def negates(a: str, b: str, negators: frozenset[str]) -> bool:
     """Whether one canonical name has a negator the other lacks ("atopic dermatitis not due to dust mites" against
     "atopic dermatitis"): the negated one names the exception, another indication."""
-    return bool(set(a.split()) ^ set(b.split())) and bool((set(a.split()) ^ set(b.split())) & negators)
+    return bool((set(a.split()) ^ set(b.split())) & negators)
 
 
 _OR_END_RE = re.compile(r"[,;]?\s+OR\s*$")
