@@ -303,3 +303,12 @@ def test_units_of_a_supply_code_are_counted_but_drug_units_are_units():
     (q,) = find_quantities(text)
     assert F.threshold_unit(text, q, "A4595", load_lexicon()) == "count"
     assert threshold("Doses above 100 units of onabotulinumtoxinA are not covered.")[:3] == (">", 100.0, "units")
+
+
+def test_an_intake_with_its_substance_between_amount_and_period_is_a_rate():
+    text = "- c. Continued active alcoholism (>80gm ethanol/day)"  # L34544
+    (q,) = find_quantities(text)
+    assert F.threshold_unit(text, q, "alcoholism", load_lexicon()) == "g/day"
+    text = "Serum glucose > 200 mg glucose/dL is required."  # a concentration's denominator is no period
+    (q,) = find_quantities(text)
+    assert F.threshold_unit(text, q, "glucose", load_lexicon()) == "mg"

@@ -449,6 +449,11 @@ _TIME_OF_THING_RE = re.compile(r"[ \t]+of[ \t]+(?:[A-Za-z][\w\-]*[ \t]+){0,2}[A-
 _SUPPLY_UNITS_RE = re.compile(r"\s+(?:of\s+)?(?:(?:HCPCS\s+)?codes?\s+)?\(?[A-V]\d{4}\b")
 
 
+# "(>80gm ethanol/day)": an intake, the substance between the amount and its period (models/ANNOTATION.md 5: g/day)
+_INTAKE_UNITS = frozenset({"g", "mg", "mcg"})
+_MASS_OF_THING_RE = re.compile(r"[ \t]+(?:of[ \t]+)?[A-Za-z][\w\-]*(?=[ \t]*/|[ \t]+per[ \t])", re.I)
+
+
 def threshold_unit(text: str, q: Quantity, measure: str, lexicon: Lexicon) -> str | None:
     """The unit of a threshold: as written; else the conventional unit of the measure named before the number
     ("BMI >40" -> kg/m2, models/ANNOTATION.md 12.10); else "count" for a bare integer before the noun it counts
@@ -459,9 +464,14 @@ def threshold_unit(text: str, q: Quantity, measure: str, lexicon: Lexicon) -> st
             return "count"
         if q.unit == "units" and _SUPPLY_UNITS_RE.match(text, q.end):
             return "count"  # "a maximum of one unit of A4595 per month": units of a supply code are counted (guideline 5)
-        rate = _TIME_OF_THING_RE.match(text, q.end, q.end + 60) if q.unit in _TIME_UNITS else None
+        if q.unit in _TIME_UNITS:
+            rate = _TIME_OF_THING_RE.match(text, q.end, q.end + 60)
+        else:
+            rate = _MASS_OF_THING_RE.match(text, q.end, q.end + 60) if q.unit in _INTAKE_UNITS else None
         per = UNITS.den_re.match(text, rate.end()) if rate else None
-        if per is not None and per.group("den") not in UNITS.ambiguous_dens:
+        if per is not None and per.group("den") not in UNITS.ambiguous_dens and (
+            q.unit in _TIME_UNITS or UNITS.den(per.group("den")) in UNITS.time_dens
+        ):
             return f"{q.unit}/{UNITS.den(per.group('den'))}"  # "24 hours of supervised care per day" -> hours/day
         return q.unit
     if measure and measure in text[max(0, q.start - 120) : q.start]:
