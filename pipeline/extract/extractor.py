@@ -199,8 +199,7 @@ def ner_mentions(spacy_doc, mentions: list[Mention], ctx: "_Context") -> list[Me
         mention.scope = (sentence.start, sentence.end)
         mention.list_vote = ctx.line_votes.get(line.index, 0.0) if line.is_item else 0.0
         same_line = [m for m in mentions if m.line == line.index and m.kind not in PROSE_KINDS]
-        in_series = any(_SERIES_GAP_RE.fullmatch(ctx.doc.text, *sorted((m.end, mention.start) if m.end <= mention.start else (mention.end, m.start)))
-                        for m in [*same_line, *out] if m.line == line.index)
+        in_series = any(_in_series(ctx.doc.text, m, mention) for m in [*same_line, *out] if m.line == line.index)
         # an item's other span names its condition again, unless it is a member of a series with one of the
         # item's names ("... for patients with X; Y; an allergy to Z; or W"): then it is a condition of its own
         mention.same_as = same_line[-1] if same_line and not in_series else None
@@ -210,6 +209,12 @@ def ner_mentions(spacy_doc, mentions: list[Mention], ctx: "_Context") -> list[Me
 
 # what separates two members of a series: a comma or semicolon, "and"/"or", an article
 _SERIES_GAP_RE = re.compile(r"\s*(?:[,;]\s*(?:(?:and|or|and/or)\s+)?|(?:and|or|and/or)\s+)(?:(?:an?|the)\s+)?", re.I)
+
+
+def _in_series(text: str, a: Mention, b: Mention) -> bool:
+    """Whether only a series separator stands between two mentions ("X; an allergy to Z")."""
+    first, second = (a, b) if a.end <= b.start else (b, a)
+    return _SERIES_GAP_RE.fullmatch(text, first.end, second.start) is not None
 
 
 _NEGATED_BEFORE_RE = re.compile(r"\b(?:no|without|absence of|lack of|free of)\s+(?:other\s+|further\s+|known\s+)?$", re.I)
@@ -620,12 +625,14 @@ def _numeric_facts(ctx: _Context, quantities: list[Quantity], scopes, categories
             continue
         if q.comparator is None and q.unit in F.SERVICE_COUNT_UNITS and _sentence_vote(ctx, sentence) > 0:
             q = replace(q, comparator="<=")  # "An additional 8 sessions will be covered": at most 8
-        dosing = dose_end is not None and sentence.start <= dose_end <= q.start or F.is_dosing_interval(text, q, sentence.start, ctx.lexicon)
-        if F.is_frequency_limit(text, q) and not dosing:
-            q = replace(q, comparator="<=")  # "covered once per year", "three times a week": at most that often
-        interval = F.interval_of(text, q)
-        if interval is not None and dosing:
-            interval = None
+        frequency = F.is_frequency_limit(text, q)  # "covered once per year", "three times a week": at most that often
+        interval = None if frequency else F.interval_of(text, q)
+        if (frequency or interval is not None) and (
+            dose_end is not None and sentence.start <= dose_end <= q.start or F.is_dosing_interval(text, q, sentence.start, ctx.lexicon)
+        ):
+            frequency, interval = False, None  # a drug's schedule ("IVIG every 4 weeks", the interval after a dose), not a limit
+        if frequency:
+            q = replace(q, comparator="<=")
         if interval is not None:
             q = replace(q, comparator=interval[0], low=interval[1], high=interval[2])
         elif q.comparator is None or F.is_schedule(text, q):

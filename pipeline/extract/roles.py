@@ -70,24 +70,17 @@ def _subject_clause(content: str, lexicon: Lexicon) -> tuple[str, bool]:
     """An item that states its condition as a clause about its subject ("patients whose primary problem is a physical
     health problem ..."): the clause without the subject (guideline 12.23), and whether it was one."""
     lowered = content.lower()
-    if lowered.startswith(_subject_leads(lexicon)):
-        lead = next(lead for lead in _subject_leads(lexicon) if lowered.startswith(lead))
-        return _ARTICLE_RE.sub("", content[len(lead) :].strip()), True
-    return content, False
+    lead = next((lead for lead in _subject_leads(lexicon.population_words, lexicon.subject_clause_openers) if lowered.startswith(lead)), None)
+    if lead is None:
+        return content, False
+    return _ARTICLE_RE.sub("", content[len(lead) :].strip()), True
 
 
-_SUBJECT_LEADS: dict[int, tuple[Lexicon, tuple[str, ...]]] = {}  # the lexicon is kept, so its id is never reused
-
-
-def _subject_leads(lexicon: Lexicon) -> tuple[str, ...]:
-    """Every "(the) <population word> <clause opener> " a subject item may open with, built once per lexicon
+@lru_cache(maxsize=8)
+def _subject_leads(population_words: frozenset[str], openers: tuple[str, ...]) -> tuple[str, ...]:
+    """Every "(the) <population word> <clause opener> " a subject item may open with, built once per word list
     (items are read thousands of times per document batch)."""
-    entry = _SUBJECT_LEADS.get(id(lexicon))
-    if entry is None or entry[0] is not lexicon:
-        leads = tuple(f"{the}{word} {opener} " for word in lexicon.population_words for opener in lexicon.subject_clause_openers
-                      for the in ("the ", ""))
-        entry = _SUBJECT_LEADS[id(lexicon)] = (lexicon, leads)
-    return entry[1]
+    return tuple(f"{the}{word} {opener} " for word in population_words for opener in openers for the in ("the ", ""))
 
 
 _SERVICE_SUBJECT_WORDS = 3  # "CRT in patients with X": at most this many words name the service before its population
@@ -420,22 +413,20 @@ def apply_roles(mentions: list[Mention], nodes: list[Node], roles: dict[int, str
     for m in mentions:
         (prose_on if m.kind in PROSE_KINDS else heads_on).setdefault(m.line, []).append(m)
     criteria_lines = {line for line, role in roles.items() if role == "criterion"}
-    # "Other secondary causes of osteoporosis include the following:" in the background: its items are causes, not indications
-    listed = {line for line, node in index.items() if node.is_item and node.lead_in is not None}
-    background_lines = {line for line in listed if lists_no_indications(index[line], node_text(text, index.get(index[line].lead_in)), lexicon)}
     kept = [
         m for m in mentions
-        if (m.kind in PROSE_KINDS or m.line not in background_lines)
-        and (m.kind in PROSE_KINDS
-             or not (m.line in lead_ins or (m.line in criteria_lines and not (is_condition_like(m.name, lexicon) and _is_name(m.name, lexicon)))))
+        if m.kind in PROSE_KINDS
+        or not (m.line in lead_ins or (m.line in criteria_lines and not (is_condition_like(m.name, lexicon) and _is_name(m.name, lexicon))))
     ]  # a criteria line the lexicon reads as a condition name stays: the model errs more than a named condition
-    for line in sorted(condition_lines - background_lines):
+    for line in sorted(condition_lines):
         node, vote = index[line], CONDITION_ROLES[roles[line]]
         lead_negative = _lead_negative(index.get(node.lead_in), text, lexicon, cue_vote)
         if lead_negative:
             vote = -1.0  # "when the following contraindications are present:": the lead-in decides its items, whatever the role
         elif node.section_kind != "policy" and not _decides(node_text(text, index.get(node.lead_in)).lower(), lexicon):
-            vote = 0.0  # a background list ("risk factors include:", "secondary causes include the following:") decides nothing
+            # a background list ("risk factors include:", "secondary causes include the following:") decides nothing;
+            # its items with no other cue are then no indications (extractor.undecided_in_background)
+            vote = 0.0
         if line in heads_on:
             for m in heads_on[line]:
                 m.list_vote = vote if vote < 0 and lead_negative else (m.list_vote or vote)  # a vote the rules read off the list stays
@@ -449,19 +440,6 @@ def apply_roles(mentions: list[Mention], nodes: list[Node], roles: dict[int, str
             mention.list_vote, mention.scope = vote, scope
             kept.append(mention)
     return kept
-
-
-def lists_no_indications(node: Node, lead_in: str, lexicon: Lexicon) -> bool:
-    """An item of a background list whose lead-in names what its items are as no indications ("Risk factors
-    include:", "Other secondary causes of X include the following:", "Examples of symptoms are:") and says nothing
-    about coverage: the items are causes, risk factors or examples of a statement, not conditions the policy decides."""
-    lowered = lead_in.lower()
-    return (
-        node.section_kind != "policy"  # in the policy text such a list is read by the role model (its criteria, or indications)
-        and lowered.rstrip().endswith(":")
-        and bool(set(words(lowered)) & lexicon.not_families)
-        and not _decides(lowered, lexicon)
-    )
 
 
 def _decides(lead_in: str, lexicon: Lexicon) -> bool:
