@@ -172,6 +172,23 @@ def test_l40050_a_negated_name_is_not_grouped_with_the_name_it_excepts():
         ["AD due to dust mites", "Atopic Dermatitis"], ["AD not due to dust mites"]]
 
 
+def test_ivig_acute_and_chronic_subtypes_stay_apart_though_both_contain_the_abbreviation():
+    chronic = indications.Mention("Chronic Graft versus Host Disease", 0, 33, 0, "heading", "policy", "GVHD")
+    short = indications.Mention("GVHD", 40, 44, 1, "ner", "policy")
+    acute = indications.Mention("acute graft-versus-host disease", 60, 91, 2, "ner", "policy")
+    groups = indications.group_mentions([chronic, short, acute], {"GVHD": "Graft versus Host Disease"})
+    assert sorted(sorted(m.name for m in g.mentions) for g in groups) == [
+        ["Chronic Graft versus Host Disease", "GVHD"], ["acute graft-versus-host disease"]]
+
+
+def test_l38841_series_goes_on_after_a_such_as_aside(lexicon, rules_nlp):
+    text = ("Facet joint procedures in patients for the indication of generalized pain conditions (such as fibromyalgia) "
+            "or chronic centralized pain syndromes are considered not reasonable and necessary.")
+    assert _names(indications.trigger_mentions(text, 0, lexicon))[-1] == "chronic centralized pain syndromes"
+    coverage = _coverage(text, rules_nlp)
+    assert coverage["generalized pain conditions"] == coverage["chronic centralized pain syndromes"] == "not_covered"
+
+
 def test_l36575_a_criteria_worded_contraindication_lead_in_makes_each_item_a_not_covered_indication(rules_nlp):
     text = (
         "Limitations:\n"

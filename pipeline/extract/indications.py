@@ -49,7 +49,7 @@ _POPULATION_PREFIX_RE = re.compile(
 )
 _ACTION_PREFIX_RE = re.compile(
     r"^(?:(?:the|long-term|short-term|symptomatic|acute)\s+)*(?:(?:treatment|management|suppression|relief|control|prevention|"
-    r"reduction|evaluation|monitoring)(?:\s*(?:/|and|or)\s*)?)+\s+of\s+(?:the\s+)?",
+    r"reduction|evaluation|monitoring|indications?)(?:\s*(?:/|and|or)\s*)?)+\s+of\s+(?:the\s+)?",
     re.I,
 )
 _TRAILING_CONNECTOR_RE = re.compile(r"\s+(?:due|related|associated|secondary|caused|induced|resulting)$", re.I)
@@ -302,6 +302,9 @@ _JOINED_RE = re.compile(r"\s+(?:and/or|and|or)\s+", re.I)
 _SERIES_FOR_RE = re.compile(r"\bfor\s+", re.I)
 # a bracketed series after a class names its members; "(e.g., ...)", "(such as ...)" only give examples (12.3c)
 _BRACKET_SERIES_RE = re.compile(r"\s*\((?!\s*(?:e\.g\.|i\.e\.|eg\b|ie\b|such as|including|for example|see)\b)", re.I)
+# ... and the series goes on after such an aside: "generalized pain conditions (such as fibromyalgia) or chronic
+# centralized pain syndromes" names two members
+_EXAMPLES_ASIDE_RE = re.compile(r"\s*\(\s*(?:e\.g\.|i\.e\.|eg\b|ie\b|such as|including|for example)[^()]{0,120}\)", re.I)
 # the rest of a series member after its name ("nociceptive pain in trunk or lower back, or ..."): a few words, no verb
 _MEMBER_TAIL_RE = re.compile(r"[^,;:.()]{1,40}(?=,)")
 
@@ -336,6 +339,9 @@ def _series(text: str, start: int, lexicon: Lexicon) -> list[tuple[int, int]]:
             if len(inner) >= 2 and close >= 0 and "(" not in text[inner[-1][1] : close]:
                 found.extend(inner)  # "comorbidities (moderate to severe pulmonary disease, ... or heart failure)"
                 end = close + 1
+        aside = _EXAMPLES_ASIDE_RE.match(text, end)
+        if aside:
+            end = aside.end()
         tail = _MEMBER_TAIL_RE.match(text, end)
         if found[1:] and tail and not set(words(tail.group())) & lexicon.verb_stops:
             end = tail.end()  # inside a series already: the member's qualifier, then the next member
@@ -858,19 +864,35 @@ def group_mentions(mentions: list[Mention], abbreviations: dict[str, str]) -> li
     for i, mention in enumerate(mentions):
         if mention.same_as is not None and id(mention.same_as) in index:
             union(i, index[id(mention.same_as)])
-    negators = frozenset(n for n in load_lexicon().negators if " " not in n)
+    lexicon = load_lexicon()
+    negators = frozenset(n for n in lexicon.negators if " " not in n)
+    # the subtype words of each group so far: "acute GVHD" and "chronic GVHD" both contain "GVHD", and a
+    # link through that shorter form must not make the two subtypes one indication
+    group_subtypes: dict[int, frozenset[str]] = {}
+    for i, key in enumerate(keys):
+        group_subtypes[find(i)] = group_subtypes.get(find(i), frozenset()) | {w for w in key.split() if w in lexicon.opposed_subtypes}
+
+    def link(i: int, j: int) -> None:
+        ri, rj = find(i), find(j)
+        if ri == rj:
+            return
+        if any(lexicon.opposed_subtypes[w] & group_subtypes[rj] for w in group_subtypes[ri]):
+            return
+        union(ri, rj)
+        group_subtypes[rj] = group_subtypes[ri] | group_subtypes[rj]
+
     for i in range(len(mentions)):
         for j in range(i):
             if keys[i] != keys[j] and negates(keys[i], keys[j], negators):
                 continue  # "AD not due to dust mites" is not "AD due to dust mites", nor the "Atopic Dermatitis" heading
             if keys[i] == keys[j] or (alias_keys[i] & alias_keys[j]) or (content[i] and content[i] == content[j]):
-                union(i, j)
+                link(i, j)
             elif abbrs[i] and abbrs[i] == abbrs[j]:
-                union(i, j)
+                link(i, j)
             elif _contains(keys[i], keys[j]) or _contains(keys[j], keys[i]):
-                union(i, j)
+                link(i, j)
             elif _prose_restates_head(mentions[i], mentions[j], stems[i], stems[j]):
-                union(i, j)
+                link(i, j)
     groups: dict[int, list[Mention]] = {}
     for i, mention in enumerate(mentions):
         groups.setdefault(find(i), []).append(mention)

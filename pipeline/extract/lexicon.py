@@ -75,6 +75,7 @@ class Lexicon:
     name_references: tuple[str, ...]  # "these", "the patient's": before a generic head, a reference back
     name_continuations: frozenset[str]  # "with", "as": a lower-case name opening with one continues a sentence
     measure_heads: frozenset[str]  # "severity", "duration": with instrument_words, the head of a measure's name
+    opposed_subtypes: dict[str, frozenset[str]]  # "acute" -> {"chronic"}: words naming another subtype of the same condition
 
 
 def _read(name: str) -> dict:
@@ -107,6 +108,21 @@ def _string_map(data: dict, key: str, source: str) -> dict[str, str]:
         if not phrase.strip() or not isinstance(value, str) or not value.strip():
             raise LexiconError(f"{source}: '{key}'[{phrase!r}] must map a phrase to a non-empty string, got {value!r}")
     return {phrase.lower(): value.lower() for phrase, value in values.items()}
+
+
+def _opposites(data: dict, key: str, source: str) -> dict[str, frozenset[str]]:
+    """Each word of a list of [word, word] pairs -> the words it is paired with (both ways), lower-cased."""
+    pairs = data.get(key)
+    if not isinstance(pairs, list) or not pairs:
+        raise LexiconError(f"{source}: '{key}' must be a non-empty list of [word, word] pairs")
+    opposites: dict[str, set[str]] = {}
+    for i, pair in enumerate(pairs):
+        if not (isinstance(pair, list) and len(pair) == 2 and all(isinstance(w, str) and w.strip() and " " not in w.strip() for w in pair)) or pair[0].lower() == pair[1].lower():
+            raise LexiconError(f"{source}: '{key}'[{i}] must be two different single words, got {pair!r}")
+        a, b = (w.strip().lower() for w in pair)
+        opposites.setdefault(a, set()).add(b)
+        opposites.setdefault(b, set()).add(a)
+    return {word: frozenset(others) for word, others in opposites.items()}
 
 
 def _section(data: dict, key: str, source: str) -> dict:
@@ -191,6 +207,7 @@ def load_lexicon() -> Lexicon:
         name_references=_strings(not_names, "references", "conditions.json:not_a_name"),
         name_continuations=frozenset(_strings(not_names, "continuations", "conditions.json:not_a_name")),
         measure_heads=frozenset(_strings(not_names, "measure_heads", "conditions.json:not_a_name")),
+        opposed_subtypes=_opposites(cond, "opposed_subtypes", "conditions.json"),
     )
 
 
