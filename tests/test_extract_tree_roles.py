@@ -358,3 +358,24 @@ def test_is_patient_state_reads_a_short_therapy_phrase_not_a_criterion_about_one
     assert not is_patient_state("failure of physical therapy", lexicon)  # a preposition: a criterion about the therapy
     assert not is_patient_state("therapy", lexicon)
 
+
+
+# L36575 / L35755 (train) shapes: a criteria list of tried treatments, and the bodies that accredit a facility
+TREATMENTS = (
+    "Indications:\n"
+    "Coverage requires all of the following criteria:\n"
+    "- Supervised physical therapy\n"
+    "- Home exercise program\n"
+    "- Moderate knee osteoarthritis\n"
+    "Studies are performed in a facility accredited by one of the following:\n"
+    "- American College of Radiology\n"
+    "Echocardiography is indicated in patients with:\n"
+    "- Prior placement of prosthetic valves\n"
+)
+
+
+def test_the_role_model_cannot_make_a_treatment_program_or_accrediting_body_an_indication():
+    nodes = _tree(TREATMENTS)
+    roles = {n.index: "indication" for n in nodes if n.is_item}
+    names = [m.name for m in apply_roles([], nodes, roles, TREATMENTS, load_lexicon())]
+    assert names == ["Moderate knee osteoarthritis", "Prior placement of prosthetic valves"]

@@ -75,6 +75,7 @@ class Lexicon:
     name_references: tuple[str, ...]  # "these", "the patient's": before a generic head, a reference back
     name_continuations: frozenset[str]  # "with", "as": a lower-case name opening with one continues a sentence
     measure_heads: frozenset[str]  # "severity", "duration": with instrument_words, the head of a measure's name
+    history_openers: tuple[str, ...]  # "prior", "history of": a name opening with one states the patient's history
     opposed_subtypes: dict[str, frozenset[str]]  # "acute" -> {"chronic"}: words naming another subtype of the same condition
 
 
@@ -207,6 +208,7 @@ def load_lexicon() -> Lexicon:
         name_references=_strings(not_names, "references", "conditions.json:not_a_name"),
         name_continuations=frozenset(_strings(not_names, "continuations", "conditions.json:not_a_name")),
         measure_heads=frozenset(_strings(not_names, "measure_heads", "conditions.json:not_a_name")),
+        history_openers=_strings(cond, "history_openers", "conditions.json"),
         opposed_subtypes=_opposites(cond, "opposed_subtypes", "conditions.json"),
     )
 

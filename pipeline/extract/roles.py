@@ -27,7 +27,7 @@ from sklearn.feature_extraction import FeatureHasher
 
 from pipeline.extract.coverage_model import coef_from_json, coef_to_json, read_model_json, write_model_json
 from pipeline.extract.indications import (
-    PROSE_KINDS, Mention, clean_name, denies_its_items, is_condition_like, is_sentence_start, list_intro_vote, words,
+    PROSE_KINDS, Mention, clean_name, denies_its_items, head_word, is_condition_like, is_sentence_start, list_intro_vote, words,
 )
 from pipeline.extract.lexicon import Lexicon
 from pipeline.extract.tree import Node, node_text
@@ -435,11 +435,28 @@ def apply_roles(mentions: list[Mention], nodes: list[Node], roles: dict[int, str
         if not _may_name_condition(node, index, heads_on, text):
             continue
         scope = (node.start, _descendants_end(node, nodes, position) if node.is_item else node.end)
-        for name, aliases in _item_conditions(node_text(text, node), lexicon, denied=vote < 0):
+        lead_text = node_text(text, index.get(node.lead_in)).lower()
+        conditions = _item_conditions(node_text(text, node), lexicon, denied=vote < 0)
+        if not any(_model_may_name(name, lead_text, lexicon) for name, _ in conditions):
+            continue  # a part joined to a condition keeps its own state ("Bleeding disorders and anticoagulant therapy")
+        for name, aliases in conditions:
             mention = _item_mention(name, aliases, node, text)
             mention.list_vote, mention.scope = vote, scope
             kept.append(mention)
     return kept
+
+
+def _model_may_name(name: str, lead_in: str, lexicon: Lexicon) -> bool:
+    """Whether an item the rules did not read as a condition may become one on the role model's word. On documents
+    it never saw, the model calls the treatments, programs and bodies of a criteria list indications ("supervised
+    physical therapy", "home exercise program", "American College of Radiology"); such a name stays out: one headed
+    by a service, drug or organisation word with no condition word (a history such as "Prior placement of grafts"
+    is a state), or one under a criteria lead-in ("... all of the following criteria:") that names no condition."""
+    tokens = words(name)
+    if head_word(name) in lexicon.not_conditions and not any(t in lexicon.condition_heads for t in tokens):
+        if not name.lower().startswith(lexicon.history_openers):
+            return False
+    return is_condition_like(name, lexicon) or not any(p in lead_in for p in lexicon.criteria_intro)
 
 
 def _decides(lead_in: str, lexicon: Lexicon) -> bool:
