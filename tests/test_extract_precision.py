@@ -33,6 +33,9 @@ def _document(text: str) -> Document:
         "diagnosis of the patient's condition",
         "with NYHA I, II",  # L39080 "- b. with NYHA I, II or III class; and": continues the lead-in
         "as an alternative",
+        "Conversely",  # L36839: a sentence's opening adverb
+        "Having trained",  # L35755: a participle clause about staff
+        "In some circumstances after diagnosis",  # L34218
     ],
 )
 def test_not_a_name_catches_lead_ins_references_and_continuations(lexicon, name):
@@ -46,6 +49,7 @@ def test_not_a_name_catches_lead_ins_references_and_continuations(lexicon, name)
         "post-traumatic neuropathic pain involving these nerve distributions",  # "these" + no generic head
         "restenosis following PTCA",  # "following" as a preposition, not "the following"
         "After substantial weight loss",  # capitalised: an item of its own, not a continuation
+        "In situ carcinoma of the breast",  # "in" opens no clause here
     ],
 )
 def test_not_a_name_keeps_condition_names(lexicon, name):

@@ -121,7 +121,8 @@ def is_condition_like(name: str, lexicon: Lexicon) -> bool:
 def not_a_name(name: str, lexicon: Lexicon) -> bool:
     """A candidate worded as something other than a condition name: the lead-in of a list ("Located in the
     following areas"), a reference back ("these syndromes", "the patient's condition"), the lower-case
-    continuation of the sentence above it ("with NYHA I, II", "as an alternative when ..."), or a measure
+    continuation of the sentence above it ("with NYHA I, II", "as an alternative when ..."), a clause
+    ("Conversely", "Having trained"), or a measure
     (`names_a_measure`: "Tumor size <= 2.5 cm", "International Prostate Symptom Score", "dL")."""
     lowered = " " + " ".join(name.lower().replace("’", "'").split()) + " "
     if any(f" {phrase} " in lowered for phrase in lexicon.name_lead_ins):
@@ -132,6 +133,8 @@ def not_a_name(name: str, lexicon: Lexicon) -> bool:
     tokens = words(name)
     if bool(tokens) and name[:1].islower() and tokens[0] in lexicon.name_continuations:
         return True
+    if any(lowered.startswith(f" {opener} ") for opener in lexicon.clause_openers):
+        return True  # "Conversely", "Having trained", "In some circumstances after diagnosis": a clause, whatever its case
     return names_a_measure(name, lexicon)
 
 
