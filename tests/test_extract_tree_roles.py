@@ -379,3 +379,18 @@ def test_the_role_model_cannot_make_a_treatment_program_or_accrediting_body_an_i
     roles = {n.index: "indication" for n in nodes if n.is_item}
     names = [m.name for m in apply_roles([], nodes, roles, TREATMENTS, load_lexicon())]
     assert names == ["Moderate knee osteoarthritis", "Prior placement of prosthetic valves"]
+
+
+# L40050 (train): a denying lead-in over items worded as clauses
+DENIED = (
+    "Indications:\n"
+    "The following are considered not reasonable and necessary:\n"
+    "- The beneficiary has coexisting pulmonary disease\n"
+    "- Active infection of the knee joint\n"
+)
+
+
+def test_l40050_every_leaf_item_of_a_denying_list_is_an_exclusion_whatever_the_role_model_says():
+    nodes = _tree(DENIED)
+    mentions = apply_roles([], nodes, {2: "criterion", 3: "other"}, DENIED, load_lexicon())
+    assert [(m.name, m.list_vote) for m in mentions] == [("coexisting pulmonary disease", -1.0), ("Active infection of the knee joint", -1.0)]

@@ -12,11 +12,12 @@ from pipeline.cli.common import EXIT_OK, RAW, CliError
 
 def add_parsers(sub: argparse._SubParsersAction) -> None:
     """Register `lcd evaluate` and `lcd train`."""
-    p = sub.add_parser("evaluate", help="measure extraction quality", description="Score the extractor on the held-out test documents (models/gold, split in models/splits.json) and on the hand-checked train/dev expectations, with its errors counted by kind (pipeline/quality/error_kinds.py). --compare scores the rules alone and the full pipeline side by side.\n\nExample: lcd evaluate --out models/metrics/rules.json\n         lcd evaluate --split dev --compare", formatter_class=RAW)
+    p = sub.add_parser("evaluate", help="measure extraction quality", description="Score the extractor on the held-out test documents (models/gold, split in models/splits.json) and on the hand-checked train/dev expectations, with its errors counted by kind (pipeline/quality/error_kinds.py). --compare scores the rules alone and the full pipeline side by side.\n\n--crossfit (train only) adds the full pipeline with every learned part out of fold: the honest train figure.\n\nExample: lcd evaluate --out models/metrics/rules.json\n         lcd evaluate --split dev --compare\n         lcd evaluate --split train --compare --crossfit", formatter_class=RAW)
     p.add_argument("--out", metavar="FILE", help="also write every figure as JSON")
     p.add_argument("--rules-only", action="store_true", help="score the rules without the trained NER and classifier")
     p.add_argument("--split", choices=("test", "dev", "train"), default="test", help="whose gold to score (default test, the held-out split; tune on dev)")
     p.add_argument("--compare", action="store_true", help="score the rules alone and the full pipeline, side by side in one table")
+    p.add_argument("--crossfit", action="store_true", help="with --split train: also score the full pipeline whose NER, role model and classifier never saw the document (the fold models; a few minutes)")
     p.set_defaults(func=cmd_evaluate)
 
     p = sub.add_parser("train", help="retrain the models and write their metrics", description="Retrain from models/: corpus (models/annotations) -> spaCy NER (models/ner/config.cfg) -> assembled pipeline (models/lcd_pipeline) -> coverage classifier (models/coverage/model.json) -> metrics on the held-out test documents (models/metrics/). --coverage-only keeps the NER and refits the classifiers (about 2 minutes).\n\nExample: lcd train\n         lcd train --coverage-only", formatter_class=RAW)
@@ -31,12 +32,18 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
     if args.compare and args.rules_only:
         raise CliError("--compare already scores the rules alone; drop --rules-only")
-    runs = [True, False] if args.compare else [args.rules_only]
+    if args.crossfit and (args.split != "train" or args.rules_only):
+        raise CliError("--crossfit scores the train split with the fold models: use it with --split train, without --rules-only")
+    runs = [True, False] if args.compare else ([] if args.crossfit else [args.rules_only])
     results = {}
     for rules_only in runs:
         name, extract_fn = _extractor(rules_only)
         results["rules alone" if rules_only else "full pipeline"] = evaluate(extract_fn, name, args.split)
-    if args.compare:
+    if args.crossfit:
+        from pipeline.training.crossfit import crossfit_evaluate
+
+        results["full pipeline, out of fold"] = crossfit_evaluate(log=lambda line: print(line, file=sys.stderr))
+    if args.compare or args.crossfit:
         print(format_compare(results))
         result: dict = {"split": args.split, "compare": results}
     else:

@@ -405,6 +405,7 @@ def apply_roles(mentions: list[Mention], nodes: list[Node], roles: dict[int, str
     """
     position = {n.index: i for i, n in enumerate(nodes)}
     index = {n.index: n for n in nodes}
+    roles = _denied_items_excluded(roles, index, text, lexicon, cue_vote)
     condition_lines = {line for line, role in roles.items() if role in CONDITION_ROLES}
     lead_ins = {index[line].lead_in for line in condition_lines if index[line].lead_in is not None} - condition_lines
     lead_ins = {line for line in lead_ins if node_text(text, index[line]).endswith(":")}  # "Condition - text" items lead their doses
@@ -444,6 +445,19 @@ def apply_roles(mentions: list[Mention], nodes: list[Node], roles: dict[int, str
             mention.list_vote, mention.scope = vote, scope
             kept.append(mention)
     return kept
+
+
+def _denied_items_excluded(roles: dict[int, str], index: dict[int, Node], text: str, lexicon: Lexicon,
+                           cue_vote: Callable[[int, int], float] | None) -> dict[int, str]:
+    """The roles with every leaf item of a denying list an exclusion: under "The following are considered not
+    reasonable and necessary:" each item names what is denied, however it is worded ("The beneficiary has
+    coexisting pulmonary disease"), and the lead-in says so more surely than the model reads a wording it never saw."""
+    out = dict(roles)
+    for line, role in roles.items():
+        node = index[line]
+        if role not in CONDITION_ROLES and node.is_item and not node.children and _lead_negative(index.get(node.lead_in), text, lexicon, cue_vote):
+            out[line] = "exclusion"
+    return out
 
 
 def _model_may_name(name: str, lead_in: str, lexicon: Lexicon) -> bool:
