@@ -43,8 +43,8 @@ from pipeline.datamodel import Criterion, Document, Dose, Extraction, Indication
 
 # Bumped by hand when the rule code changes; the data and the trained artifacts are fingerprinted
 # (extractor_version), so `lcd reextract` finds the versions an edited lexicon or a retrain made stale.
-EXTRACTOR_VERSION = "lcd_rules.v4"
-NER_EXTRACTOR_VERSION = "lcd_ner_rules.v4"
+EXTRACTOR_VERSION = "lcd_rules.v5"
+NER_EXTRACTOR_VERSION = "lcd_ner_rules.v5"
 ICD10_RE = re.compile(r"\b([A-TV-Z][0-9][0-9AB](?:\.[0-9A-Z]{1,4})?)\b")
 
 
@@ -150,7 +150,7 @@ def pipeline_version_of(spacy_doc) -> str:
 
 def extractor_version(trained: bool) -> str:
     """The extractor_version facts carry: the rules' (or the trained pipeline's) name and a fingerprint of
-    what decides them besides the code, e.g. "lcd_ner_rules.v4+3f9a0c1d2e"."""
+    what decides them besides the code, e.g. "lcd_ner_rules.v5+3f9a0c1d2e"."""
     return f"{NER_EXTRACTOR_VERSION if trained else EXTRACTOR_VERSION}+{_fingerprint(trained)}"
 
 
