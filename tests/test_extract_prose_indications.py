@@ -163,21 +163,24 @@ def test_trained_pipeline_cue_ruler_reads_the_cue_file():
     )
 
 
+def _grouped(named: list[tuple[str, str]], abbreviations: dict[str, str]) -> list[list[str]]:
+    """The names of each group `group_mentions` makes of (name, kind) mentions on successive lines."""
+    mentions, start = [], 0
+    for line, (name, kind) in enumerate(named):
+        abbreviation = next((a for a, long in abbreviations.items() if kind == "heading" and long.lower() in name.lower()), None)
+        mentions.append(indications.Mention(name, start, start + len(name), line, kind, "policy", abbreviation))
+        start += len(name) + 10
+    return sorted(sorted(m.name for m in g.mentions) for g in indications.group_mentions(mentions, abbreviations))
+
+
 def test_l40050_a_negated_name_is_not_grouped_with_the_name_it_excepts():
-    heading = indications.Mention("Atopic Dermatitis", 0, 17, 0, "heading", "policy", "AD")
-    covered = indications.Mention("AD due to dust mites", 30, 50, 1, "ner", "policy")
-    excepted = indications.Mention("AD not due to dust mites", 60, 84, 2, "item", "policy")
-    groups = indications.group_mentions([heading, covered, excepted], {"AD": "Atopic Dermatitis"})
-    assert sorted(sorted(m.name for m in g.mentions) for g in groups) == [
-        ["AD due to dust mites", "Atopic Dermatitis"], ["AD not due to dust mites"]]
+    named = [("Atopic Dermatitis", "heading"), ("AD due to dust mites", "ner"), ("AD not due to dust mites", "item")]
+    assert _grouped(named, {"AD": "Atopic Dermatitis"}) == [["AD due to dust mites", "Atopic Dermatitis"], ["AD not due to dust mites"]]
 
 
 def test_ivig_acute_and_chronic_subtypes_stay_apart_though_both_contain_the_abbreviation():
-    chronic = indications.Mention("Chronic Graft versus Host Disease", 0, 33, 0, "heading", "policy", "GVHD")
-    short = indications.Mention("GVHD", 40, 44, 1, "ner", "policy")
-    acute = indications.Mention("acute graft-versus-host disease", 60, 91, 2, "ner", "policy")
-    groups = indications.group_mentions([chronic, short, acute], {"GVHD": "Graft versus Host Disease"})
-    assert sorted(sorted(m.name for m in g.mentions) for g in groups) == [
+    named = [("Chronic Graft versus Host Disease", "heading"), ("GVHD", "ner"), ("acute graft-versus-host disease", "ner")]
+    assert _grouped(named, {"GVHD": "Graft versus Host Disease"}) == [
         ["Chronic Graft versus Host Disease", "GVHD"], ["acute graft-versus-host disease"]]
 
 
