@@ -9,7 +9,7 @@ import pytest
 from pipeline.datamodel import Document, DocumentMeta, Section
 from pipeline.extract.coverage_model import GroupEvidence
 from pipeline.extract.extractor import _before_verb, _decide, _in_instrument_name, _ruled_out, extract, undecided_in_background, unsupported_proposal
-from pipeline.extract.indications import clean_name, head_word, is_condition_like, names_a_measure, not_a_name
+from pipeline.extract.indications import clean_name, head_word, is_condition_like, names_a_measure, not_a_name, treats_an_outcome, words
 from pipeline.extract.lexicon import load_lexicon
 
 COVERED = {"covered": 0.9, "not_covered": 0.05, "unclear": 0.03, "none": 0.02}
@@ -36,6 +36,7 @@ def _document(text: str) -> Document:
         "Conversely",  # L36839: a sentence's opening adverb
         "Having trained",  # L35755: a participle clause about staff
         "In some circumstances after diagnosis",  # L34218
+        "Medical Conditions for",  # L36839: cut before its object
     ],
 )
 def test_not_a_name_catches_lead_ins_references_and_continuations(lexicon, name):
@@ -286,3 +287,15 @@ def test_a_listed_condition_only_background_names_without_any_cue_is_no_indicati
     assert not undecided_in_background(decided)
     in_policy = GroupEvidence(kinds={"item"}, rules_keep=True, best_section="policy", names_condition=True, policy_mentions=1)
     assert not undecided_in_background(in_policy)
+
+
+@pytest.mark.parametrize("name, outcome", [
+    ("failure of/or contraindication to conservative therapy", True),  # L39529: a criterion
+    ("Poor response to pharmacotherapy", True),  # L40050
+    ("Unacceptable adverse effects of medications", True),
+    ("Heart failure", False),
+    ("Failure of the graft", False),
+    ("Intolerance to statins", False),  # what it is intolerant to is a drug named, not a treatment word
+])
+def test_a_name_stating_how_a_treatment_went_is_an_outcome(lexicon, name, outcome):
+    assert treats_an_outcome(words(name), lexicon) is outcome

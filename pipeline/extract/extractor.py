@@ -29,6 +29,7 @@ from pipeline.extract.indications import (
     group_mentions,
     head_word,
     normalize_name,
+    treats_an_outcome,
 )
 from pipeline.extract.lexicon import Lexicon, load_lexicon
 from pipeline.extract.nlp import cue_spans, get_nlp
@@ -332,7 +333,7 @@ def group_evidence(ctx: _Context, group: IndicationGroup, has_quantity) -> Group
     # "end stage or advanced renal disease" is named "end stage", its head kept in the alias
     evidence.names_condition = any(is_condition_like(n, ctx.lexicon) for n in (best.name, *best.aliases))
     evidence.not_a_name = not_a_name(best.name, ctx.lexicon)
-    evidence.names_service = head_word(best.name) in ctx.lexicon.not_conditions
+    evidence.names_service = head_word(best.name) in ctx.lexicon.not_conditions or treats_an_outcome(name_words, ctx.lexicon)
     evidence.rules_keep = not (
         all(m.kind in PROSE_KINDS for m in group.mentions)
         and not any(ctx.cue_vote(m.scope[0], m.scope[1]) or m.list_vote for m in group.mentions)

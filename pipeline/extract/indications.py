@@ -135,7 +135,20 @@ def not_a_name(name: str, lexicon: Lexicon) -> bool:
         return True
     if any(lowered.startswith(f" {opener} ") for opener in lexicon.clause_openers):
         return True  # "Conversely", "Having trained", "In some circumstances after diagnosis": a clause, whatever its case
+    if tokens and tokens[-1] in HEAD_ENDS:
+        return True  # "Medical Conditions for": cut before its object
     return names_a_measure(name, lexicon)
+
+
+def treats_an_outcome(tokens: list[str], lexicon: Lexicon) -> bool:
+    """Whether a name states how a treatment went: its head is an outcome of treatment and what follows names a
+    treatment ("failure of/or contraindication to conservative therapy", "Poor response to pharmacotherapy";
+    "Heart failure" and "failure of the graft" are conditions). Usually a criterion; an indication only where a
+    list the rules read says so ("Failure of outpatient psychiatric treatment" among admission indications)."""
+    for i, token in enumerate(tokens):
+        if token in lexicon.treatment_outcomes and i + 1 < len(tokens) and tokens[i + 1] in HEAD_ENDS | {"or", "and", "of/or"}:
+            return any(t in lexicon.treatment_words for t in tokens[i + 1 :])
+    return False
 
 
 # A name's head is its last word before one of these: "allergy to any medication" is an allergy, not a drug.

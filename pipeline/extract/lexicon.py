@@ -73,6 +73,8 @@ class Lexicon:
     unitless_measures: frozenset[str]  # measure words of scores and scales: their numbers count nothing
     name_lead_ins: tuple[str, ...]  # "the following": a candidate naming them introduces a list, it is no name
     name_references: tuple[str, ...]  # "these", "the patient's": before a generic head, a reference back
+    treatment_outcomes: frozenset[str]  # "failure", "response": with a treatment word after it, a name states a criterion
+    treatment_words: frozenset[str]  # "therapy", "medications": what such an outcome is of
     clause_openers: tuple[str, ...]  # "conversely", "having": a name opening with one, in any case, is a clause
     name_continuations: frozenset[str]  # "with", "as": a lower-case name opening with one continues a sentence
     measure_heads: frozenset[str]  # "severity", "duration": with instrument_words, the head of a measure's name
@@ -207,6 +209,8 @@ def load_lexicon() -> Lexicon:
         unitless_measures=frozenset(_strings(phr, "unitless_measures", "phrases.json")),
         name_lead_ins=_strings(not_names, "lead_ins", "conditions.json:not_a_name"),
         name_references=_strings(not_names, "references", "conditions.json:not_a_name"),
+        treatment_outcomes=frozenset(_strings(not_names, "treatment_outcomes", "conditions.json:not_a_name")),
+        treatment_words=frozenset(_strings(not_names, "treatment_words", "conditions.json:not_a_name")),
         clause_openers=_strings(not_names, "clause_openers", "conditions.json:not_a_name"),
         name_continuations=frozenset(_strings(not_names, "continuations", "conditions.json:not_a_name")),
         measure_heads=frozenset(_strings(not_names, "measure_heads", "conditions.json:not_a_name")),

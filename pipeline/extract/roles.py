@@ -27,7 +27,8 @@ from sklearn.feature_extraction import FeatureHasher
 
 from pipeline.extract.coverage_model import coef_from_json, coef_to_json, read_model_json, write_model_json
 from pipeline.extract.indications import (
-    PROSE_KINDS, Mention, clean_name, denies_its_items, head_word, is_condition_like, is_sentence_start, list_intro_vote, words,
+    PROSE_KINDS, Mention, clean_name, denies_its_items, head_word, is_condition_like, is_sentence_start, list_intro_vote,
+    treats_an_outcome, words,
 )
 from pipeline.extract.lexicon import Lexicon
 from pipeline.extract.tree import Node, node_text
@@ -463,10 +464,13 @@ def _denied_items_excluded(roles: dict[int, str], index: dict[int, Node], text: 
 def _model_may_name(name: str, lead_in: str, lexicon: Lexicon) -> bool:
     """Whether an item the rules did not read as a condition may become one on the role model's word. On documents
     it never saw, the model calls the treatments, programs and bodies of a criteria list indications ("supervised
-    physical therapy", "home exercise program", "American College of Radiology"); such a name stays out: one headed
+    physical therapy", "home exercise program", "American College of Radiology"); such a name stays out: one stating
+    how a treatment went ("Poor response to pharmacotherapy", `treats_an_outcome`), one headed
     by a service, drug or organisation word with no condition word (a history such as "Prior placement of grafts"
     is a state), or one under a criteria lead-in ("... all of the following criteria:") that names no condition."""
     tokens = words(name)
+    if treats_an_outcome(tokens, lexicon):
+        return False
     if head_word(name) in lexicon.not_conditions and not any(t in lexicon.condition_heads for t in tokens):
         if not name.lower().startswith(lexicon.history_openers):
             return False
