@@ -37,6 +37,7 @@ def _document(text: str) -> Document:
         "Having trained",  # L35755: a participle clause about staff
         "In some circumstances after diagnosis",  # L34218
         "Medical Conditions for",  # L36839: cut before its object
+        "abdominal ultrasound every",  # L35755: a frequency cut before its period
     ],
 )
 def test_not_a_name_catches_lead_ins_references_and_continuations(lexicon, name):

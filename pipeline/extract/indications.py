@@ -135,8 +135,8 @@ def not_a_name(name: str, lexicon: Lexicon) -> bool:
         return True
     if any(lowered.startswith(f" {opener} ") for opener in lexicon.clause_openers):
         return True  # "Conversely", "Having trained", "In some circumstances after diagnosis": a clause, whatever its case
-    if tokens and tokens[-1] in HEAD_ENDS:
-        return True  # "Medical Conditions for": cut before its object
+    if tokens and (tokens[-1] in HEAD_ENDS or tokens[-1] in _DANGLING_ENDS):
+        return True  # "Medical Conditions for", "abdominal ultrasound every": cut before its object
     return names_a_measure(name, lexicon)
 
 
@@ -151,6 +151,8 @@ def treats_an_outcome(tokens: list[str], lexicon: Lexicon) -> bool:
     return False
 
 
+# words a name cannot end with: a frequency or quantifier cut before what it counts
+_DANGLING_ENDS = frozenset({"every", "each", "per", "than", "least", "most", "the", "a", "an"})
 # A name's head is its last word before one of these: "allergy to any medication" is an allergy, not a drug.
 HEAD_ENDS = frozenset({"of", "to", "for", "with", "in", "on", "from", "after", "during", "due"})
 _LIMIT_RE = re.compile(r"[<>≤≥]=?\s*-?\d")
