@@ -122,7 +122,7 @@ def not_a_name(name: str, lexicon: Lexicon) -> bool:
     """A candidate worded as something other than a condition name: the lead-in of a list ("Located in the
     following areas"), a reference back ("these syndromes", "the patient's condition"), the lower-case
     continuation of the sentence above it ("with NYHA I, II", "as an alternative when ..."), a clause
-    ("Conversely", "Having trained"), or a measure
+    ("Conversely", "Having trained"), a name cut before its object ("Medical Conditions for"), or a measure
     (`names_a_measure`: "Tumor size <= 2.5 cm", "International Prostate Symptom Score", "dL")."""
     lowered = " " + " ".join(name.lower().replace("’", "'").split()) + " "
     if any(f" {phrase} " in lowered for phrase in lexicon.name_lead_ins):
@@ -146,7 +146,7 @@ def treats_an_outcome(tokens: list[str], lexicon: Lexicon) -> bool:
     "Heart failure" and "failure of the graft" are conditions). Usually a criterion; an indication only where a
     list the rules read says so ("Failure of outpatient psychiatric treatment" among admission indications)."""
     for i, token in enumerate(tokens):
-        if token in lexicon.treatment_outcomes and i + 1 < len(tokens) and tokens[i + 1] in HEAD_ENDS | {"or", "and", "of/or"}:
+        if token in lexicon.treatment_outcomes and i + 1 < len(tokens) and tokens[i + 1] in _OUTCOME_LINKS:
             return any(t in lexicon.treatment_words for t in tokens[i + 1 :])
     return False
 
@@ -155,6 +155,8 @@ def treats_an_outcome(tokens: list[str], lexicon: Lexicon) -> bool:
 _DANGLING_ENDS = frozenset({"every", "each", "per", "than", "least", "most", "the", "a", "an"})
 # A name's head is its last word before one of these: "allergy to any medication" is an allergy, not a drug.
 HEAD_ENDS = frozenset({"of", "to", "for", "with", "in", "on", "from", "after", "during", "due"})
+# what joins an outcome to the treatment it is of: "failure of", "response to", "failure of/or contraindication to"
+_OUTCOME_LINKS = HEAD_ENDS | {"or", "and"}
 _LIMIT_RE = re.compile(r"[<>≤≥]=?\s*-?\d")
 _PARENTHESES_RE = re.compile(r"\([^()]*\)")
 

@@ -454,9 +454,14 @@ def _denied_items_excluded(roles: dict[int, str], index: dict[int, Node], text: 
     reasonable and necessary:" each item names what is denied, however it is worded ("The beneficiary has
     coexisting pulmonary disease"), and the lead-in says so more surely than the model reads a wording it never saw."""
     out = dict(roles)
+    denies: dict[int | None, bool] = {}  # lead-in line -> whether it denies its items, read once per list
     for line, role in roles.items():
         node = index[line]
-        if role not in CONDITION_ROLES and node.is_item and not node.children and _lead_negative(index.get(node.lead_in), text, lexicon, cue_vote):
+        if role in CONDITION_ROLES or not node.is_item or node.children:
+            continue
+        if node.lead_in not in denies:
+            denies[node.lead_in] = _lead_negative(index.get(node.lead_in), text, lexicon, cue_vote)
+        if denies[node.lead_in]:
             out[line] = "exclusion"
     return out
 

@@ -39,11 +39,11 @@ def crossfit_extractor(paths: Paths = Paths(), log=print) -> tuple[Extractor, li
         raise FileNotFoundError(f"fold NERs missing ({', '.join(missing)}): run `lcd train` first")
     lexicon = load_lexicon()
     dev_nodes = labelled_nodes(splits["dev"], lexicon)  # chooses C, as in `lcd train`
-    tmp = Path(tempfile.mkdtemp(prefix="lcd-crossfit-"))
     nlps, role_models = [], []
     for k, held in enumerate(folds):
         log(f"fold {k + 1}/{len(folds)}: NER, role model")
-        nlps.append(spacy.load(assemble(paths.fold_ners / str(k), tmp / f"pipeline{k}")))
+        with tempfile.TemporaryDirectory(prefix="lcd-crossfit-") as tmp:  # spacy.load reads the whole pipeline
+            nlps.append(spacy.load(assemble(paths.fold_ners / str(k), Path(tmp) / "pipeline")))
         role_models.append(fit_roles(labelled_nodes([d for d in splits["train"] if d not in held], lexicon), dev_nodes)[0])
     # Classifier k is fit as `lcd train` fits the shipped one: on candidates the NER did not see (each train
     # document outside fold k read by its own fold's NER) under a role model that did see them (role model k).
@@ -52,7 +52,7 @@ def crossfit_extractor(paths: Paths = Paths(), log=print) -> tuple[Extractor, li
         log(f"fold {k + 1}/{len(folds)}: coverage classifier")
         candidates = [c for j, other in enumerate(folds) if j != k
                       for c in candidates_for([d for d in splits["train"] if d in other], records, nlps[j], role_models[k])]
-        classifiers.append(fit_coverage(candidates, candidates[:1])[0])
+        classifiers.append(fit_coverage(candidates, [])[0])
     fold_of = {doc: k for k, held in enumerate(folds) for doc in held}
 
     def extract(document: Document) -> Extraction:

@@ -166,7 +166,7 @@ def cross_validated(train: list[Candidate], scale: np.ndarray, folds: int = CV_F
 
 def fit_coverage(train: list[Candidate], dev: list[Candidate]) -> tuple[CoverageModel, dict]:
     """Fit the logistic regression on train only, C chosen by the lowest log loss of document-grouped
-    cross-validation on train; dev is only scored, so its figure is honest."""
+    cross-validation on train; dev (may be empty) is only scored, so its figure is honest."""
     scale = numeric_scale([c.evidence for c in train])
     cv_accuracy, cv_losses = cross_validated(train, scale)
     # With balanced class weights and near-empty classes ("unclear": a handful of training examples), a
@@ -182,7 +182,7 @@ def fit_coverage(train: list[Candidate], dev: list[Candidate]) -> tuple[Coverage
     from scipy import sparse
 
     fitted = CoverageModel(CLASSES, sparse.csr_matrix(coef), intercept, scale, {"C": best_c, "cv_accuracy_by_C": cv_accuracy})
-    X_dev, y_dev = featurize([c.evidence for c in dev], scale), [c.label for c in dev]
+    X_dev, y_dev = (featurize([c.evidence for c in dev], scale), [c.label for c in dev]) if dev else (None, [])
     report = {
         "C": best_c,
         "cv_folds": len(document_folds([c.doc for c in train])),
