@@ -223,6 +223,24 @@ def test_a_maximum_dose_and_a_rate_per_minute_are_doses():
     assert not F.is_dose(q, limit, 0)
 
 
+@pytest.mark.parametrize("unit", ["mcg/kg/day", "mg/m2/week", "units/kg/day", "mg/kg", "0.5 mL"])
+def test_a_drug_amount_per_unit_of_time_is_a_dose_unit(unit):
+    assert F.is_dose_unit(unit.split()[-1])
+
+
+@pytest.mark.parametrize("unit", ["mL/min", "mL/hr", "events/hour", "ng/mL"])
+def test_a_rate_or_a_concentration_is_no_dose_unit(unit):
+    assert not F.is_dose_unit(unit)
+
+
+def test_an_amount_is_a_dose_in_a_dosing_sentence_only():
+    lexicon = load_lexicon()
+    assert F.in_dose_context("Give rituximab 1,000 mg intravenously on days 1 and 15.", lexicon)
+    assert F.in_dose_context("IVIG 400 mg once.", lexicon)  # a drug marker
+    assert not F.in_dose_context("Up to 300 mL of contrast may be used.", lexicon)
+    assert not F.in_dose_context("The study was performed in persistent cases.", lexicon)  # "per..." words are not "per"
+
+
 def test_a_threshold_in_a_criteria_list_belongs_to_the_indication_its_lead_in_names(tmp_path):
     path = tmp_path / "L99996" / "1.txt"
     path.parent.mkdir()

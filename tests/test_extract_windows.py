@@ -80,7 +80,12 @@ GENRE = [
     ("Testing more than once every 12 months is not covered.", (">", 1, None, "times")),
     ("Medicare will cover no more than 2 levels in one region.", ("<=", 2, None, "levels")),
     ("A maximum of 4 sessions will be covered.", ("<=", 4, None, "sessions")),
-    ("Coverage is limited to up to 6 treatments per year.", ("<=", 6, None, "treatments/year")),
+    # a count of services per period is the count, its period goes to the measure (12.6), not a rate like events/hour
+    ("Coverage is limited to up to 6 treatments per year.", ("<=", 6, None, "treatments")),
+    ("If more than 3 sessions per week are furnished, they are not covered.", (">", 3, None, "sessions")),
+    ("Services are limited to 2 per day.", ("<=", 2, None, "count")),
+    # the share of nights held to the same bound as the hours of use
+    ("The device must be used at least 4 hours per night on 70% of nights.", (">=", 70, None, "%")),
     ("Testing is limited to 1 per 12 months.", ("<=", 1, None, "count")),
     # usual maximum quantity tables (models/ANNOTATION.md 9): a bare count per period
     ("A7030 | Full face mask used with positive airway pressure device, each | 1 per 3 months", ("<=", 1, None, "count")),
@@ -101,6 +106,7 @@ NOT_A_LIMIT = [
     "The risk is three times the risk of the general population.",
     "IVIG is given for 5 days.",
     "The guideline is in its 5th edition.",
+    "Up to two thirds of patients improve without treatment.",
 ]
 
 

@@ -601,7 +601,7 @@ def _numeric_facts(ctx: _Context, quantities: list[Quantity], scopes, categories
         indication = attacher.indication(q.start, sentence)
         sentence_text = ctx.text_of(sentence)
         dose = F.is_dose(q, text, sentence.start)
-        plain_amount = q.unit in ("mg", "g", "mcg", "mL") and not re.search(r"\b(?:dose|doses|dosage|dosing|administered|given|infus|inject|mg/kg|daily|per)\w*", sentence_text.lower())
+        plain_amount = q.unit in F.PLAIN_AMOUNT_UNITS and not F.in_dose_context(sentence_text, ctx.lexicon)
         if dose and plain_amount and q.comparator != "between":
             continue  # an amount in a sentence about no drug ("300 mL of contrast"): neither a dose nor a limit
         if dose and not plain_amount:  # (a plain range goes on as a threshold: "prostate volume of 30-150ml")

@@ -22,7 +22,11 @@ from pipeline.extract.numbers import Quantity, parse_number
 from pipeline.extract.numbers.lexicons import WORDS
 from pipeline.extract.units import DATA_DIR, UNITS, check, conventional_unit, form_pattern, read_lexicon, string_list
 
-DOSE_UNITS = frozenset({"g/kg", "mg/kg", "mcg/kg", "units/kg", "IU/kg", "mg", "g", "mcg", "units", "IU", "mg/m2", "g/kg/day", "mg/kg/day", "mg/day", "mcg/day", "IU/day", "units/day", "mL", "mg/week", "mg/month", "mg/kg/min", "mcg/kg/min"})
+# The amounts a drug is given in, also per unit of time ("mcg/kg/day", "mg/m2/week": `split_per_time`); a
+# volume is a dose only bare ("0.5 mL"), since a volume per time is a rate ("30 mL/min" creatinine clearance).
+DOSE_AMOUNT_UNITS = frozenset({"mg", "g", "mcg", "units", "IU", "g/kg", "mg/kg", "mcg/kg", "units/kg", "IU/kg", "mL/kg",
+                               "mg/m2", "mcg/m2", "g/m2", "units/m2"})
+PLAIN_AMOUNT_UNITS = frozenset({"mg", "g", "mcg", "mL"})  # amounts that are a dose only in a dosing sentence
 # Nouns that only say what is counted (models/ANNOTATION.md §5: a count's unit is `count`, the counted thing
 # goes to the measure): the scorer compares them equal to "count", as an extraction that keeps the noun ("12
 # visits" -> "visits") states the same number. "units"/"IU" are NOT here: they are
@@ -44,11 +48,24 @@ _MAXIMUM_DOSE_RE = re.compile(r"\bmax(?:imum|\.)?\s+(?:[a-z]+\s+)?dos(?:e|es|age
 def is_dose(q: Quantity, text: str = "", sentence_start: int = 0) -> bool:
     """A drug amount stated as a value, not a limit; also the maximum dose of a regimen ("The maximum dose
     is 40 mcg/kg/min", "should not exceed 60 mg"), which states what to give at most (models/ANNOTATION.md: DOSE)."""
-    if q.unit not in DOSE_UNITS:
+    if not is_dose_unit(q.unit):
         return False
     if q.comparator in (None, "between", "="):
         return True
     return q.comparator == "<=" and bool(_MAXIMUM_DOSE_RE.search(text[sentence_start : q.start]))
+
+
+def is_dose_unit(unit: str | None) -> bool:
+    """Whether a unit is a drug amount (`DOSE_AMOUNT_UNITS`), bare or per unit of time ("mg/kg/day")."""
+    if unit is None:
+        return False
+    return unit in DOSE_AMOUNT_UNITS or unit == "mL" or split_per_time(unit)[0] in DOSE_AMOUNT_UNITS
+
+
+def in_dose_context(sentence: str, lexicon: Lexicon) -> bool:
+    """A sentence about giving a drug: a `dose_context` word ("given", "intravenously", "per") or a drug marker."""
+    lowered = sentence.lower()
+    return _has_phrase(lowered, lexicon.dose_context) or _has_phrase(lowered, lexicon.drug_markers)
 
 
 _STUDY_WORDS_RE = re.compile(
@@ -59,11 +76,18 @@ _STUDY_WORDS_RE = re.compile(
 _OUTCOME_RIGHT_BEFORE_RE = re.compile(r"\b(?:improvement|response|remission|reduction|survival|mortality)\b[^.;:]{0,30}$", re.I)
 
 
+_SHARE_OF_PEOPLE_RE = re.compile(
+    r"\s*(?:of|out\s+of)\s+(?:the\s+|all\s+|these\s+)?(?:patients|cases|individuals|people|persons|subjects|adults|children|women|men|"
+    r"beneficiaries|population)\b", re.I)
+
+
 def in_outcome_context(text: str, q: Quantity, sentence_start: int, section_kind: str) -> bool:
     """True for numbers that describe study results rather than policy limits."""
     after = text[q.end : q.end + 25].lower()
-    if re.search(r"^\s*(?:of|out of)\s+\d", after) or re.match(r"\s*patients\b", after):
-        return True  # "13 of 31 patients"
+    if re.search(r"^\s*(?:of|out of)\s+\d", after) or re.match(r"\s*patients\b", after) or (
+        q.comparator in (None, "<=", "between") and _SHARE_OF_PEOPLE_RE.match(after)  # ("at least 50% of patients" may be a rule)
+    ):
+        return True  # "13 of 31 patients", "up to two thirds of patients": how many were affected, not a limit
     window = text[max(sentence_start, q.start - 20) : q.start].lower()
     if re.search(r"\(\s*(?:range|ci|95%|p\s*[<=])[^)]*$", window):
         return True
@@ -369,6 +393,10 @@ def measure_for(text: str, q: Quantity, sentence_start: int, lexicon: Lexicon) -
     clause = clauses[-1]
     if len(clauses) > 1 and not re.search(r"[A-Za-z]", clause):
         clause = clauses[-2]  # "Hb >12 and <13 g/dL": the second bound limits the measure of the first
+    service = service_count_per_period(q.unit)
+    if service is not None:  # "limited to 6 sessions per year": what is counted and its period; "Services ... 2 per day"
+        named = q.unit.startswith(service[0])
+        return " ".join(part for part in (*([] if named else _content_words_before(clause)[-2:]), q.unit_text) if part)
     scope = _COUNT_SCOPE_RE.match(text, q.end) if q.unit in COUNT_UNITS else None
     if scope:  # "no more than 2 levels in one region", "covered once per lifetime": the counted thing and its scope
         return " ".join(part for part in (*_content_words_before(clause)[-3:], q.unit_text, scope.group(1)) if part)
@@ -454,6 +482,18 @@ _INTAKE_UNITS = frozenset({"g", "mg", "mcg"})
 _MASS_OF_THING_RE = re.compile(r"[ \t]+(?:of[ \t]+)?[A-Za-z][\w\-]*(?=[ \t]*/|[ \t]+per[ \t])", re.I)
 
 
+_CALENDAR_PERIODS = frozenset({"day", "week", "month", "year"})
+
+
+def service_count_per_period(unit: str | None) -> tuple[str, str] | None:
+    """(counted noun, period) of a count of services per calendar period ("sessions/week", "/day" of "2 per day"):
+    a frequency limit, whose unit is the count (models/ANNOTATION.md 12.6), not a rate such as "events/hour"."""
+    head, _, period = (unit or "").partition("/")
+    if period not in _CALENDAR_PERIODS or head and head not in SERVICE_COUNT_UNITS:
+        return None
+    return head or "count", period
+
+
 def threshold_unit(text: str, q: Quantity, measure: str, lexicon: Lexicon) -> str | None:
     """The unit of a threshold: as written; else the conventional unit of the measure named before the number
     ("BMI >40" -> kg/m2, models/ANNOTATION.md 12.10); else "count" for a bare integer before the noun it counts
@@ -462,6 +502,9 @@ def threshold_unit(text: str, q: Quantity, measure: str, lexicon: Lexicon) -> st
         # "once per eye", "twice per encounter": a count, its scope goes to the measure (models/ANNOTATION.md 5)
         if q.unit.startswith("times/"):
             return "count"
+        service = service_count_per_period(q.unit)
+        if service is not None:
+            return service[0]  # "more than 3 sessions per week": a count of sessions, its period goes to the measure
         if q.unit == "units" and _SUPPLY_UNITS_RE.match(text, q.end):
             return "count"  # "a maximum of one unit of A4595 per month": units of a supply code are counted (guideline 5)
         if q.unit in _TIME_UNITS:
@@ -503,6 +546,8 @@ _RELATIVE_COMPARATORS = (
     # "once per lifetime", "once in a lifetime" (models/ANNOTATION.md 12.6: at most once)
     (None, re.compile(r"^\s*(?:per|in\s+(?:a|the|their|his|her))\s+(?:patient'?s\s+|beneficiary'?s\s+)?lifetime\b", re.I), "<="),
 )
+_SHARE_OF_PERIODS_RE = re.compile(r"\s*(?:(?:per|a|each)\s+[a-z]+\s+)?(?:on|for|in)\s+", re.I)
+_OF_PERIODS_RE = re.compile(r"\s*of\s+(?:the\s+)?(?:nights|days|weeks|months|sessions|visits)\b", re.I)
 _MORE_OFTEN_RE = re.compile(r"(?:\b(?P<neg>no|not)\s+)?\bmore\s+(?:often|frequently)\s+than\s+$", re.I)
 # "a repeat test after 12 weeks of supplementation", "after a 12-week period" (12.6): more than that period.
 _AFTER_PERIOD_RE = re.compile(r"\bafter\s+(?:a\s+|an\s+)?$", re.I)
@@ -676,6 +721,8 @@ def refine_comparator(text: str, q: Quantity, previous: Quantity | None) -> str 
     if previous is not None and previous.comparator not in (None, "between"):
         if re.fullmatch(r"\s*(?:,|or|and|,\s*or)\s*", text[previous.end : q.start]):
             return previous.comparator  # "a minimum of 12 degrees or 30%": one comparator for both values
+        if q.unit == "%" and _SHARE_OF_PERIODS_RE.fullmatch(text[previous.end : q.start]) and _OF_PERIODS_RE.match(after):
+            return previous.comparator  # ">= 4 hours per night on 70% of nights": the share of nights is held to it too
     return None
 
 

@@ -66,6 +66,7 @@ class Lexicon:
     frequency_patterns: tuple[str, ...]
     outcome_context: tuple[str, ...]
     drug_markers: tuple[str, ...]
+    dose_context: tuple[str, ...]  # "given", "intravenously", "per": an amount in mg/g/mcg/mL near them is a dose
     measures: tuple[str, ...]
     background_cues: tuple[str, ...]  # words of descriptive sentences: prevalence, onset, reported rates
     rule_cues: tuple[str, ...]  # words that make a sentence a rule, whatever else it describes
@@ -202,6 +203,7 @@ def load_lexicon() -> Lexicon:
         frequency_patterns=_strings(phr, "frequency_patterns", "phrases.json"),
         outcome_context=_strings(phr, "outcome_context", "phrases.json"),
         drug_markers=_strings(phr, "drug_markers", "phrases.json"),
+        dose_context=_strings(phr, "dose_context", "phrases.json"),
         measures=tuple(sorted(_strings(phr, "measures", "phrases.json"), key=len, reverse=True)),
         background_cues=_strings(phr, "background_cues", "phrases.json"),
         rule_cues=_strings(phr, "rule_cues", "phrases.json"),
