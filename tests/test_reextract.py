@@ -246,6 +246,6 @@ def test_extractor_version_fingerprints_the_rule_data_and_the_trained_artifacts(
     from pipeline.extract.extractor import _fingerprint, extractor_version
 
     rules, trained = extractor_version(trained=False), extractor_version(trained=True)
-    assert rules.startswith("lcd_rules.v5+") and trained.startswith("lcd_ner_rules.v5+")
+    assert rules.startswith("lcd_rules.v6+") and trained.startswith("lcd_ner_rules.v6+")
     assert rules.split("+")[1] != trained.split("+")[1]  # the trained one also hashes the model files
     assert _fingerprint(True) == _fingerprint(True) and len(_fingerprint(True)) == 10

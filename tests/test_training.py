@@ -83,7 +83,7 @@ def test_extraction_uses_the_trained_pipeline_by_default():
 def test_rules_only_extraction_needs_no_model():
     document = read_document(RAW_DOCS / "IVIG-OFFLABEL" / "2.txt", root=RAW_DOCS)
     extraction = extract(document, nlp=build_nlp(), coverage_model=None)
-    assert extraction.extractor_version.startswith("lcd_rules.v5+")
+    assert extraction.extractor_version.startswith("lcd_rules.v6+")
     assert len(extraction.doses) == 13
 
 

@@ -44,8 +44,8 @@ from pipeline.datamodel import Criterion, Document, Dose, Extraction, Indication
 
 # Bumped by hand when the rule code changes; the data and the trained artifacts are fingerprinted
 # (extractor_version), so `lcd reextract` finds the versions an edited lexicon or a retrain made stale.
-EXTRACTOR_VERSION = "lcd_rules.v5"
-NER_EXTRACTOR_VERSION = "lcd_ner_rules.v5"
+EXTRACTOR_VERSION = "lcd_rules.v6"
+NER_EXTRACTOR_VERSION = "lcd_ner_rules.v6"
 ICD10_RE = re.compile(r"\b([A-TV-Z][0-9][0-9AB](?:\.[0-9A-Z]{1,4})?)\b")
 
 
