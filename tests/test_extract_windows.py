@@ -92,6 +92,9 @@ GENRE = [
     ("A7038 | Filter, disposable, used with positive airway pressure device | 2 per 1 month", ("<=", 2, None, "count")),
     ("Limit of 1 per calendar year.", ("<=", 1, None, "count")),
     ("The patient has had two or more hospitalizations in the preceding 12 months.", (">=", 2, None, "count")),
+    ("The patient has had at least two prior treatment failures.", (">=", 2, None, "count")),  # "prior" + a noun counts
+    # an age range whose age words stand inside it takes the unit of age
+    ("Screening is covered for patients between the ages of 50 and 75.", ("between", 50, 75, "years")),
 ]
 
 # sentences whose numbers limit nothing: list logic, background, a schedule, a reference back, a clause "once"

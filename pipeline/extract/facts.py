@@ -363,6 +363,8 @@ def measure_for(text: str, q: Quantity, sentence_start: int, lexicon: Lexicon) -
     after = text[q.end : q.end + 40].lower()
     before = text[max(sentence_start, q.start - 80) : q.start]
     own = text[q.start : q.end].lower()
+    if q.unit in ("years", None) and re.search(r"\b(?:ages?|aged)\s+(?:of\s+)?\d", own):
+        return "age"  # "between the ages of 50 and 75", "aged 45 to 75": the age words are inside the mention
     if q.unit == "years" and (
         re.search(r"\b(?:of age|old|aged)\b", own)
         or re.match(r"\s*(?:of age|old)", after)
@@ -429,9 +431,13 @@ def _content_words_before(clause: str) -> list[str]:
 
 def _counts_a_noun(text: str, q: Quantity, lexicon: Lexicon) -> bool:
     """Whether the word right after a bare integer is what it counts ("one acute infection"), not a verb or
-    a linking word ("≥2 indicating definite osteoarthritis", "12 and")."""
-    word = re.match(r"[ \t]+([A-Za-z][\w.\-]*)", text[q.end : q.end + 30])
-    return bool(word) and word.group(1).lower().rstrip(".") not in lexicon.not_counted_after
+    a linking word ("≥2 indicating definite osteoarthritis", "12 and", "2 prior to")."""
+    word = re.match(r"[ \t]+([A-Za-z][\w.\-]*)(?:[ \t]+([A-Za-z]+))?", text[q.end : q.end + 40])
+    if not word:
+        return False
+    first = word.group(1).lower().rstrip(".")
+    # one word ("indicating") or two ("prior to": "two prior treatment failures" still counts failures)
+    return first not in lexicon.not_counted_after and f"{first} {(word.group(2) or '').lower()}" not in lexicon.not_counted_after
 
 
 _LENGTH_OF_RE = re.compile(r"[ \t]+of[ \t]+((?:[A-Za-z][\w\-/]*[ \t]*){1,3})")
@@ -517,7 +523,7 @@ def threshold_unit(text: str, q: Quantity, measure: str, lexicon: Lexicon) -> st
         ):
             return f"{q.unit}/{UNITS.den(per.group('den'))}"  # "24 hours of supervised care per day" -> hours/day
         return q.unit
-    if measure and measure in text[max(0, q.start - 120) : q.start]:
+    if measure and measure in text[max(0, q.start - 120) : q.end]:  # named before the number or in its own words
         conventional = conventional_unit(measure)
         if conventional:
             return conventional
