@@ -394,3 +394,45 @@ def test_l40050_every_leaf_item_of_a_denying_list_is_an_exclusion_whatever_the_r
     nodes = _tree(DENIED)
     mentions = apply_roles([], nodes, {2: "criterion", 3: "other"}, DENIED, load_lexicon())
     assert [(m.name, m.list_vote) for m in mentions] == [("coexisting pulmonary disease", -1.0), ("Active infection of the knee joint", -1.0)]
+
+
+# Hyperbaric oxygen and IVIG shapes (genre, no one document): a covering list the role model reads item by item
+COVERING = (
+    "Indications:\n"
+    "Hyperbaric oxygen therapy is covered for the following conditions:\n"
+    "- Acute carbon monoxide intoxication\n"
+    "- Decompression illness\n"
+    "- Gas gangrene\n"
+    "- Air or gas embolism\n"
+)
+MEMBERS = (
+    "Indications:\n"
+    "IVIG is covered for autoimmune blistering diseases, including:\n"
+    "- Pemphigus vulgaris\n"
+    "- Pemphigus foliaceus\n"
+    "- Bullous pemphigoid\n"
+)
+ALL_CRITERIA = COVERING.replace("for the following conditions:", "when all of the following criteria are met:")
+COVERED = lambda start, end: 1.0  # noqa: E731 ("is covered")
+
+
+def test_an_item_of_a_covering_list_of_conditions_takes_the_role_most_of_its_siblings_have():
+    nodes = _tree(COVERING)
+    roles = {2: "indication", 3: "indication", 4: "criterion", 5: "indication"}
+    names = [m.name for m in apply_roles([], nodes, roles, COVERING, load_lexicon(), COVERED)]
+    assert "Gas gangrene" in names
+    assert "Gas gangrene" not in [m.name for m in apply_roles([], nodes, roles, COVERING, load_lexicon())]
+
+
+def test_the_items_under_a_covering_lead_in_that_names_a_condition_and_says_including_are_its_members():
+    nodes = _tree(MEMBERS)
+    mentions = apply_roles([], nodes, {2: "criterion", 3: "other", 4: "criterion"}, MEMBERS, load_lexicon(), COVERED)
+    assert [(m.name, m.list_vote) for m in mentions] == [
+        ("Pemphigus vulgaris", 1.0), ("Pemphigus foliaceus", 1.0), ("Bullous pemphigoid", 1.0)]
+
+
+def test_a_list_of_criteria_that_must_all_hold_keeps_the_role_model_reading_of_each_item():
+    nodes = _tree(ALL_CRITERIA)
+    roles = {2: "indication", 3: "indication", 4: "criterion", 5: "indication"}
+    names = [m.name for m in apply_roles([], nodes, roles, ALL_CRITERIA, load_lexicon(), COVERED)]
+    assert "Gas gangrene" not in names

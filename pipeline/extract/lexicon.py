@@ -66,6 +66,7 @@ class Lexicon:
     frequency_patterns: tuple[str, ...]
     outcome_context: tuple[str, ...]
     drug_markers: tuple[str, ...]
+    member_intro: tuple[str, ...]  # "including", "such as": before a lead-in's colon, the items are members of what it names
     dose_context: tuple[str, ...]  # "given", "intravenously", "per": an amount in mg/g/mcg/mL near them is a dose
     measures: tuple[str, ...]
     background_cues: tuple[str, ...]  # words of descriptive sentences: prevalence, onset, reported rates
@@ -204,6 +205,7 @@ def load_lexicon() -> Lexicon:
         outcome_context=_strings(phr, "outcome_context", "phrases.json"),
         drug_markers=_strings(phr, "drug_markers", "phrases.json"),
         dose_context=_strings(phr, "dose_context", "phrases.json"),
+        member_intro=_strings(phr, "member_intro", "phrases.json"),
         measures=tuple(sorted(_strings(phr, "measures", "phrases.json"), key=len, reverse=True)),
         background_cues=_strings(phr, "background_cues", "phrases.json"),
         rule_cues=_strings(phr, "rule_cues", "phrases.json"),

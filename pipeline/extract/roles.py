@@ -406,7 +406,7 @@ def apply_roles(mentions: list[Mention], nodes: list[Node], roles: dict[int, str
     """
     position = {n.index: i for i, n in enumerate(nodes)}
     index = {n.index: n for n in nodes}
-    roles = _denied_items_excluded(roles, index, text, lexicon, cue_vote)
+    roles = _covering_list_items(_denied_items_excluded(roles, index, text, lexicon, cue_vote), index, text, lexicon, cue_vote)
     condition_lines = {line for line, role in roles.items() if role in CONDITION_ROLES}
     lead_ins = {index[line].lead_in for line in condition_lines if index[line].lead_in is not None} - condition_lines
     lead_ins = {line for line in lead_ins if node_text(text, index[line]).endswith(":")}  # "Condition - text" items lead their doses
@@ -463,6 +463,57 @@ def _denied_items_excluded(roles: dict[int, str], index: dict[int, Node], text: 
             denies[node.lead_in] = _lead_negative(index.get(node.lead_in), text, lexicon, cue_vote)
         if denies[node.lead_in]:
             out[line] = "exclusion"
+    return out
+
+
+def _covering_lead(lead: Node | None, text: str, lexicon: Lexicon, cue_vote: Callable[[int, int], float] | None) -> bool:
+    """Whether a list's lead-in covers its items as conditions: it ends with ":", reads as covering (`list_intro_vote`
+    with its cues) and opens no list of criteria that must all hold ("when all of the following criteria are met:");
+    "one of the following conditions:" offers alternatives, each a condition."""
+    if lead is None or cue_vote is None:
+        return False
+    lead_text = node_text(text, lead)
+    vote = list_intro_vote(lead_text, lexicon, cue_vote(lead.start, lead.end), opens_sublist=lead.is_item)
+    lowered = lead_text.lower()
+    criteria = any(p in lowered for p in lexicon.criteria_intro if p not in lexicon.alternatives_intro)
+    return vote is not None and vote > 0 and not criteria
+
+
+def _introduces_members(lead_in: str, lexicon: Lexicon) -> bool:
+    """"IVIG is covered for autoimmune blistering diseases, including:": a lead-in naming a condition and then its
+    members (`member_intro` words right before the colon)."""
+    body = lead_in.rstrip().rstrip(":").rstrip()
+    for phrase in lexicon.member_intro:
+        if body.lower().endswith(" " + phrase):
+            named = body[: -len(phrase)].rstrip(" ,")
+            return is_condition_like(" ".join(words(named)[-4:]), lexicon)
+    return False
+
+
+def _covering_list_items(roles: dict[int, str], index: dict[int, Node], text: str, lexicon: Lexicon,
+                         cue_vote: Callable[[int, int], float] | None) -> dict[int, str]:
+    """The roles with the leaf items of a covering list of conditions read as one list: under "HBO therapy is covered
+    for the following conditions:" an item the model reads as a criterion ("Gas gangrene", among four it reads as
+    indications) names a covered condition when most of its siblings do; under a lead-in that names a condition and
+    introduces its members ("... autoimmune blistering diseases, including:") every item is a member. The item's name
+    must still pass the name filters (`_item_conditions`, `_model_may_name`)."""
+    out = dict(roles)
+    lists: dict[int, list[int]] = {}
+    for line in roles:
+        node = index[line]
+        if node.is_item and not node.children and node.lead_in is not None:
+            lists.setdefault(node.lead_in, []).append(line)
+    for lead_line, items in lists.items():
+        lead = index[lead_line]
+        if not _covering_lead(lead, text, lexicon, cue_vote):
+            continue
+        if _introduces_members(node_text(text, lead), lexicon):
+            out.update({line: "member" for line in items if roles[line] not in CONDITION_ROLES})
+            continue
+        named = [roles[line] for line in items if roles[line] in CONDITION_ROLES]
+        if len(items) >= 3 and 2 * len(named) > len(items):
+            majority = max(set(named), key=named.count)
+            out.update({line: majority for line in items if roles[line] not in CONDITION_ROLES and roles[line] != "background"})
     return out
 
 
