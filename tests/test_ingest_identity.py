@@ -118,6 +118,7 @@ def test_contractor_name_type_becomes_one_line_and_several_are_joined():
         ("C. Nationally Non-Covered Indications", "nationally_non_covered_indications", "policy"),
         ("Coverage Indications, Limitations and/or Medical Necessity", "coverage_indications", "policy"),
         ("History/Background and/or General Information", "background", "evidence"),
+        ("General Indications and Principles", "indications", "policy"),  # L37779: policy again after a Background
         ("ICD-10-CM Codes that Support Medical Necessity", "icd10_codes_supporting", "other"),
         ("Bibliography", "bibliography", "other"),
     ],
