@@ -85,6 +85,19 @@ def test_unit_written_once_is_the_unit_of_both_bounds():
     assert units_of("2 times or higher than the upper limit") == [(">=", 2.0, None, "times")]  # "than" opens no bound here
 
 
+def test_a_restatement_of_the_first_bound_does_not_break_the_pair():
+    assert units_of("A TENS trial lasts a minimum of one month (30 days), but not to exceed two months.") == [
+        ("between", 1.0, 2.0, "months")
+    ]
+
+
+def test_a_bare_number_joined_to_a_bound_in_the_same_unit_shares_its_comparator():
+    text = "A successful trial is at least a 50% reduction of target pain, or 50% reduction of analgesic medications."
+    assert units_of(text) == [(">=", 50.0, None, "%"), (">=", 50.0, None, "%")]  # L34328
+    assert units_of("at least 3 months of therapy or 6 weeks of home exercise")[1][0] is None  # another unit: no sharing
+    assert units_of("less than 50% of patients, not 30% of cases")[1][0] is None  # no "or"/"and"
+
+
 def test_measure_without_a_written_unit_takes_its_conventional_unit():
     assert threshold("Bariatric surgery is covered for patients with a BMI >40.")[2] == "kg/m2"  # L38033 / L39780
     assert threshold("Hemoglobin less than 10 is required.")[2] == "g/dL"

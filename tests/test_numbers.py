@@ -307,7 +307,7 @@ def test_percent_range_l40244_cryptogenic_stroke():
         ("Initial or subsequent onabotulinumtoxinA doses above 100 Units.", (100, None, ">", "units"), "above 100 Units"),  # L39909
         ("injecting more than 5 units per eye provides little additional benefit", (5, None, ">", "units/eye"), "more than 5 units per eye"),  # L39909
         ("3. The monthly migraine headache days have occurred ≥ 8 migraine headache days per month", (8, None, ">=", None), "≥ 8"),  # L39909
-        ("be used by the beneficiary on a trial basis for a minimum of one month (30 days), but not to exceed two months.", (1, None, ">=", "months"), "a minimum of one month"),  # L33802
+        ("be used by the beneficiary on a trial basis for a minimum of one month (30 days), but not to exceed two months.", (1, 2, "between", "months"), "a minimum of one month (30 days), but not to exceed two months"),  # L33802: one window (gold)
         ("must take place no sooner than 30 calendar days prior to the expected end", (30, None, ">=", "days"), "no sooner than 30 calendar days"),  # L33610
         ("Coverage is limited to 30 days (one month's rental) from the day of surgery.", (30, None, "<=", "days"), "limited to 30 days"),  # L33802
         ("(on or after 61 days after initiation of therapy)", (61, None, ">=", "days"), "on or after 61 days"),  # L33800

@@ -137,8 +137,12 @@ _STAT_PREFIX_REV = re.compile(r"[ \t]*(?:eulav)?[ \t]*[-‐]?[ \t]*([A-Za-z])(?!
 _PREV_WORD_REV = re.compile(r"[ \t]*([A-Za-z]+)")
 # "5 and less than 14": the words after a number open the next comparator, they do not close this one.
 _THAN_NEXT_RE = re.compile(rf"{_SP}+than(?:{_SP}+or{_SP}+equal(?:{_SP}+to)?)?{_SP}*[-–]?\d", re.IGNORECASE)
-# What joins the two bounds of one limit written as a pair: "Hb >12 and <13 g/dL", "≥ 5 and ≤ 14 events per hour".
-_PAIR_JOIN_RE = re.compile(rf"{_SP}*(?:,{_SP}*)?(?:and|but){_SP}*", re.IGNORECASE)
+# What joins the two bounds of one limit written as a pair: "Hb >12 and <13 g/dL", "≥ 5 and ≤ 14 events per hour";
+# a restatement of the first bound may sit before the join ("a minimum of one month (30 days), but not to exceed two").
+_PAIR_JOIN_RE = re.compile(rf"{_SP}*(?:[(\[][^()\[\]\n]{{1,40}}[)\]]{_SP}*)?(?:,{_SP}*)?(?:and|but){_SP}*", re.IGNORECASE)
+# What lets a bare number share the comparator of the one before it: a few words and "or"/"and" ("at least 50%
+# reduction in pain or 50% reduction of analgesic medications"); no digit, comparator or clause break in between.
+_SHARED_COMPARATOR_GAP_RE = re.compile(rf"(?:{_SP}+[A-Za-z][A-Za-z'/-]*){{0,5}}{_SP}*,?{_SP}+(?:or|and){_SP}+", re.IGNORECASE)
 _PAREN_OPEN_RE = re.compile(rf"{_SP}*[(\[]{_SP}*")
 _PAREN_CLOSE_RE = re.compile(rf"{_SP}*[)\]]")
 _CONCENTRATION_HINT = re.compile(r"/\s*d(?![a-z])|per\s+d(?![a-z])", re.IGNORECASE)

@@ -13,6 +13,7 @@ from pipeline.extract.numbers.patterns import (
     _LABEL_SET,
     _LABEL_THEN_NUMBER,
     _PAIR_JOIN_RE,
+    _SHARED_COMPARATOR_GAP_RE,
     _ONCE_CONTEXT_RE,
     _ORDINAL_TIME_RE,
     _PAREN_CLOSE_RE,
@@ -345,6 +346,27 @@ def join_bounds(text: str, quantities: list[Quantity]) -> list[Quantity]:
     return out
 
 
+# Words in the gap that make the comparator the next number's own, or end what the first one limits.
+_NOT_SHARED_WORDS = frozenset({"than", "least", "most", "no", "not", "up", "under", "over", "above", "below", "between", "from"})
+
+
+def share_comparators(text: str, quantities: list[Quantity]) -> list[Quantity]:
+    """A bare number after a bound in the same unit, joined by "or"/"and" over a few words, takes its comparator:
+    "at least 50% reduction in pain or 50% reduction of analgesic medications" -> >= 50 % twice."""
+    out: list[Quantity] = []
+    for q in quantities:
+        first = out[-1] if out else None
+        if (
+            first is not None and q.comparator is None and q.high is None and q.unit is not None and q.unit == first.unit
+            and first.comparator in _LOWER_BOUNDS + _UPPER_BOUNDS
+            and _SHARED_COMPARATOR_GAP_RE.fullmatch(text, first.end, q.start) is not None
+            and not _NOT_SHARED_WORDS & set(text[first.end:q.start].lower().split())
+        ):
+            q = replace(q, comparator=first.comparator)
+        out.append(q)
+    return out
+
+
 def find_quantities(text: str) -> list[Quantity]:
     """Every numeric mention in `text`, left to right and non-overlapping (see the module doc)."""
     if not text:
@@ -373,4 +395,4 @@ def find_quantities(text: str) -> list[Quantity]:
                 alt, j = _build(text, toks, i, masks, floor)
                 if alt is not None and alt.unit is not None and alt.comparator is None and _PAREN_CLOSE_RE.match(text, alt.end):
                     floor, i = alt.end, j
-    return join_bounds(text, out)
+    return share_comparators(text, join_bounds(text, out))
