@@ -343,3 +343,12 @@ def test_an_intake_with_its_substance_between_amount_and_period_is_a_rate():
     text = "Serum glucose > 200 mg glucose/dL is required."  # a concentration's denominator is no period
     (q,) = find_quantities(text)
     assert F.threshold_unit(text, q, "glucose", load_lexicon()) == "mg"
+
+
+def test_a_duration_after_for_is_a_schedule_unless_its_bounds_state_a_window():
+    (bare,) = find_quantities("Therapy is given for 6-12 weeks.")
+    assert F.is_schedule("Therapy is given for 6-12 weeks.", bare)
+    text = "The unit is used for at least 1 month but not more than 2 months."
+    (window,) = find_quantities(text)
+    assert (window.comparator, window.low, window.high) == ("between", 1.0, 2.0)
+    assert not F.is_schedule(text, window)

@@ -125,9 +125,11 @@ def is_list_logic(text: str, q: Quantity) -> bool:
 
 
 def is_schedule(text: str, q: Quantity) -> bool:
-    """"every six weeks", "over five days", "per month": a schedule, not a threshold."""
+    """"every six weeks", "over five days", "per month", "for 6-12 weeks": a schedule, not a threshold; a range its
+    bounds state ("for at least 1 month but not more than 2 months") is a limit."""
     before = text[max(0, q.start - 12) : q.start].lower()
-    return bool(re.search(r"\b(?:every|over|per|each|for|at|on|through|divided)\s*$", before)) and q.comparator in (None, "between")
+    bare = q.comparator is None or (q.comparator == "between" and q.start == q.number_start)
+    return bool(re.search(r"\b(?:every|over|per|each|for|at|on|through|divided)\s*$", before)) and bare
 
 
 # "every 6 months", "every one or two years", "at 24-month intervals", "on a six-month basis" (12.6)
