@@ -36,6 +36,9 @@ def _document(text: str) -> Document:
         "Conversely",  # L36839: a sentence's opening adverb
         "Having trained",  # L35755: a participle clause about staff
         "In some circumstances after diagnosis",  # L34218
+        "In some cases",  # IVIG: a sentence's opening phrase
+        "In the absence of a State licensing board",  # L35755: a conditional clause, not an absence named as an exclusion
+        "both asthma",  # L40050 "patients with both asthma and allergic rhinitis": continues the sentence
         "Medical Conditions for",  # L36839: cut before its object
         "abdominal ultrasound every",  # L35755: a frequency cut before its period
     ],
