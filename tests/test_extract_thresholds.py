@@ -250,6 +250,7 @@ def test_an_amount_is_a_dose_in_a_dosing_sentence_only():
     lexicon = load_lexicon()
     assert F.in_dose_context("Give rituximab 1,000 mg intravenously on days 1 and 15.", lexicon)
     assert F.in_dose_context("IVIG 400 mg once.", lexicon)  # a drug marker
+    assert F.in_dose_context("Testosterone cypionate 50-400 mg every 2 to 4 weeks.", lexicon)  # a dosing interval
     assert not F.in_dose_context("Up to 300 mL of contrast may be used.", lexicon)
     assert not F.in_dose_context("The study was performed in persistent cases.", lexicon)  # "per..." words are not "per"
 
