@@ -868,3 +868,17 @@ def test_number_word_with_a_non_number_value_is_named(tmp_path):
 def test_missing_lexicon_file_is_named(tmp_path):
     with pytest.raises(LexiconError, match=r"nowhere\.json: cannot read lexicon"):
         load_units(tmp_path / "nowhere.json")
+
+
+def test_scientific_notation_reads_as_one_number_with_its_unit():
+    (q,) = find_quantities("The recommended dose is 1.1 x 10^14 vector genomes per kg of body weight.")
+    assert (q.low, q.unit) == (1.1e14, "vector genomes/kg")
+    assert [(q.low, q.unit) for q in find_quantities("ANC < 1.5 x 10^9/L")] == [(1.5, "10^9/L")]  # a lab count's unit
+    assert [q.low for q in find_quantities("a lesion 5 x 10 cm")] == [5.0, 10.0]  # no exponent: two numbers
+
+
+def test_a_count_before_a_parenthesis_keeps_the_amount_it_counts():
+    # L37863: "a single dose (1.5x 10^11vector genomes)" (the reader writes the superscript after "^")
+    found = [(q.low, q.unit) for q in find_quantities("allows for a single dose (1.5x 10^11vector genomes) per eligible eye")]
+    assert found == [(1.0, "doses"), (1.5e11, "vector genomes")]
+    assert [(q.low, q.unit) for q in find_quantities("glucose < 54 mg/dL (3.0 mmol/L)")] == [(54.0, "mg/dL")]  # a restatement

@@ -25,7 +25,7 @@ from pipeline.extract.units import DATA_DIR, UNITS, check, conventional_unit, fo
 # The amounts a drug is given in, also per unit of time ("mcg/kg/day", "mg/m2/week": `split_per_time`); a
 # volume is a dose only bare ("0.5 mL"), since a volume per time is a rate ("30 mL/min" creatinine clearance).
 DOSE_AMOUNT_UNITS = frozenset({"mg", "g", "mcg", "units", "IU", "g/kg", "mg/kg", "mcg/kg", "units/kg", "IU/kg", "mL/kg",
-                               "mg/m2", "mcg/m2", "g/m2", "units/m2"})
+                               "mg/m2", "mcg/m2", "g/m2", "units/m2", "vector genomes", "vector genomes/kg"})
 PLAIN_AMOUNT_UNITS = frozenset({"mg", "g", "mcg", "mL"})  # amounts that are a dose only in a dosing sentence
 # Nouns that only say what is counted (models/ANNOTATION.md §5: a count's unit is `count`, the counted thing
 # goes to the measure): the scorer compares them equal to "count", as an extraction that keeps the noun ("12

@@ -64,6 +64,10 @@ _DIGIT_RE = re.compile(
     rf"|(?P<num>(?:\d{{1,3}}(?:,\d{{3}})+(?!\d)|\d+)(?:\.\d+)?|\.\d+)(?P<glyph>[{_GLYPHS}])?"
     rf"|(?P<gonly>[{_GLYPHS}]))"
 )
+# Scientific notation after a number: "1.5 x 10^11", "1.5x 10^11vector genomes", "2.5 × 10**8" (gene and cell therapy
+# doses); the reader writes a superscript exponent after "^". A lab count keeps its multiplier in the unit instead
+# ("ANC < 1.5 x 10^9/L" -> 1.5 `10^9/L`), so a "/" after the exponent is no scientific notation.
+_SCI_TAIL_RE = re.compile(rf"{_SP}*[x×X]{_SP}*10{_SP}*(?:\^|\*\*){_SP}*(?P<exp>\d{{1,2}})(?!\d|{_SP}*/)")
 _WORD_FULL = re.compile(rf"(?:{_WORD})\Z", re.IGNORECASE)
 _DIGITS_FULL = re.compile(rf"[+{re.escape(_SIGNS)}]?(?:(?:\d{{1,3}}(?:,\d{{3}})+|\d+)(?:\.\d+)?[{_GLYPHS}]?|\.\d+|[{_GLYPHS}])")
 _FRACTION_FULL = re.compile(r"(?:(\d{1,3})\s+)?(\d{1,2})/(\d{1,2})")

@@ -289,7 +289,8 @@ def _single_quantity(text: str, toks: list[_Tok], i: int, ua: UnitMatch | None, 
 def _build(text: str, toks: list[_Tok], i: int, masks, floor: int = 0) -> tuple[Quantity | None, int]:
     """The mention starting at token i (not reaching back before `floor`), and the next token index."""
     a = toks[i]
-    if a.kind == "reject" or _overlaps(masks, a.nstart, a.core_end) or _left_glue(text, a) != "ok":
+    written_end = a.nstart + len(a.digits) if a.digits else a.core_end  # "1.5 x 10^11": the mask of "^11" is the exponent's
+    if a.kind == "reject" or _overlaps(masks, a.nstart, written_end) or _left_glue(text, a) != "ok":
         return None, i + 1
     left = _left_context(text, a)
     if left in ("date", "citation"):
@@ -367,6 +368,15 @@ def share_comparators(text: str, quantities: list[Quantity]) -> list[Quantity]:
     return out
 
 
+def _counts_what_follows(q: Quantity) -> bool:
+    """"a single dose (1.5 x 10^11 vector genomes)": a count whose parenthesis states the amount of what it counts,
+    not the same quantity in other units ("< 54 mg/dL (3.0 mmol/L)")."""
+    try:
+        return UNITS.head(q.unit_text)[1] == "count"
+    except KeyError:
+        return False
+
+
 def find_quantities(text: str) -> list[Quantity]:
     """Every numeric mention in `text`, left to right and non-overlapping (see the module doc)."""
     if not text:
@@ -393,6 +403,7 @@ def find_quantities(text: str) -> list[Quantity]:
             m = _PAREN_OPEN_RE.match(text, q.end)
             if m is not None and toks[i].start == m.end():
                 alt, j = _build(text, toks, i, masks, floor)
-                if alt is not None and alt.unit is not None and alt.comparator is None and _PAREN_CLOSE_RE.match(text, alt.end):
+                if (alt is not None and alt.unit is not None and alt.comparator is None and _PAREN_CLOSE_RE.match(text, alt.end)
+                        and not _counts_what_follows(q)):
                     floor, i = alt.end, j
     return share_comparators(text, join_bounds(text, out))

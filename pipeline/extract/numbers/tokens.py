@@ -17,6 +17,7 @@ from pipeline.extract.numbers.patterns import (
     _LEFT_WINDOW,
     _MASK_RES,
     _MULTI_DASH_AFTER,
+    _SCI_TAIL_RE,
     _URL_RE,
     _WORD_RE,
     _WORD_START_CI_RE,
@@ -79,8 +80,11 @@ def _word_tokens(text: str) -> list[_Tok]:
 
 def _digit_tokens(text: str) -> list[_Tok]:
     toks: list[_Tok] = []
+    floor = 0
     for m in _DIGIT_RE.finditer(text):
         s, e = m.start(), m.end()
+        if s < floor:
+            continue  # the "10" and the exponent of "1.5 x 10^11"
         if m.group("frac") is not None:
             num, den = int(m.group("fn")), int(m.group("fd"))
             if not _fraction_ok(num, den):
@@ -94,7 +98,10 @@ def _digit_tokens(text: str) -> list[_Tok]:
             glyph = m.group("glyph") or m.group("gonly") or ""
             value = (float(written.replace(",", "")) if written else 0.0) + WORDS.glyphs.get(glyph, 0.0)
             tok = _Tok(s, s, e, e, value, "digit", written, False, False, False)
-            if text.startswith("(", e) or text.startswith(" (", e):
+            sci = _SCI_TAIL_RE.match(text, e) if written and "10" in text[e : e + 8] else None
+            if sci is not None:
+                tok.value, tok.core_end, tok.end, floor = float(f"{value!r}e{sci.group('exp')}"), sci.end(), sci.end(), sci.end()
+            elif text.startswith("(", e) or text.startswith(" (", e):
                 c = _CONFIRM_WORD.match(text, e)
                 if c and _word_value(c.group(1)) == value:
                     tok.end, tok.confirmed = c.end(), True
