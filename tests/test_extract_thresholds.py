@@ -251,6 +251,8 @@ def test_an_amount_is_a_dose_in_a_dosing_sentence_only():
     assert F.in_dose_context("Give rituximab 1,000 mg intravenously on days 1 and 15.", lexicon)
     assert F.in_dose_context("IVIG 400 mg once.", lexicon)  # a drug marker
     assert F.in_dose_context("Testosterone cypionate 50-400 mg every 2 to 4 weeks.", lexicon)  # a dosing interval
+    assert F.in_dose_context("Aflibercept 8 mg (0.07 mL of 114.3 mg/mL solution).", lexicon)  # a drug's INN ending
+    assert not F.in_dose_context("The concept allows 300 mL of contrast.", lexicon)  # too short for a drug name
     assert not F.in_dose_context("Up to 300 mL of contrast may be used.", lexicon)
     assert not F.in_dose_context("The study was performed in persistent cases.", lexicon)  # "per..." words are not "per"
 
@@ -353,3 +355,14 @@ def test_a_duration_after_for_is_a_schedule_unless_its_bounds_state_a_window():
     (window,) = find_quantities(text)
     assert (window.comparator, window.low, window.high) == ("between", 1.0, 2.0)
     assert not F.is_schedule(text, window)
+
+
+def test_an_amount_per_administration_and_up_to_an_amount_are_doses():
+    per_session, = find_quantities("Botox 200 Units per treatment session")
+    assert F.is_dose_unit(per_session.unit) and F.split_per_time(per_session.unit) == ("units", "per session")
+    text = "Up to 360 Units may be injected."
+    (up_to,) = find_quantities(text)
+    assert F.is_dose(up_to, text)
+    text = "Doses above 100 Units are not reasonable and necessary."
+    (above,) = find_quantities(text)
+    assert not F.is_dose(above, text)  # a denial of more is a threshold

@@ -42,6 +42,7 @@ COUNT_UNITS = frozenset(
 SERVICE_COUNT_UNITS = COUNT_UNITS & frozenset({"visits", "sessions", "treatments", "injections", "procedures", "tests", "count", "catheters", "devices"})
 
 
+_UP_TO_RE = re.compile(r"up\s+to\s+(?:a\s+total\s+of\s+)?", re.I)
 _MAXIMUM_DOSE_RE = re.compile(r"\bmax(?:imum|\.)?\s+(?:[a-z]+\s+)?dos(?:e|es|age)\b(?:(?!\d)[^.;])*$", re.I)
 
 
@@ -52,6 +53,8 @@ def is_dose(q: Quantity, text: str = "", sentence_start: int = 0) -> bool:
         return False
     if q.comparator in (None, "between", "="):
         return True
+    if q.comparator == "<=" and _UP_TO_RE.fullmatch(text, q.start, q.number_start):
+        return True  # "up to 60 Units" is the dose (models/ANNOTATION.md: DOSE); a denial of more is a threshold
     return q.comparator == "<=" and bool(_MAXIMUM_DOSE_RE.search(text[sentence_start : q.start]))
 
 
@@ -62,10 +65,19 @@ def is_dose_unit(unit: str | None) -> bool:
     return unit in DOSE_AMOUNT_UNITS or unit == "mL" or split_per_time(unit)[0] in DOSE_AMOUNT_UNITS
 
 
+_DRUG_NAME_MIN = 8  # "concept", "precept" end like a drug name; INN names are longer ("etanercept", "rituximab")
+
+
+def names_a_drug(sentence: str, lexicon: Lexicon) -> bool:
+    """Whether a word of the sentence is worded as a drug's non-proprietary name (`drug_name_endings`: "aflibercept")."""
+    return any(len(w) >= _DRUG_NAME_MIN and w.endswith(lexicon.drug_name_endings) for w in re.findall(r"[a-z]+", sentence.lower()))
+
+
 def in_dose_context(sentence: str, lexicon: Lexicon) -> bool:
-    """A sentence about giving a drug: a `dose_context` word ("given", "intravenously", "per") or a drug marker."""
+    """A sentence about giving a drug: a `dose_context` word ("given", "intravenously", "per"), a drug marker or a
+    drug's non-proprietary name."""
     lowered = sentence.lower()
-    return _has_phrase(lowered, lexicon.dose_context) or _has_phrase(lowered, lexicon.drug_markers)
+    return _has_phrase(lowered, lexicon.dose_context) or _has_phrase(lowered, lexicon.drug_markers) or names_a_drug(lowered, lexicon)
 
 
 _STUDY_WORDS_RE = re.compile(
@@ -771,12 +783,14 @@ _NOT_DRUG_WORDS = frozenset(
     {"total", "daily", "a", "an", "the", "of", "and", "usual", "at", "in", "on", "is", "be", "given", "administered",
      "recommended", "initial", "maximum", "minimum", "starting", "typical", "higher", "lower", "same", "this", "that"}
 )
-_PER_TIME_RE = re.compile(r"^(.+?)/(min|day|week|month|year)$")
+# A dose's schedule in its unit: per unit of time, or per administration ("200 Units per treatment session").
+_PER_TIME_RE = re.compile(r"^(.+?)/(min|day|week|month|year|session|treatment|injection|infusion|dose|cycle|eye|site|visit)$")
 _PER_TIME_WORDS = {"min": "minute"}
 
 
 def split_per_time(unit: str) -> tuple[str, str | None]:
-    """"mg/day" -> ("mg", "per day"): doses keep the amount unit and carry the schedule as frequency."""
+    """"mg/day" -> ("mg", "per day"), "units/session" -> ("units", "per session"): doses keep the amount unit and
+    carry the schedule as frequency."""
     match = _PER_TIME_RE.match(unit)
     if match and match.group(1) not in ("kg",):
         return match.group(1), f"per {_PER_TIME_WORDS.get(match.group(2), match.group(2))}"

@@ -68,6 +68,7 @@ class Lexicon:
     drug_markers: tuple[str, ...]
     member_intro: tuple[str, ...]  # "including", "such as": before a lead-in's colon, the items are members of what it names
     dose_context: tuple[str, ...]  # "given", "intravenously", "per": an amount in mg/g/mcg/mL near them is a dose
+    drug_name_endings: tuple[str, ...]  # "-mab", "-cept": a long word ending so names a drug ("aflibercept 8 mg")
     measures: tuple[str, ...]
     background_cues: tuple[str, ...]  # words of descriptive sentences: prevalence, onset, reported rates
     rule_cues: tuple[str, ...]  # words that make a sentence a rule, whatever else it describes
@@ -205,6 +206,7 @@ def load_lexicon() -> Lexicon:
         outcome_context=_strings(phr, "outcome_context", "phrases.json"),
         drug_markers=_strings(phr, "drug_markers", "phrases.json"),
         dose_context=_strings(phr, "dose_context", "phrases.json"),
+        drug_name_endings=_strings(phr, "drug_name_endings", "phrases.json"),
         member_intro=_strings(phr, "member_intro", "phrases.json"),
         measures=tuple(sorted(_strings(phr, "measures", "phrases.json"), key=len, reverse=True)),
         background_cues=_strings(phr, "background_cues", "phrases.json"),
