@@ -96,9 +96,12 @@ def test_doses_query_gives_each_drug_and_indication(warehouse):
     # 0.57 mg/kg over a 4-minute period." The amount is right; its drug is not recognised (listed as
     # "(drug not named)"), an extraction miss, so only the amount is asserted here.
     assert ("L33457", 0.57, 0.57, "mg/kg") in {(r["lcd_id"], r["amount_low"], r["amount_high"], r["unit"]) for r in rows}
-    assert {r["lcd_id"] for r in rows} == {"IVIG-OFFLABEL", "L33457", "L34648", "L39268", "L39909"}
-    # L39909 (botulinum toxins) gives its unit doses per product without a drug in the same sentence.
-    assert {r["drug"] for r in rows if r["lcd_id"] == "L39909"} == {"(drug not named)", "onabotulinumtoxinA"}
+    # L37863 (voretigene): "a single dose (1.5x 10^11vector genomes) per eligible eye", read in scientific notation
+    assert ("L37863", 1.5e11, 1.5e11, "vector genomes") in {(r["lcd_id"], r["amount_low"], r["amount_high"], r["unit"]) for r in rows}
+    assert {r["lcd_id"] for r in rows} == {"IVIG-OFFLABEL", "L33457", "L34648", "L37863", "L39268", "L39909"}
+    # L39909 (botulinum toxins) gives its unit doses per product without a drug in the same sentence; "up to N Units"
+    # doses name theirs as written, the document's typo "oncobotulinumtoxinA" included (models/ANNOTATION.md: DOSE).
+    assert {r["drug"] for r in rows if r["lcd_id"] == "L39909"} == {"(drug not named)", "onabotulinumtoxinA", "oncobotulinumtoxinA"}
 
 
 def test_changes_last_30_days_query_shows_the_ivig_revision_just_loaded(warehouse):

@@ -781,7 +781,9 @@ def phase_near(text: str, start: int, windows: list[tuple[int, int]], lexicon: L
 
 _NOT_DRUG_WORDS = frozenset(
     {"total", "daily", "a", "an", "the", "of", "and", "usual", "at", "in", "on", "is", "be", "given", "administered",
-     "recommended", "initial", "maximum", "minimum", "starting", "typical", "higher", "lower", "same", "this", "that"}
+     "recommended", "initial", "maximum", "minimum", "starting", "typical", "higher", "lower", "same", "this", "that",
+     "subsequent", "first", "second", "next", "single", "additional", "following", "prior", "previous", "each",
+     "average", "repeat", "loading", "maintenance"}  # "The subsequent dose of up to 100 Units": the phase, not the drug
 )
 # A dose's schedule in its unit: per unit of time, or per administration ("200 Units per treatment session").
 _PER_TIME_RE = re.compile(r"^(.+?)/(min|day|week|month|year|session|treatment|injection|infusion|dose|cycle|eye|site|visit)$")
