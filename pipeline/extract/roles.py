@@ -385,11 +385,15 @@ def _lead_negative(lead: Node | None, text: str, lexicon: Lexicon, cue_vote: Cal
     lowered = node_text(text, lead).lower()
     if any(p in lowered for p in lexicon.list_intro_negative):
         return True
+    vote = _lead_vote(lead, text, lexicon, cue_vote)
+    return vote is not None and vote < 0 and denies_its_items(node_text(text, lead), lexicon, cue_vote(lead.start, lead.end))
+
+
+def _lead_vote(lead: Node | None, text: str, lexicon: Lexicon, cue_vote: Callable[[int, int], float] | None) -> float | None:
+    """How a list's lead-in reads as a list introduction (`list_intro_vote` with its coverage cues); None without one."""
     if lead is None or cue_vote is None:
-        return False
-    cues = cue_vote(lead.start, lead.end)
-    vote = list_intro_vote(node_text(text, lead), lexicon, cues, opens_sublist=lead.is_item)
-    return vote is not None and vote < 0 and denies_its_items(node_text(text, lead), lexicon, cues)
+        return None
+    return list_intro_vote(node_text(text, lead), lexicon, cue_vote(lead.start, lead.end), opens_sublist=lead.is_item)
 
 
 def apply_roles(mentions: list[Mention], nodes: list[Node], roles: dict[int, str], text: str, lexicon: Lexicon,
@@ -467,16 +471,14 @@ def _denied_items_excluded(roles: dict[int, str], index: dict[int, Node], text: 
 
 
 def _covering_lead(lead: Node | None, text: str, lexicon: Lexicon, cue_vote: Callable[[int, int], float] | None) -> bool:
-    """Whether a list's lead-in covers its items as conditions: it ends with ":", reads as covering (`list_intro_vote`
-    with its cues) and opens no list of criteria that must all hold ("when all of the following criteria are met:");
-    "one of the following conditions:" offers alternatives, each a condition."""
-    if lead is None or cue_vote is None:
+    """Whether a list's lead-in covers its items as conditions: it reads as covering (`_lead_vote`) and opens no list
+    of criteria that must all hold ("when all of the following criteria are met:"); "one of the following
+    conditions:" offers alternatives, each a condition."""
+    vote = _lead_vote(lead, text, lexicon, cue_vote)
+    if vote is None or vote <= 0:
         return False
-    lead_text = node_text(text, lead)
-    vote = list_intro_vote(lead_text, lexicon, cue_vote(lead.start, lead.end), opens_sublist=lead.is_item)
-    lowered = lead_text.lower()
-    criteria = any(p in lowered for p in lexicon.criteria_intro if p not in lexicon.alternatives_intro)
-    return vote is not None and vote > 0 and not criteria
+    lowered = node_text(text, lead).lower()
+    return not any(p in lowered for p in lexicon.criteria_intro if p not in lexicon.alternatives_intro)
 
 
 def _introduces_members(lead_in: str, lexicon: Lexicon) -> bool:
