@@ -54,6 +54,29 @@ def test_tree_bullet_under_numbered_item_ending_with_colon_is_its_child():
     assert threat.children == 1 and cognitive.parent is None and cognitive.lead_in == 1
 
 
+# L36575 (knee arthroplasty, train): a bullet that introduces a list, its entries written at its own level
+FLAT_PLAIN = (
+    "Indications:\n"
+    "Advanced joint disease demonstrated by:\n"
+    "- Pain or functional disability from injury due to trauma or arthritis of the joint; and\n"
+    "- If appropriate, history of unsuccessful conservative therapy. Non-surgical treatment typically includes one or more of the following:\n"
+    "- anti-inflammatory medications or analgesics, or\n"
+    "- assistive device use, or\n"
+    "- therapeutic injections into the knee as appropriate.\n"
+    "- Failure of a previous unicompartmental knee replacement.\n"
+    "In some circumstances the surgery may be done sooner.\n"
+)
+
+
+def test_tree_bullets_after_a_plain_bullet_ending_with_colon_are_its_children_up_to_one_without_a_joiner():
+    nodes = by_index(_tree(FLAT_PLAIN))
+    pain, therapy, drugs, device, injections, failure = (nodes[i] for i in range(2, 8))
+    assert pain.parent is None and therapy.parent is None and pain.lead_in == therapy.lead_in == 1
+    assert drugs.parent == device.parent == injections.parent == therapy.index and drugs.lead_in == therapy.index
+    assert drugs.depth == 1 and therapy.children == 3 and device.siblings == 3
+    assert failure.parent is None and failure.depth == 0 and failure.lead_in == 1  # "as appropriate." ends the sub-list
+
+
 # L37254 (chiropractic, train): a contraindication list written as plain lines ending in ";"
 UNBULLETED = (
     "Contraindications\n"
@@ -141,6 +164,11 @@ JOINED = (
 
 def _names(content: str) -> list[str]:
     return [name for name, _aliases in item_names(content, load_lexicon())]
+
+
+def test_l34623_item_name_drops_the_preposition_of_a_cut_clause():
+    assert _names("Arteriography, during which there is a test occlusion of the carotid artery") == ["Arteriography"]
+    assert _names("Distal aortic procedures, where there is risk of ischemia to spinal cord") == ["Distal aortic procedures"]
 
 
 def test_l38777_item_names_drop_the_subject_and_split_with_the_shared_modifier():

@@ -52,7 +52,11 @@ def _cut_at_clause(text: str, lexicon: Lexicon) -> str:
         at = found.start() if found else -1
         if 0 < at < cut:
             cut = at
-    return text[:cut].rstrip(" ,;:")
+    head = text[:cut].rstrip(" ,;:")
+    if cut < len(text):  # "Arteriography, during which ...": the clause's preposition goes with it
+        while (last := head.rsplit(None, 1)) and len(last) == 2 and last[1].lower() in lexicon.mention_stops:
+            head = last[0].rstrip(" ,;:")
+    return head
 
 
 # Where an item's head joins conditions (guideline 12.2): commas, semicolons, "or", "and", "and/or", "X/ Y".

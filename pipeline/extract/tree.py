@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from pipeline.extract.structure import Line
 
+_JOINED_END_RE = re.compile(r"(?:[,;]|\b(?:and|or|and/or))\s*$", re.I)  # an entry that the next one continues
 _ENUMERATED_RE = re.compile(r"^\s*(?:[-•*–]\s+)?\(?(?:\d{1,2}|[a-zA-Z]|[ivxIVX]{1,4})[.)]\s")
 
 
@@ -70,13 +71,15 @@ def _content_span(text: str, line: Line) -> tuple[int, int]:
 def build_tree(text: str, lines: list[Line]) -> list[Node]:
     """Nodes of every non-empty line, in document order.
 
-    An item's parent is the nearest open item one level up; a plain bullet after an enumerated item that
-    ends with ":" at the same depth is its child (flattened exports write "- 1. Threat to others:" then
-    "- assaultive behavior ..." at one level). Plain lines of a list written without bullets (`unmarked_item`)
+    An item's parent is the nearest open item one level up; a plain bullet after an item that ends with ":"
+    at the same depth is its child (flattened exports write "- 1. Threat to others:" then "- assaultive
+    behavior ..." at one level, and "- ... typically includes one or more of the following:" then "- assistive
+    device use, or"): under an enumerated item until the next enumerated item of that level, under a plain one
+    up to the first child that does not end in a joiner (",", ";", "and", "or"). Plain lines of a list written without bullets (`unmarked_item`)
     are top-level items under the line that introduces them.
     """
     drafts: list[dict] = []
-    open_items: list[tuple[int, int, bool]] = []  # (effective depth, line index, enumerated-with-colon)
+    open_items: list[tuple[int, int, str | None]] = []  # (effective depth, line index, "enumerated"/"plain" when it ends with ":")
     last_plain: int | None = None
     last_heading: int | None = None
     section = None
@@ -109,12 +112,17 @@ def build_tree(text: str, lines: list[Line]) -> list[Node]:
         depth = line.depth
         while open_items and open_items[-1][0] > depth:
             open_items.pop()
-        if open_items and open_items[-1][0] == depth and open_items[-1][2] and not enumerated:
+        opener = open_items[-1][2] if open_items and open_items[-1][0] == depth and not enumerated else None
+        if opener:
             depth += 1  # a bullet under "- 1. Heading item:" at the same written level
         while open_items and open_items[-1][0] >= depth:
             open_items.pop()
         parent = open_items[-1][1] if open_items else None
-        open_items.append((depth, line.index, enumerated and content.endswith(":")))
+        open_items.append((depth, line.index, ("enumerated" if enumerated else "plain") if content.endswith(":") else None))
+        if opener == "plain" and not _JOINED_END_RE.search(content):
+            # "- anti-inflammatory medications or analgesics, or" ... "- therapeutic injections as appropriate.": the
+            # entry without a joiner is the sub-list's last; the next bullet is back at its parent's level
+            open_items[-2] = (*open_items[-2][:2], None)
         drafts.append(dict(index=line.index, kind="item", start=start, end=end, depth=depth, parent=parent,
                            lead_in=parent if parent is not None else last_plain, heading=last_heading,
                            section_kind=line.section_kind, section_name=line.section_name))

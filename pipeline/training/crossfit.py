@@ -4,7 +4,8 @@ The shipped NER, list-item role model and coverage classifier were all fit on th
 train figures of `lcd evaluate --split train` are in-sample: the role model alone lifts indications F1 there
 by several points it does not keep on new documents. Here every train document is extracted by the models
 of the fold that held it out: the fold NER `lcd train` already keeps (models/ner/folds/<k>, trained on the
-other half of the train documents), a role model fit on the other half's gold, and a coverage classifier
+other half of the train documents), a role model fit on the other half's gold and the dev gold (as the shipped
+one is fit on train + dev), and a coverage classifier
 fit on the other half's out-of-fold candidates. Only the rules were still written on these documents, so
 the figures remain an upper bound for unseen LCDs, but a far closer one than the in-sample train figures.
 """
@@ -38,7 +39,7 @@ def crossfit_extractor(paths: Paths = Paths(), log=print) -> tuple[Extractor, li
     if missing:
         raise FileNotFoundError(f"fold NERs missing ({', '.join(missing)}): run `lcd train` first")
     lexicon = load_lexicon()
-    dev_nodes = labelled_nodes(splits["dev"], lexicon)  # chooses C, as in `lcd train`
+    dev_nodes = labelled_nodes(splits["dev"], lexicon)  # chooses C and joins the refit, as in `lcd train`
     nlps, role_models = [], []
     for k, held in enumerate(folds):
         log(f"fold {k + 1}/{len(folds)}: NER, role model")

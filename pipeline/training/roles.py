@@ -1,7 +1,8 @@
 """Train the list-item role model (pipeline.extract.roles) on labels derived from the hand-made gold.
 
-Labels come from models/gold/<ID>.json of the train documents only (never from rule output); C is chosen
-on the dev documents' labels; the dev figures go to models/metrics/roles.json.
+Labels come from models/gold/<ID>.json of the train and dev documents (never from rule output, never from
+test); C is chosen on the dev documents' labels with a train-only fit, whose dev figures go to
+models/metrics/roles.json; the shipped model is then refit on train + dev.
 
     python -m pipeline.training.roles      # ~10 s; rewrites models/roles/model.json and models/metrics/roles.json
 """
@@ -109,7 +110,11 @@ def _condition_f1(predicted: list[str], gold: list[str]) -> float:
 
 
 def fit_roles(train: tuple[list, list], dev: tuple[list, list]) -> tuple[RoleModel, dict]:
-    """Fit on train, choosing C by the dev condition F1 (ties toward the smaller C)."""
+    """Choose C by the dev condition F1 of a fit on train (ties toward the smaller C), then refit on train + dev.
+
+    The report's dev figures are those of the train-only fit. The refit adds the dev documents' nodes: out of fold,
+    role models of half the train documents read the other half better with dev added (indications F1 0.831 -> 0.836),
+    so the shipped model learns from every non-test document; its dev figures are in-sample for the roles."""
     X_train, X_dev = hash_features(train[0]), hash_features(dev[0])
     scores, models = {}, {}
     for c in C_GRID:
@@ -119,10 +124,13 @@ def fit_roles(train: tuple[list, list], dev: tuple[list, list]) -> tuple[RoleMod
     best_c = max(C_GRID, key=lambda c: (scores[c], -c))
     best = models[best_c]
     predicted = list(best.predict(X_dev))
-    classes = tuple(best.classes_)
-    fitted = RoleModel(classes, sparse.csr_matrix(best.coef_), np.asarray(best.intercept_), {"C": best_c})
+    final = LogisticRegression(C=best_c, max_iter=3000, class_weight="balanced", random_state=0)
+    final.fit(sparse.vstack([X_train, X_dev]).tocsr(), [*train[1], *dev[1]])
+    fitted = RoleModel(tuple(final.classes_), sparse.csr_matrix(final.coef_), np.asarray(final.intercept_),
+                       {"C": best_c, "fit_on": "train + dev"})
     report = {
         "C": best_c,
+        "fit_on": "train + dev (C and the dev figures from the train-only fit)",
         "dev_condition_f1_by_C": {str(c): round(s, 4) for c, s in scores.items()},
         "dev_accuracy": round(float(np.mean(np.array(predicted) == np.array(dev[1]))), 4),
         "dev_per_role": _per_role(predicted, dev[1]),
