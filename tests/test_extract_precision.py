@@ -41,6 +41,8 @@ def _document(text: str) -> Document:
         "both asthma",  # L40050 "patients with both asthma and allergic rhinitis": continues the sentence
         "Medical Conditions for",  # L36839: cut before its object
         "abdominal ultrasound every",  # L35755: a frequency cut before its period
+        "50% or more consistent improvement in pain",  # L38841: a limit opens it
+        "One to 2 levels",  # L38841: a count of spinal levels
     ],
 )
 def test_not_a_name_catches_lead_ins_references_and_continuations(lexicon, name):
@@ -55,6 +57,8 @@ def test_not_a_name_catches_lead_ins_references_and_continuations(lexicon, name)
         "restenosis following PTCA",  # "following" as a preposition, not "the following"
         "After substantial weight loss",  # capitalised: an item of its own, not a continuation
         "In situ carcinoma of the breast",  # "in" opens no clause here
+        "22q11.2 deletion syndrome",  # a number inside the first word is no limit
+        "3-vessel coronary artery disease",
     ],
 )
 def test_not_a_name_keeps_condition_names(lexicon, name):

@@ -170,7 +170,7 @@ def head_word(name: str) -> str | None:
 def names_a_measure(name: str, lexicon: Lexicon) -> bool:
     """A candidate that names a measure, a limit or a bare quantity, not a condition: a limit written in it
     outside brackets ("Tumor size <= 2.5 cm"; "High grade stenosis (>70%)" keeps its condition) or opening it
-    ("At least 75% reduction of pain"), a head word that
+    ("At least 75% reduction of pain", "50% or more improvement"), a head word that
     names a scale or a quantity ("International Prostate Symptom Score", "Disease severity", "Pain duration of"),
     or only numbers and units ("dL", "Two")."""
     if _LIMIT_RE.search(_PARENTHESES_RE.sub(" ", name)):
@@ -189,7 +189,14 @@ def names_a_measure(name: str, lexicon: Lexicon) -> bool:
     if head in lexicon.measure_heads and tokens and tokens[-1] == head:
         return True
     tokens = name.split()
+    if tokens and _opens_with_a_number(tokens[0].strip(",.;:()")):
+        return True  # "50% or more consistent improvement in pain", "One to 2 levels": a limit opens it (no gold name does)
     return bool(tokens) and all(_is_quantity_word(t.strip(",.;:()")) for t in tokens)
+
+
+def _opens_with_a_number(token: str) -> bool:
+    """A first word that is a number alone ("50%", "2.5", "One"); "22q11.2", "3-vessel", "Type" are words."""
+    return bool(re.fullmatch(r"\d+(?:[.,]\d+)?%?", token)) or token.lower() in NUMBER_WORDS.cardinals
 
 
 def _is_quantity_word(token: str) -> bool:
