@@ -61,6 +61,9 @@ GENRE = [
      ("between", 31, 91, "days")),
     ("If the re-evaluation does not occur until after the 91st day, coverage resumes at the re-evaluation.", (">", 91, None, "days")),
     ("Cardiac event detection is a 30-day service.", ("=", 30, None, "days")),
+    # L40244 / L36702 (train): the cycle a service keeps, "on a N-<period> basis"
+    ("The receiving station must be staffed on a 24-hour basis with an EKG technician.", ("=", 24, None, "hours")),
+    ("If the hypocalcemia persists, the level should be checked on a six-month basis.", ("=", 6, None, "months")),
     # intervals (12.6): every N, no more often than every N
     ("Follow-up imaging is covered every 6 months.", ("=", 6, None, "months")),
     ("The test is covered no more frequently than every 6 months.", (">=", 6, None, "months")),
