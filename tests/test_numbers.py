@@ -279,6 +279,8 @@ def test_percent_range_l40244_cryptogenic_stroke():
         ("Maximal inspiratory pressure is less than 60 cm H20, or", (60, None, "<", "cmH2O"), "less than 60 cm H20"),  # L33800
         ("Spirometry shows an FEV1/FVC greater than or equal to 70%.", (70, None, ">=", "%"), "greater than or equal to 70%"),  # L33800
         ("with at least a 30% reduction in thoracoabdominal movement", (30, None, ">=", "%"), "at least a 30%"),  # L33800
+        ("results in at least consistent 50% pain relief", (50, None, ">=", "%"), "at least consistent 50%"),  # L38841
+        ("a minimum of consistent 50% improvement in pain", (50, None, ">=", "%"), "a minimum of consistent 50%"),  # L38841
         ("a central apnea-central hypopnea index (CAHI) is greater than or equal to 5 per hour;", (5, None, ">=", "/hour"), "greater than or equal to 5 per hour"),  # L33800
         ("cessation of airflow for at least 10 seconds.", (10, None, ">=", "seconds"), "at least 10 seconds"),  # L33800
         ("The beneficiary has a Karnofsky Performance Score (KPS) of at least 70; and,", (70, None, ">=", None), "at least 70"),  # L34823
