@@ -56,6 +56,8 @@ GENRE = [
     ("Therapy has been tried for six (6) weeks without relief.", (">=", 6, None, "weeks")),
     ("The patient has pain that has persisted for 3 months.", (">=", 3, None, "months")),
     ("The patient has had a six-week trial of conservative management.", (">=", 6, None, "weeks")),
+    # L38841 (dev): a history of that many is at least that many
+    ("The patient has had 2 medically reasonable and necessary diagnostic facet joint procedures.", (">=", 2, None, "count")),
     # ordinal days (models/ANNOTATION.md 9): the re-evaluation window of DME LCDs
     ("Re-evaluation must occur no sooner than the 31st day but no later than the 91st day after initiating therapy.",
      ("between", 31, 91, "days")),

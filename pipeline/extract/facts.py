@@ -563,6 +563,8 @@ _RELATIVE_COMPARATORS = (
     # "no more frequently than every 6 months": an interval of at least that (models/ANNOTATION.md 4)
     (re.compile(r"\b(?:no|not)\s+more\s+(?:often|frequently)\s+than\s+(?:once\s+)?(?:every\s+)?$", re.I), None, ">="),
     (re.compile(r"\bmore\s+(?:often|frequently)\s+than\s+(?:once\s+)?(?:every\s+)?$", re.I), None, "<"),
+    # "The patient has had 2 ... diagnostic facet joint procedures": a history of that many, at least that many
+    (re.compile(r"\b(?:has|have)\s+(?:had|received|undergone|completed|failed)\s*$", re.I), None, ">="),
     # "once per lifetime", "once in a lifetime" (models/ANNOTATION.md 12.6: at most once)
     (None, re.compile(r"^\s*(?:per|in\s+(?:a|the|their|his|her))\s+(?:patient'?s\s+|beneficiary'?s\s+)?lifetime\b", re.I), "<="),
 )
