@@ -204,6 +204,26 @@ def test_apply_roles_makes_each_joined_part_and_a_one_word_item_a_not_covered_me
         ("Hemorrhoids", -1.0)]
 
 
+# L40244 (cardiac monitoring, train): "criteria" that are alternatives, each item joined to the next by "OR"
+ALTERNATIVES = (
+    "Indications:\n"
+    "Cardiac monitoring is reasonable and necessary when the following criteria are met:\n"
+    "- Temporary (not implanted), AND\n"
+    "- Monitoring for arrhythmic events pre/post-TAVR^20-25,55 OR\n"
+    "- Evidence of systemic emboli, OR\n"
+    "- Monitoring for ventricular rate control\n"
+)
+
+
+def test_l40244_apply_roles_names_a_non_condition_item_of_a_list_of_or_alternatives():
+    nodes = _tree(ALTERNATIVES)
+    roles = {2: "criterion", 3: "indication", 4: "indication", 5: "criterion"}
+    assert "Monitoring for arrhythmic events pre/post-TAVR" in [m.name for m in apply_roles([], nodes, roles, ALTERNATIVES, load_lexicon())]
+    joined_by_and = ALTERNATIVES.replace(" OR\n", " AND\n")  # all of them must hold: a criteria list, no item names an event
+    assert "Monitoring for arrhythmic events pre/post-TAVR" not in [
+        m.name for m in apply_roles([], _tree(joined_by_and), roles, joined_by_and, load_lexicon())]
+
+
 def test_l36702_apply_roles_splits_a_rule_head_that_joins_three_conditions():
     nodes = _tree(JOINED)
     start = JOINED.index("Long")

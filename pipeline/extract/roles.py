@@ -414,6 +414,7 @@ def apply_roles(mentions: list[Mention], nodes: list[Node], roles: dict[int, str
     """
     position = {n.index: i for i, n in enumerate(nodes)}
     index = {n.index: n for n in nodes}
+    alternatives_of: dict[int, bool] = {}  # lead-in line -> whether its items are joined by "or" (read once per list)
     roles = _covering_list_items(_denied_items_excluded(roles, index, text, lexicon, cue_vote), index, text, lexicon, cue_vote)
     condition_lines = {line for line, role in roles.items() if role in CONDITION_ROLES}
     lead_ins = {index[line].lead_in for line in condition_lines if index[line].lead_in is not None} - condition_lines
@@ -447,7 +448,8 @@ def apply_roles(mentions: list[Mention], nodes: list[Node], roles: dict[int, str
         scope = (node.start, _descendants_end(node, nodes, position) if node.is_item else node.end)
         lead_text = node_text(text, index.get(node.lead_in)).lower()
         conditions = _item_conditions(node_text(text, node), lexicon, denied=vote < 0)
-        if not any(_model_may_name(name, lead_text, lexicon) for name, _ in conditions):
+        alternatives = node.lead_in is not None and _disjunctive(node.lead_in, index, text, alternatives_of)
+        if not any(_model_may_name(name, lead_text, lexicon, alternatives) for name, _ in conditions):
             continue  # a part joined to a condition keeps its own state ("Bleeding disorders and anticoagulant therapy")
         for name, aliases in conditions:
             mention = _item_mention(name, aliases, node, text)
@@ -523,20 +525,37 @@ def _covering_list_items(roles: dict[int, str], index: dict[int, Node], text: st
     return out
 
 
-def _model_may_name(name: str, lead_in: str, lexicon: Lexicon) -> bool:
+_OR_END_RE = re.compile(r"\bor\s*$", re.I)
+_MARK_END_RE = re.compile(r"(?:\^[\d,\-–]+|\*+|[\s,;])+$")  # footnote marks and punctuation before the joiner
+
+
+def _disjunctive(lead_line: int, index: dict[int, Node], text: str, cache: dict[int, bool]) -> bool:
+    """Whether a list's items are alternatives joined by "or" ("Monitoring for arrhythmic events pre/post-TAVR OR"):
+    three or more leaf items, all but the last ending in "or" (one shared one may end in "AND"),
+    whatever the lead-in calls them ("when the following criteria are met:" then A OR B OR C offers each as a
+    reason of its own)."""
+    if lead_line not in cache:
+        items = [n for n in index.values() if n.is_item and n.lead_in == lead_line and not n.children]
+        ends = [bool(_OR_END_RE.search(_MARK_END_RE.sub("", node_text(text, n)))) for n in sorted(items, key=lambda n: n.start)]
+        cache[lead_line] = len(ends) >= 3 and sum(ends[:-1]) >= len(ends) - 2  # one before the last may be a shared "AND"
+    return cache[lead_line]
+
+
+def _model_may_name(name: str, lead_in: str, lexicon: Lexicon, alternatives: bool = False) -> bool:
     """Whether an item the rules did not read as a condition may become one on the role model's word. On documents
     it never saw, the model calls the treatments, programs and bodies of a criteria list indications ("supervised
     physical therapy", "home exercise program", "American College of Radiology"); such a name stays out: one stating
     how a treatment went ("Poor response to pharmacotherapy", `treats_an_outcome`), one headed
     by a service, drug or organisation word with no condition word (a history such as "Prior placement of grafts"
-    is a state), or one under a criteria lead-in ("... all of the following criteria:") that names no condition."""
+    is a state), or one under a criteria lead-in ("... all of the following criteria:") that names no condition, unless
+    the items are alternatives joined by "or" (`_disjunctive`)."""
     tokens = words(name)
     if treats_an_outcome(tokens, lexicon):
         return False
     if head_word(name) in lexicon.not_conditions and not any(t in lexicon.condition_heads for t in tokens):
         if not name.lower().startswith(lexicon.history_openers):
             return False
-    return is_condition_like(name, lexicon) or not any(p in lead_in for p in lexicon.criteria_intro)
+    return is_condition_like(name, lexicon) or alternatives or not any(p in lead_in for p in lexicon.criteria_intro)
 
 
 def _decides(lead_in: str, lexicon: Lexicon) -> bool:
