@@ -224,6 +224,26 @@ def test_l40244_apply_roles_names_a_non_condition_item_of_a_list_of_or_alternati
         m.name for m in apply_roles([], _tree(joined_by_and), roles, joined_by_and, load_lexicon())]
 
 
+# L33575 (varicose veins, train): a lead-in that enumerates a treatment's parts
+TREATMENT_PARTS = (
+    "Indications:\n"
+    "The components of the conservative therapy include, but are not limited to:\n"
+    "- weight reduction,\n"
+    "- a daily exercise plan,\n"
+    "- periodic leg elevation, and\n"
+    "- venous stasis ulcer\n"
+)
+
+
+def test_l33575_apply_roles_names_no_treatment_part_of_a_listed_therapy_but_keeps_a_condition():
+    nodes = _tree(TREATMENT_PARTS)
+    roles = {2: "indication", 3: "indication", 4: "indication", 5: "indication"}
+    assert [m.name for m in apply_roles([], nodes, roles, TREATMENT_PARTS, load_lexicon())] == ["venous stasis ulcer"]
+    covered = TREATMENT_PARTS.replace("The components of the conservative therapy include, but are not limited to:",
+                                      "Sclerotherapy is covered for the following:")
+    assert "weight reduction" in [m.name for m in apply_roles([], _tree(covered), roles, covered, load_lexicon())]
+
+
 def test_l36702_apply_roles_splits_a_rule_head_that_joins_three_conditions():
     nodes = _tree(JOINED)
     start = JOINED.index("Long")

@@ -529,6 +529,21 @@ _OR_END_RE = re.compile(r"\bor\s*$", re.I)
 _MARK_END_RE = re.compile(r"(?:\^[\d,\-–]+|\*+|[\s,;])+$")  # footnote marks and punctuation before the joiner
 
 
+_INCLUDES_RE = re.compile(r"\b(?:include|includes|including|consist|consists|consisting|are)\b")
+_TREATMENT_TO_INCLUDES = 100  # characters: "treatment as clinically appropriate for ... typically includes"
+
+
+def _lists_treatments(lead_in: str, lexicon: Lexicon) -> bool:
+    """Whether a lower-cased lead-in enumerates a treatment's parts: a treatment word, then within a clause
+    "include(s)" or "consist(s) of" ("Non-surgical treatment ... typically includes one or more of the following:")."""
+    for word in lexicon.treatment_words:
+        for found in re.finditer(rf"\b{re.escape(word)}\b", lead_in):
+            tail = lead_in[found.end() : found.end() + _TREATMENT_TO_INCLUDES]
+            if _INCLUDES_RE.search(tail.split(":")[0].split(".")[0]):
+                return True
+    return False
+
+
 def _disjunctive(lead_line: int, index: dict[int, Node], text: str, cache: dict[int, bool]) -> bool:
     """Whether a list's items are alternatives joined by "or" ("Monitoring for arrhythmic events pre/post-TAVR OR"):
     three or more leaf items, all but the last ending in "or" (one shared one may end in "AND"),
@@ -547,11 +562,14 @@ def _model_may_name(name: str, lead_in: str, lexicon: Lexicon, alternatives: boo
     physical therapy", "home exercise program", "American College of Radiology"); such a name stays out: one stating
     how a treatment went ("Poor response to pharmacotherapy", `treats_an_outcome`), one headed
     by a service, drug or organisation word with no condition word (a history such as "Prior placement of grafts"
-    is a state), or one under a criteria lead-in ("... all of the following criteria:") that names no condition, unless
-    the items are alternatives joined by "or" (`_disjunctive`)."""
+    is a state), one under a lead-in that enumerates a treatment's parts ("The components of the conservative therapy
+    include:", `_lists_treatments`) that names no condition, or one under a criteria lead-in ("... all of the
+    following criteria:") that names no condition, unless the items are alternatives joined by "or" (`_disjunctive`)."""
     tokens = words(name)
     if treats_an_outcome(tokens, lexicon):
         return False
+    if _lists_treatments(lead_in, lexicon) and not is_condition_like(name, lexicon):
+        return False  # "The components of the conservative therapy include:" - weight reduction, leg elevation
     if head_word(name) in lexicon.not_conditions and not any(t in lexicon.condition_heads for t in tokens):
         if not name.lower().startswith(lexicon.history_openers):
             return False
