@@ -43,6 +43,8 @@ def _document(text: str) -> Document:
         "abdominal ultrasound every",  # L35755: a frequency cut before its period
         "50% or more consistent improvement in pain",  # L38841: a limit opens it
         "One to 2 levels",  # L38841: a count of spinal levels
+        "Consistent pain relief from previous TPI lasting at least 6 weeks",  # L39713: an outcome
+        "Sleep disorder clinics",  # L36839: a place
     ],
 )
 def test_not_a_name_catches_lead_ins_references_and_continuations(lexicon, name):
@@ -59,6 +61,7 @@ def test_not_a_name_catches_lead_ins_references_and_continuations(lexicon, name)
         "In situ carcinoma of the breast",  # "in" opens no clause here
         "22q11.2 deletion syndrome",  # a number inside the first word is no limit
         "3-vessel coronary artery disease",
+        "Relief-seeking behaviour disorder",  # an outcome word that is not the head
     ],
 )
 def test_not_a_name_keeps_condition_names(lexicon, name):

@@ -122,7 +122,8 @@ def not_a_name(name: str, lexicon: Lexicon) -> bool:
     """A candidate worded as something other than a condition name: the lead-in of a list ("Located in the
     following areas"), a reference back ("these syndromes", "the patient's condition"), the lower-case
     continuation of the sentence above it ("with NYHA I, II", "as an alternative when ..."), a clause
-    ("Conversely", "Having trained"), a name cut before its object ("Medical Conditions for"), or a measure
+    ("Conversely", "Having trained"), a name cut before its object ("Medical Conditions for"), one headed by an outcome
+    or a place ("Consistent pain relief from previous TPI", "Sleep disorder clinics"), or a measure
     (`names_a_measure`: "Tumor size <= 2.5 cm", "International Prostate Symptom Score", "dL")."""
     lowered = " " + " ".join(name.lower().replace("’", "'").split()) + " "
     if any(f" {phrase} " in lowered for phrase in lexicon.name_lead_ins):
@@ -137,6 +138,8 @@ def not_a_name(name: str, lexicon: Lexicon) -> bool:
         return True  # "Conversely", "Having trained", "In some circumstances after diagnosis": a clause, whatever its case
     if tokens and (tokens[-1] in HEAD_ENDS or tokens[-1] in _DANGLING_ENDS):
         return True  # "Medical Conditions for", "abdominal ultrasound every": cut before its object
+    if head_word(name) in lexicon.other_heads:
+        return True  # "Consistent pain relief from previous TPI", "Sleep disorder clinics": an outcome, a place
     return names_a_measure(name, lexicon)
 
 

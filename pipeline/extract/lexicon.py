@@ -81,6 +81,7 @@ class Lexicon:
     clause_openers: tuple[str, ...]  # "conversely", "having": a name opening with one, in any case, is a clause
     name_continuations: frozenset[str]  # "with", "as": a lower-case name opening with one continues a sentence
     measure_heads: frozenset[str]  # "severity", "duration": with instrument_words, the head of a measure's name
+    other_heads: frozenset[str]  # "relief", "clinics": the head of an outcome's or a place's name, never a condition's
     history_openers: tuple[str, ...]  # "prior", "history of": a name opening with one states the patient's history
     opposed_subtypes: dict[str, frozenset[str]]  # "acute" -> {"chronic"}: words naming another subtype of the same condition
 
@@ -220,6 +221,7 @@ def load_lexicon() -> Lexicon:
         clause_openers=_strings(not_names, "clause_openers", "conditions.json:not_a_name"),
         name_continuations=frozenset(_strings(not_names, "continuations", "conditions.json:not_a_name")),
         measure_heads=frozenset(_strings(not_names, "measure_heads", "conditions.json:not_a_name")),
+        other_heads=frozenset(_strings(not_names, "other_heads", "conditions.json:not_a_name")),
         history_openers=_strings(cond, "history_openers", "conditions.json"),
         opposed_subtypes=_opposites(cond, "opposed_subtypes", "conditions.json"),
     )
