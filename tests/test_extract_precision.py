@@ -45,6 +45,7 @@ def _document(text: str) -> Document:
         "One to 2 levels",  # L38841: a count of spinal levels
         "Consistent pain relief from previous TPI lasting at least 6 weeks",  # L39713: an outcome
         "Sleep disorder clinics",  # L36839: a place
+        "quantify bone mineral density",  # L39268: a purpose, stated as a verb
     ],
 )
 def test_not_a_name_catches_lead_ins_references_and_continuations(lexicon, name):
@@ -62,6 +63,7 @@ def test_not_a_name_catches_lead_ins_references_and_continuations(lexicon, name)
         "22q11.2 deletion syndrome",  # a number inside the first word is no limit
         "3-vessel coronary artery disease",
         "Relief-seeking behaviour disorder",  # an outcome word that is not the head
+        "Screen-detected ductal carcinoma in situ",  # L37779: a hyphenated word is no verb
     ],
 )
 def test_not_a_name_keeps_condition_names(lexicon, name):
