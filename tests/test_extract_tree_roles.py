@@ -215,13 +215,16 @@ ALTERNATIVES = (
 )
 
 
+def _named(text: str, roles: dict[int, str]) -> list[str]:
+    """The names of the mentions the tree's roles add to a snippet with no rule mention."""
+    return [m.name for m in apply_roles([], _tree(text), roles, text, load_lexicon())]
+
+
 def test_l40244_apply_roles_names_a_non_condition_item_of_a_list_of_or_alternatives():
-    nodes = _tree(ALTERNATIVES)
     roles = {2: "criterion", 3: "indication", 4: "indication", 5: "criterion"}
-    assert "Monitoring for arrhythmic events pre/post-TAVR" in [m.name for m in apply_roles([], nodes, roles, ALTERNATIVES, load_lexicon())]
+    assert "Monitoring for arrhythmic events pre/post-TAVR" in _named(ALTERNATIVES, roles)
     joined_by_and = ALTERNATIVES.replace(" OR\n", " AND\n")  # all of them must hold: a criteria list, no item names an event
-    assert "Monitoring for arrhythmic events pre/post-TAVR" not in [
-        m.name for m in apply_roles([], _tree(joined_by_and), roles, joined_by_and, load_lexicon())]
+    assert "Monitoring for arrhythmic events pre/post-TAVR" not in _named(joined_by_and, roles)
 
 
 # L33575 (varicose veins, train): a lead-in that enumerates a treatment's parts
@@ -236,12 +239,11 @@ TREATMENT_PARTS = (
 
 
 def test_l33575_apply_roles_names_no_treatment_part_of_a_listed_therapy_but_keeps_a_condition():
-    nodes = _tree(TREATMENT_PARTS)
     roles = {2: "indication", 3: "indication", 4: "indication", 5: "indication"}
-    assert [m.name for m in apply_roles([], nodes, roles, TREATMENT_PARTS, load_lexicon())] == ["venous stasis ulcer"]
+    assert _named(TREATMENT_PARTS, roles) == ["venous stasis ulcer"]
     covered = TREATMENT_PARTS.replace("The components of the conservative therapy include, but are not limited to:",
                                       "Sclerotherapy is covered for the following:")
-    assert "weight reduction" in [m.name for m in apply_roles([], _tree(covered), roles, covered, load_lexicon())]
+    assert "weight reduction" in _named(covered, roles)
 
 
 def test_l36702_apply_roles_splits_a_rule_head_that_joins_three_conditions():
