@@ -192,19 +192,22 @@ def names_a_measure(name: str, lexicon: Lexicon) -> bool:
     if head in lexicon.measure_heads and tokens and tokens[-1] == head:
         return True
     tokens = name.split()
-    if tokens and _opens_with_a_number(tokens[0].strip(",.;:()")):
+    if tokens and _is_number(tokens[0].strip(",.;:()")):
         return True  # "50% or more consistent improvement in pain", "One to 2 levels": a limit opens it (no gold name does)
     return bool(tokens) and all(_is_quantity_word(t.strip(",.;:()")) for t in tokens)
 
 
-def _opens_with_a_number(token: str) -> bool:
-    """A first word that is a number alone ("50%", "2.5", "One"); "22q11.2", "3-vessel", "Type" are words."""
-    return bool(re.fullmatch(r"\d+(?:[.,]\d+)?%?", token)) or token.lower() in NUMBER_WORDS.cardinals
+_NUMBER_RE = re.compile(r"[\d.,/%-]*\d[\d.,/%-]*")
+
+
+def _is_number(token: str) -> bool:
+    """A number written alone: digits ("50%", "2.5", "1-2") or a number word ("One"); "22q11.2", "3-vessel" are words."""
+    return bool(_NUMBER_RE.fullmatch(token)) or token.lower() in NUMBER_WORDS.cardinals or token.lower() in NUMBER_WORDS.tens
 
 
 def _is_quantity_word(token: str) -> bool:
     """A number (digits or a number word) or a unit written alone."""
-    if not token or re.fullmatch(r"[\d.,/%-]+", token) or token.lower() in NUMBER_WORDS.cardinals or token.lower() in NUMBER_WORDS.tens:
+    if not token or _is_number(token):
         return True
     unit = match_unit(token, 0)
     return unit is not None and unit.start == 0 and unit.end == len(token)

@@ -414,8 +414,9 @@ def apply_roles(mentions: list[Mention], nodes: list[Node], roles: dict[int, str
     """
     position = {n.index: i for i, n in enumerate(nodes)}
     index = {n.index: n for n in nodes}
-    alternatives_of: dict[int, bool] = {}  # lead-in line -> whether its items are joined by "or" (read once per list)
-    roles = _covering_list_items(_denied_items_excluded(roles, index, text, lexicon, cue_vote), index, text, lexicon, cue_vote)
+    lists = _leaf_lists(nodes)
+    alternatives = {lead: _disjunctive(items, text) for lead, items in lists.items()}
+    roles = _covering_list_items(_denied_items_excluded(roles, index, text, lexicon, cue_vote), index, lists, text, lexicon, cue_vote)
     condition_lines = {line for line, role in roles.items() if role in CONDITION_ROLES}
     lead_ins = {index[line].lead_in for line in condition_lines if index[line].lead_in is not None} - condition_lines
     lead_ins = {line for line in lead_ins if node_text(text, index[line]).endswith(":")}  # "Condition - text" items lead their doses
@@ -448,8 +449,8 @@ def apply_roles(mentions: list[Mention], nodes: list[Node], roles: dict[int, str
         scope = (node.start, _descendants_end(node, nodes, position) if node.is_item else node.end)
         lead_text = node_text(text, index.get(node.lead_in)).lower()
         conditions = _item_conditions(node_text(text, node), lexicon, denied=vote < 0)
-        alternatives = node.lead_in is not None and _disjunctive(node.lead_in, index, text, alternatives_of)
-        if not any(_model_may_name(name, lead_text, lexicon, alternatives) for name, _ in conditions):
+        treatment_parts, joined_by_or = _lists_treatments(lead_text, lexicon), alternatives.get(node.lead_in, False)
+        if not any(_model_may_name(name, lead_text, lexicon, treatment_parts, joined_by_or) for name, _ in conditions):
             continue  # a part joined to a condition keeps its own state ("Bleeding disorders and anticoagulant therapy")
         for name, aliases in conditions:
             mention = _item_mention(name, aliases, node, text)
@@ -498,20 +499,25 @@ def _introduces_members(lead_in: str, lexicon: Lexicon) -> bool:
     return False
 
 
-def _covering_list_items(roles: dict[int, str], index: dict[int, Node], text: str, lexicon: Lexicon,
-                         cue_vote: Callable[[int, int], float] | None) -> dict[int, str]:
+def _leaf_lists(nodes: list[Node]) -> dict[int, list[Node]]:
+    """Lead-in line -> the leaf items it introduces, in document order: one list as the tree writes it."""
+    lists: dict[int, list[Node]] = {}
+    for node in nodes:
+        if node.is_item and not node.children and node.lead_in is not None:
+            lists.setdefault(node.lead_in, []).append(node)
+    return lists
+
+
+def _covering_list_items(roles: dict[int, str], index: dict[int, Node], lists: dict[int, list[Node]], text: str,
+                         lexicon: Lexicon, cue_vote: Callable[[int, int], float] | None) -> dict[int, str]:
     """The roles with the leaf items of a covering list of conditions read as one list: under "HBO therapy is covered
     for the following conditions:" an item the model reads as a criterion ("Gas gangrene", among four it reads as
     indications) names a covered condition when most of its siblings do; under a lead-in that names a condition and
     introduces its members ("... autoimmune blistering diseases, including:") every item is a member. The item's name
     must still pass the name filters (`_item_conditions`, `_model_may_name`)."""
     out = dict(roles)
-    lists: dict[int, list[int]] = {}
-    for line in roles:
-        node = index[line]
-        if node.is_item and not node.children and node.lead_in is not None:
-            lists.setdefault(node.lead_in, []).append(line)
-    for lead_line, items in lists.items():
+    for lead_line, leaves in lists.items():
+        items = [n.index for n in leaves if n.index in roles]
         lead = index[lead_line]
         if not _covering_lead(lead, text, lexicon, cue_vote):
             continue
@@ -527,48 +533,44 @@ def _covering_list_items(roles: dict[int, str], index: dict[int, Node], text: st
 
 _OR_END_RE = re.compile(r"\bor\s*$", re.I)
 _MARK_END_RE = re.compile(r"(?:\^[\d,\-–]+|\*+|[\s,;])+$")  # footnote marks and punctuation before the joiner
-
-
-_INCLUDES_RE = re.compile(r"\b(?:include|includes|including|consist|consists|consisting|are)\b")
 _TREATMENT_TO_INCLUDES = 100  # characters: "treatment as clinically appropriate for ... typically includes"
 
 
+@lru_cache(maxsize=4)
+def _treatment_parts_re(treatment_words: frozenset[str]) -> re.Pattern[str]:
+    """A treatment word, then "include(s)" / "consist(s)" / "are" in the same clause, built once per word list."""
+    words_alt = "|".join(re.escape(w) for w in sorted(treatment_words, key=len, reverse=True))
+    return re.compile(rf"\b(?:{words_alt})\b[^:.]{{0,{_TREATMENT_TO_INCLUDES}}}?\b(?:include|includes|including|consist|consists|consisting|are)\b")
+
+
 def _lists_treatments(lead_in: str, lexicon: Lexicon) -> bool:
-    """Whether a lower-cased lead-in enumerates a treatment's parts: a treatment word, then within a clause
-    "include(s)" or "consist(s) of" ("Non-surgical treatment ... typically includes one or more of the following:")."""
-    for word in lexicon.treatment_words:
-        for found in re.finditer(rf"\b{re.escape(word)}\b", lead_in):
-            tail = lead_in[found.end() : found.end() + _TREATMENT_TO_INCLUDES]
-            if _INCLUDES_RE.search(tail.split(":")[0].split(".")[0]):
-                return True
-    return False
+    """Whether a lower-cased lead-in enumerates a treatment's parts: a treatment word, then within its clause
+    "include(s)", "consist(s) of" or "are" ("Non-surgical treatment ... typically includes one or more of the following:")."""
+    return _treatment_parts_re(lexicon.treatment_words).search(lead_in) is not None
 
 
-def _disjunctive(lead_line: int, index: dict[int, Node], text: str, cache: dict[int, bool]) -> bool:
-    """Whether a list's items are alternatives joined by "or" ("Monitoring for arrhythmic events pre/post-TAVR OR"):
-    three or more leaf items, all but the last ending in "or" (one shared one may end in "AND"),
-    whatever the lead-in calls them ("when the following criteria are met:" then A OR B OR C offers each as a
-    reason of its own)."""
-    if lead_line not in cache:
-        items = [n for n in index.values() if n.is_item and n.lead_in == lead_line and not n.children]
-        ends = [bool(_OR_END_RE.search(_MARK_END_RE.sub("", node_text(text, n)))) for n in sorted(items, key=lambda n: n.start)]
-        cache[lead_line] = len(ends) >= 3 and sum(ends[:-1]) >= len(ends) - 2  # one before the last may be a shared "AND"
-    return cache[lead_line]
+def _disjunctive(items: list[Node], text: str) -> bool:
+    """Whether a list's leaf items are alternatives joined by "or" ("Monitoring for arrhythmic events pre/post-TAVR OR"):
+    three or more, all but the last ending in "or" (one shared one may end in "AND"), whatever the lead-in calls
+    them ("when the following criteria are met:" then A OR B OR C offers each as a reason of its own)."""
+    ends = [bool(_OR_END_RE.search(_MARK_END_RE.sub("", node_text(text, n)))) for n in items]
+    return len(ends) >= 3 and sum(ends[:-1]) >= len(ends) - 2
 
 
-def _model_may_name(name: str, lead_in: str, lexicon: Lexicon, alternatives: bool = False) -> bool:
+def _model_may_name(name: str, lead_in: str, lexicon: Lexicon, treatment_parts: bool = False, alternatives: bool = False) -> bool:
     """Whether an item the rules did not read as a condition may become one on the role model's word. On documents
     it never saw, the model calls the treatments, programs and bodies of a criteria list indications ("supervised
     physical therapy", "home exercise program", "American College of Radiology"); such a name stays out: one stating
     how a treatment went ("Poor response to pharmacotherapy", `treats_an_outcome`), one headed
     by a service, drug or organisation word with no condition word (a history such as "Prior placement of grafts"
-    is a state), one under a lead-in that enumerates a treatment's parts ("The components of the conservative therapy
-    include:", `_lists_treatments`) that names no condition, or one under a criteria lead-in ("... all of the
-    following criteria:") that names no condition, unless the items are alternatives joined by "or" (`_disjunctive`)."""
+    is a state), one under a lead-in that enumerates a treatment's parts (`treatment_parts`: "The components of the
+    conservative therapy include:", `_lists_treatments`) that names no condition, or one under a criteria lead-in
+    ("... all of the following criteria:") that names no condition, unless the items are alternatives joined by "or"
+    (`alternatives`, `_disjunctive`)."""
     tokens = words(name)
     if treats_an_outcome(tokens, lexicon):
         return False
-    if _lists_treatments(lead_in, lexicon) and not is_condition_like(name, lexicon):
+    if treatment_parts and not is_condition_like(name, lexicon):
         return False  # "The components of the conservative therapy include:" - weight reduction, leg elevation
     if head_word(name) in lexicon.not_conditions and not any(t in lexicon.condition_heads for t in tokens):
         if not name.lower().startswith(lexicon.history_openers):

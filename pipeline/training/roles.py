@@ -109,6 +109,11 @@ def _condition_f1(predicted: list[str], gold: list[str]) -> float:
     return 2 * tp / (2 * tp + fp + fn) if tp else 0.0
 
 
+def _estimator(c: float) -> LogisticRegression:
+    """The role model's estimator at penalty C (one definition for the search and the final refit)."""
+    return LogisticRegression(C=c, max_iter=3000, class_weight="balanced", random_state=0)
+
+
 def fit_roles(train: tuple[list, list], dev: tuple[list, list]) -> tuple[RoleModel, dict]:
     """Choose C by the dev condition F1 of a fit on train (ties toward the smaller C), then refit on train + dev.
 
@@ -118,14 +123,12 @@ def fit_roles(train: tuple[list, list], dev: tuple[list, list]) -> tuple[RoleMod
     X_train, X_dev = hash_features(train[0]), hash_features(dev[0])
     scores, models = {}, {}
     for c in C_GRID:
-        model = LogisticRegression(C=c, max_iter=3000, class_weight="balanced", random_state=0)
-        model.fit(X_train, train[1])
+        model = _estimator(c).fit(X_train, train[1])
         models[c], scores[c] = model, _condition_f1(list(model.predict(X_dev)), dev[1])
     best_c = max(C_GRID, key=lambda c: (scores[c], -c))
     best = models[best_c]
     predicted = list(best.predict(X_dev))
-    final = LogisticRegression(C=best_c, max_iter=3000, class_weight="balanced", random_state=0)
-    final.fit(sparse.vstack([X_train, X_dev]).tocsr(), [*train[1], *dev[1]])
+    final = _estimator(best_c).fit(sparse.vstack([X_train, X_dev]).tocsr(), [*train[1], *dev[1]])
     fitted = RoleModel(tuple(final.classes_), sparse.csr_matrix(final.coef_), np.asarray(final.intercept_),
                        {"C": best_c, "fit_on": "train + dev"})
     report = {
