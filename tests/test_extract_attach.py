@@ -12,7 +12,7 @@ from pipeline.extract.tree import build_tree, by_index
 from pipeline.text import fold
 
 
-def _attacher(text: str, heads: dict[str, str]) -> tuple[Attacher, dict[str, int]]:
+def _attacher(text: str, heads: dict[str, str], sole: str | None = None) -> tuple[Attacher, dict[str, int]]:
     """An Attacher over `text` with one indication per name in `heads` (name -> kind of its head mention); a
     head's scope is its own line, so only the tree rules can reach other lines."""
     document = Document(text, (Section("indications", "Indications:", "policy", 0, len(text)),), DocumentMeta(), "x.txt", "0", "txt", "X", "1")
@@ -26,7 +26,7 @@ def _attacher(text: str, heads: dict[str, str]) -> tuple[Attacher, dict[str, int
     lexicon = load_lexicon()
     forms = {i: (fold(name),) for name, i in ids.items()}
     attacher = Attacher(text, lines, by_index(build_tree(text, lines)), scopes, forms, lexicon.criteria_intro,
-                        lexicon.alternatives_intro, lexicon.population_words)
+                        lexicon.alternatives_intro, lexicon.population_words, sole=ids.get(sole))
     return attacher, ids
 
 
@@ -167,3 +167,13 @@ def test_one_word_names_are_not_read_in_a_sentence_without_a_mention():
     assert _attached(attacher, text, "a single MIGS") == ids["Cataract surgery"]
     attacher.forms[ids["Cataract surgery"]] = ("cataract",)
     assert _attached(attacher, text, "a single MIGS") is None
+
+
+def test_fact_no_rule_decides_takes_the_documents_only_covered_indication():
+    text = ("Peripheral nerve stimulation is covered for chronic intractable pain.\n"
+            "Coverage of trials requires that patients have all of the following:\n"
+            "- Documented severe pain for at least 3 months\n")
+    attacher, ids = _attacher(text, {"chronic intractable pain": "trigger"}, sole="chronic intractable pain")
+    assert _attached(attacher, text, "at least 3 months") == ids["chronic intractable pain"]
+    attacher.sole = None
+    assert _attached(attacher, text, "at least 3 months") is None

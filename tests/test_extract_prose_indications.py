@@ -184,6 +184,13 @@ def test_ivig_acute_and_chronic_subtypes_stay_apart_though_both_contain_the_abbr
         ["Chronic Graft versus Host Disease", "GVHD"], ["acute graft-versus-host disease"]]
 
 
+def test_l33457_degrees_of_one_block_stay_apart_though_the_joined_form_contains_both():
+    named = [("Second degree atrioventricular block", "item"), ("third degree atrioventricular block", "item"),
+             ("Second or third degree atrioventricular block", "ner")]
+    assert _grouped(named, {}) == [["Second degree atrioventricular block"], ["Second or third degree atrioventricular block"],
+                                   ["third degree atrioventricular block"]]
+
+
 def test_l38841_series_goes_on_after_a_such_as_aside(lexicon, rules_nlp):
     text = ("Facet joint procedures in patients for the indication of generalized pain conditions (such as fibromyalgia) "
             "or chronic centralized pain syndromes are considered not reasonable and necessary.")

@@ -10,7 +10,8 @@ or the heading its list sits under, never a sibling of one of its ancestors. Par
 the items of a list belong to the heading-like item above them ("- Paget's disease of bone", its paragraphs,
 "- Osteogenesis imperfecta"). An item of a conjunctive patient-criteria list ("covered for patients who have all
 of the following:") in which exactly one indication is named belongs to it. A fact none of these decides takes
-the one indication whose name its sentence writes. Otherwise null: a guess is worse than no link.
+the one indication whose name its sentence writes, else the document's only covered indication (12.9: a criterion
+of a single-indication policy is that indication's). Otherwise null: a guess is worse than no link.
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ class Attacher:
     conjunctive: tuple[str, ...]  # lead-in phrases of criteria lists (lexicon criteria_intro)
     alternatives: tuple[str, ...]  # lead-in phrases of alternatives ("any of the following"): not conjunctive
     population: frozenset[str]  # words naming the patient ("patients", "beneficiaries"): a list of patient criteria
+    sole: int | None = None  # the document's only covered policy indication, if it has exactly one
     _named: dict[int, set[int]] = field(default_factory=dict, repr=False)
     _starts: list[int] | None = field(default=None, repr=False)
     _lists: dict[tuple, list[Node]] | None = field(default=None, repr=False)
@@ -47,7 +49,10 @@ class Attacher:
     def indication(self, offset: int, sentence: Sentence) -> int | None:
         """The indication of the fact at `offset` in `sentence`, or None."""
         decided, ind = self._by_tree(offset, sentence)
-        return ind if decided else self._written_in(sentence)
+        if decided:
+            return ind
+        written = self._written_in(sentence)
+        return written if written is not None else self.sole
 
     def _by_tree(self, offset: int, sentence: Sentence) -> tuple[bool, int | None]:
         """(decided, indication) by the sentence's own condition and the tree; decided with None when several

@@ -565,8 +565,10 @@ def _category_readings(ctx: _Context, categories: list[Category]) -> list[tuple[
 def _attacher(ctx: _Context, scopes, indications: list[Indication]) -> Attacher:
     """The attachment rules (pipeline.extract.attach) over this document's tree and indications."""
     forms = {ind.local_id: tuple(dict.fromkeys(fold(n) for n in (ind.name, *ind.aliases) if fold(n))) for ind in indications}
+    covered = [ind.local_id for ind in indications if ind.coverage == "covered" and ind.section == "policy"]
     return Attacher(ctx.doc.text, ctx.lines, by_index(build_tree(ctx.doc.text, ctx.lines)), scopes, forms,
-                    ctx.lexicon.criteria_intro, ctx.lexicon.alternatives_intro, ctx.lexicon.population_words)
+                    ctx.lexicon.criteria_intro, ctx.lexicon.alternatives_intro, ctx.lexicon.population_words,
+                    sole=covered[0] if len(covered) == 1 else None)
 
 
 def _numeric_facts(ctx: _Context, quantities: list[Quantity], scopes, categories: list[Category], indications: list[Indication]):
