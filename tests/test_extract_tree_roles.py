@@ -246,6 +246,22 @@ def test_l33575_apply_roles_names_no_treatment_part_of_a_listed_therapy_but_keep
     assert "weight reduction" in _named(covered, roles)
 
 
+# L39529 (viscosupplementation, train): a treatment defined by its parts, one part with examples in brackets
+DEFINED_THERAPY = (
+    "Indications:\n"
+    "Conservative therapy is defined as:\n"
+    "- Nonpharmacologic therapy (such as but not limited to home exercise program, education, weight loss, physical therapy); and\n"
+    "- Simple analgesics\n"
+)
+
+
+def test_l39529_apply_roles_names_no_example_of_a_treatment_part_under_a_defined_therapy():
+    roles = {2: "indication", 3: "indication"}
+    assert _named(DEFINED_THERAPY, roles) == []
+    covered = DEFINED_THERAPY.replace("Conservative therapy is defined as:", "Sclerotherapy is covered for the following:")
+    assert "weight loss" in " ".join(_named(covered, roles))
+
+
 def test_l36702_apply_roles_splits_a_rule_head_that_joins_three_conditions():
     nodes = _tree(JOINED)
     start = JOINED.index("Long")

@@ -452,6 +452,8 @@ def apply_roles(mentions: list[Mention], nodes: list[Node], roles: dict[int, str
         treatment_parts, joined_by_or = _lists_treatments(lead_text, lexicon), alternatives.get(node.lead_in, False)
         if not any(_model_may_name(name, lead_text, lexicon, treatment_parts, joined_by_or) for name, _ in conditions):
             continue  # a part joined to a condition keeps its own state ("Bleeding disorders and anticoagulant therapy")
+        if treatment_parts and conditions and not _model_may_name(conditions[0][0], lead_text, lexicon, True, joined_by_or):
+            continue  # "Nonpharmacologic therapy (such as ... education, weight loss ...)": the rest are that part's examples
         for name, aliases in conditions:
             mention = _item_mention(name, aliases, node, text)
             mention.list_vote, mention.scope = vote, scope
@@ -538,14 +540,16 @@ _TREATMENT_TO_INCLUDES = 100  # characters: "treatment as clinically appropriate
 
 @lru_cache(maxsize=4)
 def _treatment_parts_re(treatment_words: frozenset[str]) -> re.Pattern[str]:
-    """A treatment word, then "include(s)" / "consist(s)" / "are" in the same clause, built once per word list."""
+    """A treatment word, then "include(s)" / "consist(s)" / "are" / "(is) defined (as)" in the same clause, built once
+    per word list."""
     words_alt = "|".join(re.escape(w) for w in sorted(treatment_words, key=len, reverse=True))
-    return re.compile(rf"\b(?:{words_alt})\b[^:.]{{0,{_TREATMENT_TO_INCLUDES}}}?\b(?:include|includes|including|consist|consists|consisting|are)\b")
+    return re.compile(rf"\b(?:{words_alt})\b[^:.]{{0,{_TREATMENT_TO_INCLUDES}}}?\b(?:include|includes|including|consist|consists|consisting|are|defined)\b")
 
 
 def _lists_treatments(lead_in: str, lexicon: Lexicon) -> bool:
     """Whether a lower-cased lead-in enumerates a treatment's parts: a treatment word, then within its clause
-    "include(s)", "consist(s) of" or "are" ("Non-surgical treatment ... typically includes one or more of the following:")."""
+    "include(s)", "consist(s) of", "are" or "defined as" ("Non-surgical treatment ... typically includes one or more of
+    the following:", "Conservative therapy is defined as:")."""
     return _treatment_parts_re(lexicon.treatment_words).search(lead_in) is not None
 
 
