@@ -262,6 +262,24 @@ def test_l39529_apply_roles_names_no_example_of_a_treatment_part_under_a_defined
     assert "weight loss" in " ".join(_named(covered, roles))
 
 
+# L36702 (magnesium, train): the patients to test include those exposed to a drug
+EXPOSURES = (
+    "Indications:\n"
+    "Serum magnesium testing is covered for the following:\n"
+    "- Chronic diarrhea, otherwise unexplained and persistent.\n"
+    "- Amphotericin treatment\n"
+    "- Home exercise program\n"
+)
+
+
+def test_l36702_apply_roles_names_a_drug_exposure_in_a_list_of_indications_but_not_under_criteria():
+    roles = {2: "indication", 3: "indication", 4: "indication"}
+    named = _named(EXPOSURES, roles)
+    assert "Amphotericin treatment" in named and "Home exercise program" not in named
+    criteria = EXPOSURES.replace("Serum magnesium testing is covered for the following:", "Testing is covered when all of the following criteria are met:")
+    assert "Amphotericin treatment" not in _named(criteria, roles)
+
+
 def test_l36702_apply_roles_splits_a_rule_head_that_joins_three_conditions():
     nodes = _tree(JOINED)
     start = JOINED.index("Long")
