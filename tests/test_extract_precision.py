@@ -312,3 +312,10 @@ def test_a_listed_condition_only_background_names_without_any_cue_is_no_indicati
 ])
 def test_a_name_stating_how_a_treatment_went_is_an_outcome(lexicon, name, outcome):
     assert treats_an_outcome(words(name), lexicon) is outcome
+
+
+def test_l39543_a_name_keeps_no_bracket_or_joiner_of_the_aside_its_span_runs_into():
+    assert clean_name("spinal cord injury)")[0] == "spinal cord injury"
+    assert clean_name("fistulae) and /or chronic inflammatory bowel disease")[0] == "chronic inflammatory bowel disease"
+    assert clean_name("/or chronic inflammatory bowel disease")[0] == "chronic inflammatory bowel disease"
+    assert clean_name("Shortness of breath (dyspnea)")[0] == "Shortness of breath"

@@ -238,6 +238,26 @@ _GENERIC_MODIFIERS = frozenset({"medical", "other", "certain", "underlying", "se
                                 "identified", "known", "listed", "aforementioned"})  # "identified condition": a reference back
 
 
+# "/or chronic inflammatory bowel disease": a span that starts inside "and /or" keeps the joiner's rest
+_LEADING_JOINER_RE = re.compile(r"^(?:(?:and\s*)?/\s*(?:or|and)|and/or|or|and)\s+", re.I)
+
+
+def _outside_stray_bracket(raw: str) -> str:
+    """The part of a span outside a bracket it closes but never opened: "spinal cord injury)" (a span that ends
+    inside an aside) -> the words before it; "fistulae) and /or chronic inflammatory bowel disease" (one that runs
+    from an aside into the series' next member) -> the words after the joiner. Any other span stays as it is."""
+    depth = 0
+    for i, char in enumerate(raw):
+        depth += (char == "(") - (char == ")")
+        if depth < 0:
+            after = raw[i + 1 :].strip()
+            if not after:
+                return raw[:i].rstrip()
+            joined = _LEADING_JOINER_RE.match(after)
+            return after[joined.end() :] if joined else raw
+    return raw
+
+
 def clean_name(raw: str, alternatives: bool = True, negated: bool = False) -> tuple[str, str | None, list[str]]:
     """Split "Name (ABBR) or Other Name" into the name, its abbreviation and aliases; `alternatives=False` keeps
     an "or" inside the name (a list item already split at its coordinations, pipeline.extract.roles); `negated=True`
@@ -245,6 +265,7 @@ def clean_name(raw: str, alternatives: bool = True, negated: bool = False) -> tu
     raw = re.sub(r"\^[\d,\-–]+", "", raw)  # "^41" reference markers of plain-text exports
     raw = re.sub(r"\s*\([^()]*$", "", raw)  # "disease (except" cut inside a bracket: the open bracket is not the name's
     raw = re.sub(r"[\s,;]+(?:or|and|and/or)\s*$", "", raw.strip(), flags=re.I)
+    raw = _LEADING_JOINER_RE.sub("", _outside_stray_bracket(raw.strip(" \t-–—:;,.")))
     raw = raw.strip(" \t-–—:;,.")
     abbreviation = None
     match = _ABBR_PAREN_RE.search(raw)
