@@ -540,3 +540,9 @@ def test_a_list_of_criteria_that_must_all_hold_keeps_the_role_model_reading_of_e
     roles = {2: "indication", 3: "indication", 4: "criterion", 5: "indication"}
     names = [m.name for m in apply_roles([], nodes, roles, ALL_CRITERIA, load_lexicon(), COVERED)]
     assert "Gas gangrene" not in names
+
+
+def test_dme_item_names_drop_the_subject_and_its_perfect_or_passive_verb():
+    assert _names("Patient has had a fracture of the hip.") == ["fracture of the hip"]
+    assert _names("The beneficiary has been diagnosed with multiple sclerosis.") == ["multiple sclerosis"]
+    assert _names("The beneficiary has any significant postural asymmetries.") == ["significant postural asymmetries"]

@@ -88,6 +88,7 @@ def _subject_leads(population_words: frozenset[str], openers: tuple[str, ...]) -
     return tuple(f"{the}{word} {opener} " for word in population_words for opener in openers for the in ("the ", ""))
 
 
+_ARTICLES = frozenset({"the", "a", "an"})
 _SERVICE_SUBJECT_WORDS = 3  # "CRT in patients with X": at most this many words name the service before its population
 
 
@@ -100,7 +101,8 @@ def _service_subject_end(head: str, lexicon: Lexicon) -> int:
             continue
         at = lowered.find(f" {prefix} ")
         lead = words(head[:at]) if at > 0 else []
-        if lead and len(lead) <= _SERVICE_SUBJECT_WORDS and not set(lead) & (lexicon.verb_stops | lexicon.population_words):
+        # an article alone is no service ("The beneficiary has been diagnosed with X" is read by the prefixes)
+        if set(lead) - _ARTICLES and len(lead) <= _SERVICE_SUBJECT_WORDS and not set(lead) & (lexicon.verb_stops | lexicon.population_words):
             return at + len(prefix) + 2
     return 0
 
