@@ -546,3 +546,9 @@ def test_dme_item_names_drop_the_subject_and_its_perfect_or_passive_verb():
     assert _names("Patient has had a fracture of the hip.") == ["fracture of the hip"]
     assert _names("The beneficiary has been diagnosed with multiple sclerosis.") == ["multiple sclerosis"]
     assert _names("The beneficiary has any significant postural asymmetries.") == ["significant postural asymmetries"]
+
+
+def test_l33692_a_range_of_grades_in_an_item_names_one_condition_but_distinct_types_two():
+    assert _names("The beneficiary has a stage 3 or stage 4 pressure ulcer.") == ["stage 3 or stage 4 pressure ulcer"]
+    assert _names("Stage II or III multiple myeloma") == ["Stage II or III multiple myeloma"]
+    assert _names("Type 1 or type 2 diabetes") == ["Type 1 diabetes", "type 2 diabetes"]

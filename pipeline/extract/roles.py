@@ -144,6 +144,11 @@ def _shares_rest(word: str, joiner: str, part: str, lexicon: Lexicon) -> bool:
             and len(tokens) >= 2 and not any(t in _PREPOSITIONS for t in tokens))
 
 
+# a severity grade written as a label and a number ("stage 3", "Class IIb") and the grade joined to it
+_GRADE_END_RE = re.compile(r"\b(?:stage|class|grade)\s+(?:[IVX]+|\d{1,2})[A-Ca-c]?$", re.I)
+_GRADE_NEXT_RE = re.compile(r"(?:(?:stage|class|grade)\s+)?(?:[IVX]+|\d{1,2})[A-Ca-c]?\b", re.I)
+
+
 def coordinated_parts(head: str, lexicon: Lexicon) -> list[str]:
     """The conditions a joined head names, one per part that can be named alone (guideline 12.2): a part that
     cannot ("Absent or impaired sensation", "Swelling of the extremity, face or neck") stays with its neighbour;
@@ -154,6 +159,8 @@ def coordinated_parts(head: str, lexicon: Lexicon) -> list[str]:
     for sep in _COORDINATION_RE.finditer(head):
         if _COMPARATIVE_RE.match(head, sep.end()):
             continue  # "in one or more extremities", "greater than or equal to 5": a count or a comparator, not two conditions
+        if _GRADE_END_RE.search(head, 0, sep.start()) and _GRADE_NEXT_RE.match(head, sep.end()):
+            continue  # "stage 3 or stage 4 pressure ulcer": one condition over a range of grades (12.5), not two
         if not re.search(r"[,;]", sep.group()) and any(f" {q} " in f" {head[at : sep.start()].lower()} " for q in lexicon.qualifier_openers):
             continue  # "Dyspnea without cor pulmonale or evidence of hypoxemia": the "or" joins the qualifier, up to a comma
         if sep.start() > at:
