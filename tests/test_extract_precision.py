@@ -319,3 +319,9 @@ def test_l39543_a_name_keeps_no_bracket_or_joiner_of_the_aside_its_span_runs_int
     assert clean_name("fistulae) and /or chronic inflammatory bowel disease")[0] == "chronic inflammatory bowel disease"
     assert clean_name("/or chronic inflammatory bowel disease")[0] == "chronic inflammatory bowel disease"
     assert clean_name("Shortness of breath (dyspnea)")[0] == "Shortness of breath"
+
+
+def test_l33457_a_name_ends_before_a_bracket_it_opens_and_never_closes_nested_or_not():
+    assert clean_name("Systemic hypotension (systolic blood pressure (BP)") == ("Systemic hypotension", None, [])
+    assert clean_name("Cognitive impairment (disorientation")[0] == "Cognitive impairment"
+    assert clean_name("Polycythemia Vera (PV)")[:2] == ("Polycythemia Vera", "PV")

@@ -258,12 +258,24 @@ def _outside_stray_bracket(raw: str) -> str:
     return raw
 
 
+def _before_open_bracket(raw: str) -> str:
+    """The span before the first bracket it opens and never closes, nested ones included ("Systemic hypotension
+    (systolic blood pressure (BP)" -> "Systemic hypotension"); a span with its brackets closed stays as it is."""
+    opened: list[int] = []
+    for i, char in enumerate(raw):
+        if char == "(":
+            opened.append(i)
+        elif char == ")" and opened:
+            opened.pop()
+    return raw[: opened[0]].rstrip() if opened else raw
+
+
 def clean_name(raw: str, alternatives: bool = True, negated: bool = False) -> tuple[str, str | None, list[str]]:
     """Split "Name (ABBR) or Other Name" into the name, its abbreviation and aliases; `alternatives=False` keeps
     an "or" inside the name (a list item already split at its coordinations, pipeline.extract.roles); `negated=True`
     keeps a name of an absence ("Absence of clinically relevant IgE"), which an exclusion list item names (12.21)."""
     raw = re.sub(r"\^[\d,\-–]+", "", raw)  # "^41" reference markers of plain-text exports
-    raw = re.sub(r"\s*\([^()]*$", "", raw)  # "disease (except" cut inside a bracket: the open bracket is not the name's
+    raw = _before_open_bracket(raw)  # "disease (except" cut inside a bracket: the open bracket is not the name's
     raw = re.sub(r"[\s,;]+(?:or|and|and/or)\s*$", "", raw.strip(), flags=re.I)
     raw = _LEADING_JOINER_RE.sub("", _outside_stray_bracket(raw.strip(" \t-–—:;,.")))
     raw = raw.strip(" \t-–—:;,.")
