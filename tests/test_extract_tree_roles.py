@@ -552,3 +552,9 @@ def test_l33692_a_range_of_grades_in_an_item_names_one_condition_but_distinct_ty
     assert _names("The beneficiary has a stage 3 or stage 4 pressure ulcer.") == ["stage 3 or stage 4 pressure ulcer"]
     assert _names("Stage II or III multiple myeloma") == ["Stage II or III multiple myeloma"]
     assert _names("Type 1 or type 2 diabetes") == ["Type 1 diabetes", "type 2 diabetes"]
+
+
+def test_l40050_an_upper_case_or_opening_a_participle_clause_ends_the_name():
+    assert _names("Symptoms upon natural exposure to the allergen OR inferred when the patient has known exposure") == [
+        "Symptoms upon natural exposure to the allergen"]
+    assert _names("Asthma OR chronic bronchitis") == ["Asthma", "chronic bronchitis"]

@@ -144,6 +144,8 @@ def _shares_rest(word: str, joiner: str, part: str, lexicon: Lexicon) -> bool:
             and len(tokens) >= 2 and not any(t in _PREPOSITIONS for t in tokens))
 
 
+# an upper-case "OR"/"AND" of list logic opening a participle clause, not a second condition
+_LOGIC_CLAUSE_RE = re.compile(r"\s+(?:OR|AND)\s+(?=[a-z]+(?:ed|ing)\b)")
 # a severity grade written as a label and a number ("stage 3", "Class IIb") and the grade joined to it
 _GRADE_END_RE = re.compile(r"\b(?:stage|class|grade)\s+(?:[IVX]+|\d{1,2})[A-Ca-c]?$", re.I)
 _GRADE_NEXT_RE = re.compile(r"(?:(?:stage|class|grade)\s+)?(?:[IVX]+|\d{1,2})[A-Ca-c]?\b", re.I)
@@ -155,6 +157,9 @@ def coordinated_parts(head: str, lexicon: Lexicon) -> list[str]:
     a shared "of ..." tail goes to bare words before it ("Pain or swelling of scrotal contents"), a shared head
     to a first part that names none ("Active urinary tract or dental infection") and a shared modifier to bare
     head words ("gastrointestinal obstruction, stricture, or fistula")."""
+    clause = _LOGIC_CLAUSE_RE.search(head)
+    if clause:
+        head = head[: clause.start()]  # "Symptoms upon exposure to the allergen OR inferred when ...": the rest is a clause
     spans, at = [], 0
     for sep in _COORDINATION_RE.finditer(head):
         if _COMPARATIVE_RE.match(head, sep.end()):
