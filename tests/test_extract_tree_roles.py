@@ -558,3 +558,7 @@ def test_l40050_an_upper_case_or_opening_a_participle_clause_ends_the_name():
     assert _names("Symptoms upon natural exposure to the allergen OR inferred when the patient has known exposure") == [
         "Symptoms upon natural exposure to the allergen"]
     assert _names("Asthma OR chronic bronchitis") == ["Asthma", "chronic bronchitis"]
+
+
+def test_l34648_a_table_row_is_named_by_its_first_cell():
+    assert _names("GIOP and Transplant | X | | X") == ["GIOP and Transplant"]

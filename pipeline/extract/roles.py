@@ -211,7 +211,7 @@ def item_names(content: str, lexicon: Lexicon, denied: bool = False) -> list[tup
     criteria clause, without its subject ("Patients with ..."), split at its coordinations; defining parentheses
     ("Cognitive impairment (disorientation or memory loss)") become aliases, the joined form an alias of the first;
     `denied`: the item is one of an exclusion list, whose absences are names ("Absence of clinically relevant IgE")."""
-    content = _subject_clause(content, lexicon)[0]
+    content = _subject_clause(content.split(" | ", 1)[0], lexicon)[0]  # a table row is named by its first cell
     sep = _HEAD_CUT_RE.search(content)
     head = content[: sep.start()] if sep else content
     sentence = re.split(r"[.:]\s|[.:]$", content, maxsplit=1)[0]
