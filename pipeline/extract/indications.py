@@ -277,8 +277,7 @@ def clean_name(raw: str, alternatives: bool = True, negated: bool = False) -> tu
     raw = re.sub(r"\^[\d,\-–]+", "", raw)  # "^41" reference markers of plain-text exports
     raw = _before_open_bracket(raw)  # "disease (except" cut inside a bracket: the open bracket is not the name's
     raw = re.sub(r"[\s,;]+(?:or|and|and/or)\s*$", "", raw.strip(), flags=re.I)
-    raw = _LEADING_JOINER_RE.sub("", _outside_stray_bracket(raw.strip(" \t-–—:;,.")))
-    raw = raw.strip(" \t-–—:;,.")
+    raw = _LEADING_JOINER_RE.sub("", _outside_stray_bracket(raw.strip(" \t-–—:;,."))).strip(" \t-–—:;,.")
     abbreviation = None
     match = _ABBR_PAREN_RE.search(raw)
     if match and sum(c.isupper() for c in match.group(1)) >= 2:

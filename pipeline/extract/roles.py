@@ -581,8 +581,9 @@ def _model_may_name(name: str, lead_in: str, lexicon: Lexicon, treatment_parts: 
     physical therapy", "home exercise program", "American College of Radiology"); such a name stays out: one stating
     how a treatment went ("Poor response to pharmacotherapy", `treats_an_outcome`), one headed
     by a service, drug or organisation word with no condition word (a history such as "Prior placement of grafts"
-    is a state, and so is a drug exposure "Cisplatin treatment" outside a criteria list), one under a lead-in that enumerates a treatment's parts (`treatment_parts`: "The components of the
-    conservative therapy include:", `_lists_treatments`) that names no condition, or one under a criteria lead-in
+    is a state, and so is a drug exposure such as "Cisplatin treatment" outside a criteria list), one under a lead-in
+    that enumerates a treatment's parts (`treatment_parts`: "The components of the conservative therapy include:",
+    `_lists_treatments`) that names no condition, or one under a criteria lead-in
     ("... all of the following criteria:") that names no condition, unless the items are alternatives joined by "or"
     (`alternatives`, `_disjunctive`)."""
     tokens = words(name)
@@ -590,13 +591,14 @@ def _model_may_name(name: str, lead_in: str, lexicon: Lexicon, treatment_parts: 
         return False
     if treatment_parts and not is_condition_like(name, lexicon):
         return False  # "The components of the conservative therapy include:" - weight reduction, leg elevation
+    criteria_lead_in = any(p in lead_in for p in lexicon.criteria_intro)
     if head_word(name) in lexicon.not_conditions and not any(t in lexicon.condition_heads for t in tokens):
         # an exposure in a list of indications ("- Cisplatin treatment" among the patients to test) is a state of the
         # patient; under a criteria lead-in a treatment is one tried or required, not an indication
-        exposure = head_word(name) in lexicon.treatment_words and len(tokens) >= 2 and not any(p in lead_in for p in lexicon.criteria_intro)
+        exposure = head_word(name) in lexicon.treatment_words and len(tokens) >= 2 and not criteria_lead_in
         if not (name.lower().startswith(lexicon.history_openers) or exposure):
             return False
-    return is_condition_like(name, lexicon) or alternatives or not any(p in lead_in for p in lexicon.criteria_intro)
+    return is_condition_like(name, lexicon) or alternatives or not criteria_lead_in
 
 
 def _decides(lead_in: str, lexicon: Lexicon) -> bool:
