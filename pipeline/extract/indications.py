@@ -270,6 +270,11 @@ def _before_open_bracket(raw: str) -> str:
     return raw[: opened[0]].rstrip() if opened else raw
 
 
+def first_cell(row: str) -> str:
+    """A table row's first cell (cells are joined by " | "), which names the row; other text is returned whole."""
+    return row.split(" | ", 1)[0]
+
+
 def clean_name(raw: str, alternatives: bool = True, negated: bool = False) -> tuple[str, str | None, list[str]]:
     """Split "Name (ABBR) or Other Name" into the name, its abbreviation and aliases; `alternatives=False` keeps
     an "or" inside the name (a list item already split at its coordinations, pipeline.extract.roles); `negated=True`
@@ -763,7 +768,7 @@ def _head_mentions(
         vote = table_row_vote(stripped)
         if vote is None:
             return []
-        first = stripped.split(" | ", 1)[0]
+        first = first_cell(stripped)
         head = Head(first, offset, offset + len(first), "table")
         kind = "item"
     else:

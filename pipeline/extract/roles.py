@@ -27,10 +27,11 @@ from sklearn.feature_extraction import FeatureHasher
 
 from pipeline.extract.coverage_model import coef_from_json, coef_to_json, read_model_json, write_model_json
 from pipeline.extract.indications import (
-    PROSE_KINDS, Mention, clean_name, denies_its_items, head_word, is_condition_like, is_sentence_start, list_intro_vote,
+    PROSE_KINDS, Mention, clean_name, denies_its_items, first_cell, head_word, is_condition_like, is_sentence_start, list_intro_vote,
     treats_an_outcome, words,
 )
 from pipeline.extract.lexicon import Lexicon
+from pipeline.extract.numbers.categories import find_categories
 from pipeline.extract.tree import Node, node_text
 from pipeline.paths import ROLE_MODEL as MODEL_PATH
 from pipeline.text import fold
@@ -66,7 +67,8 @@ _FOOTNOTE_RE = re.compile(r"(?<=\w)\*+(?=\s|$)")  # "contraindication to CCTA*",
 _SEMICOLON_LIST_RE = re.compile(r";\s+(?:or|and|and/or)\s", re.I)
 _COMPARATIVE_RE = re.compile(r"(?:more|less|fewer|greater|higher|lower|equal|above|below|over|under)\b", re.I)
 _ADJECTIVE_ENDINGS = ("ar", "al", "ic", "ous", "ive", "ary")  # "of acetabular or proximal femur fracture": a shared head follows
-_ARTICLE_RE = re.compile(r"^(?:the|a|an)\s+", re.I)
+_ARTICLES = frozenset({"the", "a", "an"})
+_ARTICLE_RE = re.compile(rf"^(?:{'|'.join(sorted(_ARTICLES))})\s+", re.I)
 _STATE_PREPOSITION_RE = re.compile(r"^(?:on|with)\s+(?=\S)", re.I)
 _SHARED_TAIL_RE = re.compile(r"^([\w'’-]+)(\s+of\s+.+)$", re.I)  # "pain or swelling of the scrotum": "of ..." is shared
 
@@ -88,7 +90,6 @@ def _subject_leads(population_words: frozenset[str], openers: tuple[str, ...]) -
     return tuple(f"{the}{word} {opener} " for word in population_words for opener in openers for the in ("the ", ""))
 
 
-_ARTICLES = frozenset({"the", "a", "an"})
 _SERVICE_SUBJECT_WORDS = 3  # "CRT in patients with X": at most this many words name the service before its population
 
 
@@ -146,9 +147,6 @@ def _shares_rest(word: str, joiner: str, part: str, lexicon: Lexicon) -> bool:
 
 # an upper-case "OR"/"AND" of list logic opening a participle clause, not a second condition
 _LOGIC_CLAUSE_RE = re.compile(r"\s+(?:OR|AND)\s+(?=[a-z]+(?:ed|ing)\b)")
-# a severity grade written as a label and a number ("stage 3", "Class IIb") and the grade joined to it
-_GRADE_END_RE = re.compile(r"\b(?:stage|class|grade)\s+(?:[IVX]+|\d{1,2})[A-Ca-c]?$", re.I)
-_GRADE_NEXT_RE = re.compile(r"(?:(?:stage|class|grade)\s+)?(?:[IVX]+|\d{1,2})[A-Ca-c]?\b", re.I)
 
 
 def coordinated_parts(head: str, lexicon: Lexicon) -> list[str]:
@@ -160,12 +158,13 @@ def coordinated_parts(head: str, lexicon: Lexicon) -> list[str]:
     clause = _LOGIC_CLAUSE_RE.search(head)
     if clause:
         head = head[: clause.start()]  # "Symptoms upon exposure to the allergen OR inferred when ...": the rest is a clause
+    grades = [(c.quantity.start, c.quantity.end) for c in find_categories(head)]
     spans, at = [], 0
     for sep in _COORDINATION_RE.finditer(head):
         if _COMPARATIVE_RE.match(head, sep.end()):
             continue  # "in one or more extremities", "greater than or equal to 5": a count or a comparator, not two conditions
-        if _GRADE_END_RE.search(head, 0, sep.start()) and _GRADE_NEXT_RE.match(head, sep.end()):
-            continue  # "stage 3 or stage 4 pressure ulcer": one condition over a range of grades (12.5), not two
+        if any(start < sep.start() and sep.end() < end for start, end in grades):
+            continue  # "stage 3 or stage 4 pressure ulcer", "NYHA class II or III": one condition over a range of grades (12.5)
         if not re.search(r"[,;]", sep.group()) and any(f" {q} " in f" {head[at : sep.start()].lower()} " for q in lexicon.qualifier_openers):
             continue  # "Dyspnea without cor pulmonale or evidence of hypoxemia": the "or" joins the qualifier, up to a comma
         if sep.start() > at:
@@ -211,7 +210,7 @@ def item_names(content: str, lexicon: Lexicon, denied: bool = False) -> list[tup
     criteria clause, without its subject ("Patients with ..."), split at its coordinations; defining parentheses
     ("Cognitive impairment (disorientation or memory loss)") become aliases, the joined form an alias of the first;
     `denied`: the item is one of an exclusion list, whose absences are names ("Absence of clinically relevant IgE")."""
-    content = _subject_clause(content.split(" | ", 1)[0], lexicon)[0]  # a table row is named by its first cell
+    content = _subject_clause(first_cell(content), lexicon)[0]  # a table row is named by its first cell
     sep = _HEAD_CUT_RE.search(content)
     head = content[: sep.start()] if sep else content
     sentence = re.split(r"[.:]\s|[.:]$", content, maxsplit=1)[0]
@@ -464,10 +463,11 @@ def apply_roles(mentions: list[Mention], nodes: list[Node], roles: dict[int, str
         lead_text = node_text(text, index.get(node.lead_in)).lower()
         conditions = _item_conditions(node_text(text, node), lexicon, denied=vote < 0)
         treatment_parts, joined_by_or = _lists_treatments(lead_text, lexicon), alternatives.get(node.lead_in, False)
-        if not any(_model_may_name(name, lead_text, lexicon, treatment_parts, joined_by_or) for name, _ in conditions):
-            continue  # a part joined to a condition keeps its own state ("Bleeding disorders and anticoagulant therapy")
-        if treatment_parts and conditions and not _model_may_name(conditions[0][0], lead_text, lexicon, True, joined_by_or):
-            continue  # "Nonpharmacologic therapy (such as ... education, weight loss ...)": the rest are that part's examples
+        may_name = [_model_may_name(name, lead_text, lexicon, treatment_parts, joined_by_or) for name, _ in conditions]
+        # a part joined to a condition keeps its own state ("Bleeding disorders and anticoagulant therapy"); under a
+        # treatment's parts the head decides ("Nonpharmacologic therapy (such as ... weight loss ...)": its examples)
+        if not any(may_name) or (treatment_parts and not may_name[0]):
+            continue
         for name, aliases in conditions:
             mention = _item_mention(name, aliases, node, text)
             mention.list_vote, mention.scope = vote, scope
@@ -547,7 +547,7 @@ def _covering_list_items(roles: dict[int, str], index: dict[int, Node], lists: d
     return out
 
 
-_OR_END_RE = re.compile(r"\bor\s*$", re.I)
+_ENDS_IN_OR_RE = re.compile(r"\bor\s*$", re.I)
 _MARK_END_RE = re.compile(r"(?:\^[\d,\-–]+|\*+|[\s,;])+$")  # footnote marks and punctuation before the joiner
 _TREATMENT_TO_INCLUDES = 100  # characters: "treatment as clinically appropriate for ... typically includes"
 
@@ -571,7 +571,7 @@ def _disjunctive(items: list[Node], text: str) -> bool:
     """Whether a list's leaf items are alternatives joined by "or" ("Monitoring for arrhythmic events pre/post-TAVR OR"):
     three or more, all but the last ending in "or" (one shared one may end in "AND"), whatever the lead-in calls
     them ("when the following criteria are met:" then A OR B OR C offers each as a reason of its own)."""
-    ends = [bool(_OR_END_RE.search(_MARK_END_RE.sub("", node_text(text, n)))) for n in items]
+    ends = [bool(_ENDS_IN_OR_RE.search(_MARK_END_RE.sub("", node_text(text, n)))) for n in items]
     return len(ends) >= 3 and sum(ends[:-1]) >= len(ends) - 2
 
 

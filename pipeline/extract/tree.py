@@ -75,8 +75,8 @@ def build_tree(text: str, lines: list[Line]) -> list[Node]:
     at the same depth is its child (flattened exports write "- 1. Threat to others:" then "- assaultive
     behavior ..." at one level, and "- ... typically includes one or more of the following:" then "- assistive
     device use, or"): under an enumerated item until the next enumerated item of that level, under a plain one
-    up to the first child that does not end in a joiner (",", ";", "and", "or"). Plain lines of a list written without bullets (`unmarked_item`)
-    are top-level items under the line that introduces them.
+    up to the first child that does not end in a joiner (",", ";", "and", "or"). Plain lines of a list written
+    without bullets (`unmarked_item`) are top-level items under the line that introduces them.
     """
     drafts: list[dict] = []
     open_items: list[tuple[int, int, str | None]] = []  # (effective depth, line index, "enumerated"/"plain" when it ends with ":")
