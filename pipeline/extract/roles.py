@@ -31,7 +31,6 @@ from pipeline.extract.indications import (
     treats_an_outcome, words,
 )
 from pipeline.extract.lexicon import Lexicon
-from pipeline.extract.numbers.categories import find_categories
 from pipeline.extract.tree import Node, node_text
 from pipeline.paths import ROLE_MODEL as MODEL_PATH
 from pipeline.text import fold
@@ -149,6 +148,11 @@ def _shares_rest(word: str, joiner: str, part: str, lexicon: Lexicon) -> bool:
 _LOGIC_CLAUSE_RE = re.compile(r"\s+(?:OR|AND)\s+(?=[a-z]+(?:ed|ing)\b)")
 
 
+# a severity grade written as a label and a number ("stage 3", "Class IIb") and the grade joined to it
+_GRADE_END_RE = re.compile(r"\b(?:stage|class|grade)\s+(?:[IVX]+|\d{1,2})[A-Ca-c]?$", re.I)
+_GRADE_NEXT_RE = re.compile(r"(?:(?:stage|class|grade)\s+)?(?:[IVX]+|\d{1,2})[A-Ca-c]?\b", re.I)
+
+
 def coordinated_parts(head: str, lexicon: Lexicon) -> list[str]:
     """The conditions a joined head names, one per part that can be named alone (guideline 12.2): a part that
     cannot ("Absent or impaired sensation", "Swelling of the extremity, face or neck") stays with its neighbour;
@@ -158,13 +162,12 @@ def coordinated_parts(head: str, lexicon: Lexicon) -> list[str]:
     clause = _LOGIC_CLAUSE_RE.search(head)
     if clause:
         head = head[: clause.start()]  # "Symptoms upon exposure to the allergen OR inferred when ...": the rest is a clause
-    grades = [(c.quantity.start, c.quantity.end) for c in find_categories(head)]
     spans, at = [], 0
     for sep in _COORDINATION_RE.finditer(head):
         if _COMPARATIVE_RE.match(head, sep.end()):
             continue  # "in one or more extremities", "greater than or equal to 5": a count or a comparator, not two conditions
-        if any(start < sep.start() and sep.end() < end for start, end in grades):
-            continue  # "stage 3 or stage 4 pressure ulcer", "NYHA class II or III": one condition over a range of grades (12.5)
+        if _GRADE_END_RE.search(head, 0, sep.start()) and _GRADE_NEXT_RE.match(head, sep.end()):
+            continue  # "stage 3 or stage 4 pressure ulcer": one condition over a range of grades (12.5), not two
         if not re.search(r"[,;]", sep.group()) and any(f" {q} " in f" {head[at : sep.start()].lower()} " for q in lexicon.qualifier_openers):
             continue  # "Dyspnea without cor pulmonale or evidence of hypoxemia": the "or" joins the qualifier, up to a comma
         if sep.start() > at:
